@@ -1,0 +1,128 @@
+"""Command line: `run`, `render` and `explain`.
+
+Exit codes: 0 when all is well, 1 when an object was rejected (`render`), 2 on
+usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ingress_ctl import __version__
+from ingress_ctl.applying import write_files
+from ingress_ctl.explaining import explain
+from ingress_ctl.rendering import render
+from ingress_ctl.settings import Settings, parse_service_port
+from ingress_ctl.snapshot import Snapshot
+from ingress_ctl.sources.files import load_manifests
+from ingress_ctl.translation import Translation, translate
+
+USAGE_ERROR = 2
+
+
+def _routing_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--controller-name", default="ingress-ctl.io/haproxy",
+                        help="spec.controller of the IngressClasses we own")
+    parser.add_argument("--ingress-class", default="haproxy",
+                        help="value of the deprecated kubernetes.io/ingress.class annotation")
+    parser.add_argument("--watch-ingress-without-class", action="store_true",
+                        help="also serve Ingresses that name no class")
+    parser.add_argument("--default-backend-service", type=parse_service_port, default=None,
+                        metavar="NS/NAME:PORT", help="serves requests no rule matches")
+    parser.add_argument("--bind-address", default="0.0.0.0")
+    parser.add_argument("--http-port", type=int, default=80)
+    parser.add_argument("--https-port", type=int, default=443)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ingress-ctl", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the controller")
+    _routing_flags(run)
+    run.add_argument("--manifests", type=Path, help="file mode: folder of manifests to serve")
+    run.add_argument("--status-port", type=int, default=10254)
+    run.add_argument("--state-dir", type=Path, default=Path("/tmp/ingress-ctl"))
+    run.add_argument("--haproxy-bin", default="haproxy")
+    run.add_argument("--log-format", choices=("text", "json"), default="text")
+    run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+
+    rendering = commands.add_parser("render", help="print the HAProxy configuration")
+    _routing_flags(rendering)
+    rendering.add_argument("-f", "--filename", type=Path, action="append", required=True)
+    rendering.add_argument("--out", type=Path, help="write haproxy.cfg and its maps here")
+
+    explaining = commands.add_parser("explain", help="say where a request goes and why")
+    _routing_flags(explaining)
+    explaining.add_argument("-f", "--filename", type=Path, action="append", required=True)
+    explaining.add_argument("--url", required=True)
+    return parser
+
+
+_NOT_SETTINGS = frozenset({"command", "filename", "out", "url"})
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    values: dict[str, Any] = {
+        key: value for key, value in vars(args).items() if key not in _NOT_SETTINGS
+    }
+    return Settings(**values)
+
+
+def _translate(args: argparse.Namespace, settings: Settings) -> tuple[Translation, int]:
+    loaded = load_manifests(args.filename)
+    translation = translate(Snapshot.of(loaded.objects), settings=settings)
+    problems = loaded.problems + translation.problems
+    for problem in problems:
+        print(f"{problem.severity}: {problem}", file=sys.stderr)
+    return translation, int(any(p.severity == "error" for p in problems))
+
+
+def _render(args: argparse.Namespace, settings: Settings) -> int:
+    translation, code = _translate(args, settings)
+    files = render(translation.routing, settings=settings)
+    if args.out is None:
+        sys.stdout.write(files["haproxy.cfg"])
+        return code
+    write_files(args.out, files)
+    return code
+
+
+def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    translation, _ = _translate(args, settings)
+    try:
+        lines = explain(translation.routing, url=args.url)
+    except ValueError as error:
+        print(f"ingress-ctl explain: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    print("\n".join(lines))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `ingress-ctl` command."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ValidationError as error:
+        print(f"ingress-ctl: invalid flags: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    if args.command == "render":
+        return _render(args, settings)
+    if args.command == "explain":
+        return _explain(args, settings)
+    from ingress_ctl.app import run
+
+    return asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

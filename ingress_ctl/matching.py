@@ -1,0 +1,139 @@
+"""What hosts and paths mean: Kubernetes Ingress matching, in one place.
+
+Parses rule hosts and paths into checked values, and builds the lookup table
+that HAProxy's map files hold. The same table answers `explain` in Python,
+with the same order of lookups as the HAProxy configuration:
+
+1. host key: the exact host, else its one-label wildcard (`*.rest`), else
+   ANY_HOST (rules without a host);
+2. the exact table: `hostkey + path` for Exact paths, and for Prefix paths
+   the path itself (a request equal to a prefix is its longest match);
+   Exact wins a tie because it is written last;
+3. the prefix table: `hostkey + prefix + "/"`, longest first;
+4. the host key's default backend, else the controller's default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container
+from dataclasses import dataclass, field
+
+from ingress_ctl.routing import PathType, Route, Routing, VirtualHost
+
+ANY_HOST = "@"
+"""Host key of rules without a host; `@` is never part of a DNS name."""
+
+_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
+_PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&()*+,;=:@/%]*$")
+_BAD_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
+_BAD_SUFFIXES = ("/..", "/.")
+
+
+def parse_host(raw: str) -> str:
+    """A rule host as a lowercase DNS name, optionally with a leading `*.` label."""
+    host = raw.lower()
+    if len(host) > 253 or not _HOST.fullmatch(host):
+        raise ValueError(f"{raw!r} is not a DNS name (optionally starting with '*.')")
+    if _is_ip(host):
+        raise ValueError(f"{raw!r} is an IP address; Ingress hosts must be names")
+    return host
+
+
+def _is_ip(host: str) -> bool:
+    return all(part.isdigit() for part in host.split("."))
+
+
+def parse_path(raw: str | None) -> str:
+    """A rule path: absolute, characters allowed in a URL path, no dot segments."""
+    path = raw or "/"
+    if len(path) > 2048 or not _PATH.fullmatch(path):
+        raise ValueError(
+            f"{path!r} must start with '/' and hold only URL path characters "
+            "(letters, digits and -._~!$&()*+,;=:@/%)"
+        )
+    for sequence in _BAD_SEQUENCES:
+        if sequence in path:
+            raise ValueError(f"{path!r} must not contain {sequence!r}")
+    if path.endswith(_BAD_SUFFIXES):
+        raise ValueError(f"{path!r} must not end with a dot segment")
+    return path
+
+
+def prefix_base(path: str) -> str:
+    """A Prefix path without its trailing slash; "" for the root."""
+    return path.rstrip("/")
+
+
+def host_key(*, request_host: str, hosts: Container[str]) -> str:
+    """The host key that owns a request host: exact, else one-label wildcard, else ANY_HOST."""
+    host = request_host.split(":", 1)[0].lower()
+    if host in hosts:
+        return host
+    wildcard = "*" + host[host.find(".") :] if "." in host else "*"
+    return wildcard if wildcard in hosts else ANY_HOST
+
+
+def key_of(host: str) -> str:
+    """The map key of a virtual host ("" becomes ANY_HOST)."""
+    return host or ANY_HOST
+
+
+@dataclass(frozen=True)
+class Table:
+    """The three lookup tables, in the order the map files are written."""
+
+    exact: dict[str, Route] = field(default_factory=dict)
+    prefix: list[tuple[str, Route]] = field(default_factory=list)
+    hosts: dict[str, str] = field(default_factory=dict)
+
+
+def build_table(routing: Routing) -> Table:
+    """The map contents for a routing model (deterministic order)."""
+    table = Table()
+    for vhost in routing.hosts:
+        _add_host(table, vhost, routing.default_backend)
+    table.prefix.sort(key=lambda item: (-len(item[0]), item[0]))
+    return table
+
+
+def _add_host(table: Table, vhost: VirtualHost, default_backend: str) -> None:
+    key = key_of(vhost.host)
+    table.hosts[key] = vhost.default_backend or default_backend
+    prefixes = [route for route in vhost.routes if route.path_type is PathType.PREFIX]
+    exacts = [route for route in vhost.routes if route.path_type is PathType.EXACT]
+    for route in prefixes:
+        base = prefix_base(route.path)
+        if base:
+            table.exact[key + base] = route
+        table.prefix.append((key + base + "/", route))
+    for route in exacts:
+        table.exact[key + route.path] = route
+
+
+@dataclass(frozen=True)
+class Match:
+    """Where a request goes and why."""
+
+    host_key: str
+    route: Route | None
+    backend: str
+    reason: str
+
+
+def lookup(table: Table, *, routing: Routing, host: str, path: str) -> Match:
+    """Resolve a request exactly as the rendered HAProxy configuration does."""
+    key = host_key(request_host=host, hosts=table.hosts)
+    path_only = path.split("?", 1)[0]
+    wanted = key + path_only
+    route = table.exact.get(wanted)
+    if route is not None:
+        kind = "exact path" if route.path_type is PathType.EXACT else "prefix equal to the path"
+        return Match(key, route, route.backend, f"{kind} {route.path!r}")
+    for prefix, candidate in table.prefix:
+        if wanted.startswith(prefix):
+            return Match(key, candidate, candidate.backend, f"longest prefix {candidate.path!r}")
+    if key in table.hosts:
+        return Match(key, None, table.hosts[key], "no path matched: the host's default backend")
+    return Match(key, None, routing.default_backend, f"no host matched: {routing.default_source}")

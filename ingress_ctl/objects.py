@@ -1,0 +1,259 @@
+"""Slim, typed views of the Kubernetes objects the controller reads.
+
+Raw manifests (dicts from YAML files or from the API server) are parsed here,
+once, into frozen pydantic values. Only the fields the controller uses are
+kept. Names and namespaces are checked against the Kubernetes grammar so that
+nothing downstream ever sees a malformed identifier; a field that does not fit
+makes the whole object fail to parse with an error naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from ingress_ctl.routing import ObjectRef
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+PORT_NAME = re.compile(r"^(?=.{1,15}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+EPOCH = datetime.fromtimestamp(0).astimezone()
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+Label = Annotated[str, _matching(DNS_LABEL, "DNS label")]
+Subdomain = Annotated[str, _matching(DNS_SUBDOMAIN, "DNS subdomain")]
+PortName = Annotated[str, _matching(PORT_NAME, "port name")]
+PortNumber = Annotated[int, Field(ge=1, le=65535)]
+
+
+class View(BaseModel):
+    """Base of every object view: immutable, unknown fields ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class Metadata(View):
+    name: Subdomain
+    namespace: Label = "default"
+    uid: str = ""
+    resource_version: str = Field(default="", alias="resourceVersion")
+    creation_timestamp: datetime = Field(default=EPOCH, alias="creationTimestamp")
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class ServiceBackendPort(View):
+    number: PortNumber | None = None
+    name: PortName | None = None
+
+
+class IngressServiceBackend(View):
+    name: Label
+    port: ServiceBackendPort
+
+
+class TypedLocalObjectReference(View):
+    api_group: str | None = Field(default=None, alias="apiGroup")
+    kind: str
+    name: Subdomain
+
+
+class IngressBackend(View):
+    service: IngressServiceBackend | None = None
+    resource: TypedLocalObjectReference | None = None
+
+
+class HTTPIngressPath(View):
+    path: str | None = None
+    path_type: Literal["Exact", "Prefix", "ImplementationSpecific"] = Field(alias="pathType")
+    backend: IngressBackend
+
+
+class HTTPIngressRuleValue(View):
+    paths: tuple[HTTPIngressPath, ...]
+
+
+class IngressRule(View):
+    host: str | None = None
+    http: HTTPIngressRuleValue | None = None
+
+
+class IngressTLS(View):
+    hosts: tuple[str, ...] = ()
+    secret_name: Subdomain | None = Field(default=None, alias="secretName")
+
+
+class IngressSpec(View):
+    ingress_class_name: Subdomain | None = Field(default=None, alias="ingressClassName")
+    default_backend: IngressBackend | None = Field(default=None, alias="defaultBackend")
+    rules: tuple[IngressRule, ...] = ()
+    tls: tuple[IngressTLS, ...] = ()
+
+
+class Ingress(View):
+    kind: Literal["Ingress"] = "Ingress"
+    metadata: Metadata
+    spec: IngressSpec = IngressSpec()
+
+
+class IngressClassSpec(View):
+    controller: str = ""
+
+
+class IngressClass(View):
+    kind: Literal["IngressClass"] = "IngressClass"
+    metadata: Metadata
+    spec: IngressClassSpec = IngressClassSpec()
+
+
+class ServicePort(View):
+    name: str | None = None
+    port: PortNumber
+    target_port: int | str | None = Field(default=None, alias="targetPort")
+    protocol: str = "TCP"
+
+
+class ServiceSpec(View):
+    type: str = "ClusterIP"
+    ports: tuple[ServicePort, ...] = ()
+    external_name: str | None = Field(default=None, alias="externalName")
+    cluster_ip: str | None = Field(default=None, alias="clusterIP")
+
+
+class Service(View):
+    kind: Literal["Service"] = "Service"
+    metadata: Metadata
+    spec: ServiceSpec = ServiceSpec()
+
+
+class EndpointConditions(View):
+    ready: bool | None = None
+    serving: bool | None = None
+    terminating: bool | None = None
+
+
+class Endpoint(View):
+    addresses: tuple[str, ...]
+    conditions: EndpointConditions = EndpointConditions()
+
+
+class EndpointPort(View):
+    name: str | None = None
+    port: PortNumber | None = None
+    protocol: str = "TCP"
+
+
+class EndpointSlice(View):
+    kind: Literal["EndpointSlice"] = "EndpointSlice"
+    metadata: Metadata
+    address_type: str = Field(default="IPv4", alias="addressType")
+    endpoints: tuple[Endpoint, ...] = ()
+    ports: tuple[EndpointPort, ...] = ()
+
+
+class EndpointAddress(View):
+    ip: str
+
+
+class EndpointSubset(View):
+    addresses: tuple[EndpointAddress, ...] = ()
+    not_ready_addresses: tuple[EndpointAddress, ...] = Field(default=(), alias="notReadyAddresses")
+    ports: tuple[EndpointPort, ...] = ()
+
+
+class Endpoints(View):
+    kind: Literal["Endpoints"] = "Endpoints"
+    metadata: Metadata
+    subsets: tuple[EndpointSubset, ...] = ()
+
+
+class Secret(View):
+    kind: Literal["Secret"] = "Secret"
+    metadata: Metadata
+    type: str = "Opaque"
+    data: dict[str, str] = Field(default_factory=dict)
+    string_data: dict[str, str] = Field(default_factory=dict, alias="stringData")
+
+
+class ConfigMap(View):
+    kind: Literal["ConfigMap"] = "ConfigMap"
+    metadata: Metadata
+    data: dict[str, str] = Field(default_factory=dict)
+
+
+KubeObject = Ingress | IngressClass | Service | EndpointSlice | Endpoints | Secret | ConfigMap
+
+VIEWS: dict[str, type[KubeObject]] = {
+    "Ingress": Ingress,
+    "IngressClass": IngressClass,
+    "Service": Service,
+    "EndpointSlice": EndpointSlice,
+    "Endpoints": Endpoints,
+    "Secret": Secret,
+    "ConfigMap": ConfigMap,
+}
+
+CLUSTER_SCOPED = frozenset({"IngressClass"})
+
+
+class ObjectError(ValueError):
+    """A manifest that could not be read as one of our kinds; says which fields and why."""
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{where}: {why}" for where, why in fields))
+        self.fields = fields
+
+
+def parse_object(raw: dict[str, Any]) -> KubeObject | None:
+    """Parse one manifest; None for kinds we do not read, ObjectError for bad ones."""
+    kind = raw.get("kind")
+    view = VIEWS.get(kind) if isinstance(kind, str) else None
+    if view is None:
+        return None
+    try:
+        return view.model_validate(raw)
+    except ValidationError as error:
+        raise ObjectError(failed_fields(error)) from None
+
+
+def failed_fields(error: ValidationError) -> list[tuple[str, str]]:
+    """(field, reason) for every failed field, e.g. `spec.rules.0.host`."""
+    return [
+        (".".join(str(part) for part in item["loc"]) or "(object)", item["msg"])
+        for item in error.errors()
+    ]
+
+
+def describe(raw: dict[str, Any]) -> ObjectRef:
+    """Best-effort name of a raw manifest, for errors about it."""
+    meta = raw.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    return ObjectRef(
+        kind=str(raw.get("kind", "?"))[:64],
+        namespace=str(meta.get("namespace", ""))[:64],
+        name=str(meta.get("name", "?"))[:253],
+    )
+
+
+def object_key(obj: KubeObject) -> tuple[str, str, str]:
+    """(kind, namespace, name): the identity of an object in the store."""
+    namespace = "" if obj.kind in CLUSTER_SCOPED else obj.metadata.namespace
+    return (obj.kind, namespace, obj.metadata.name)

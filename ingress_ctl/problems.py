@@ -1,0 +1,25 @@
+"""Problems: what was wrong with an object, where, and why.
+
+Translation never raises on a user's mistake; it reports a problem naming
+the object and the field, and serves everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ingress_ctl.routing import ObjectRef, Value
+
+Severity = Literal["error", "warning"]
+
+
+class Problem(Value):
+    """One thing wrong with one object; errors reject a part of it, warnings do not."""
+
+    source: ObjectRef
+    field: str
+    reason: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.field}: {self.reason}"

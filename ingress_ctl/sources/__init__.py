@@ -1,0 +1,1 @@
+"""Where objects come from: a folder of manifests, or a Kubernetes API server."""

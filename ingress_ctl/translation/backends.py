@@ -1,0 +1,160 @@
+"""Backends: a Service port and its endpoints, as a routing Backend.
+
+Endpoints come from every EndpointSlice labelled with the Service's name, or,
+when a Service has none, from its legacy Endpoints object. Ready endpoints
+serve; serving-but-terminating ones only when nothing is ready.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ingress_ctl import naming
+from ingress_ctl.matching import parse_host
+from ingress_ctl.objects import (
+    Endpoint,
+    EndpointPort,
+    Endpoints,
+    EndpointSlice,
+    Service,
+    ServicePort,
+)
+from ingress_ctl.routing import Backend, Server, ServiceRef
+from ingress_ctl.snapshot import NamespacedName, Snapshot
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+@dataclass(frozen=True)
+class Index:
+    """Services and their endpoint objects, indexed for lookups by Service."""
+
+    services: Mapping[NamespacedName, Service]
+    slices: Mapping[NamespacedName, list[EndpointSlice]]
+    endpoints: Mapping[NamespacedName, Endpoints]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Index:
+        """Index a snapshot's Services, EndpointSlices and Endpoints."""
+        slices: dict[NamespacedName, list[EndpointSlice]] = defaultdict(list)
+        for (namespace, _), eps in sorted(snapshot.objects(EndpointSlice).items()):
+            service = eps.metadata.labels.get(SERVICE_NAME_LABEL)
+            if service:
+                slices[(namespace, service)].append(eps)
+        return cls(
+            services=snapshot.objects(Service),
+            slices=slices,
+            endpoints=snapshot.objects(Endpoints),
+        )
+
+
+class BackendError(ValueError):
+    """The Service or its port is missing: the backend exists but has no servers."""
+
+
+def resolve_backend(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
+    """The Backend for a Service port, and the reason it has no servers, if any."""
+    name = naming.backend_name(ref)
+    try:
+        port, service = _service_port(ref, index=index)
+        if service.spec.type == "ExternalName":
+            return _external(name, ref, service, port), None
+        servers = _servers(service, port, index=index)
+    except BackendError as error:
+        return Backend(name=name, service=ref), str(error)
+    return Backend(name=name, service=ref, servers=servers), None
+
+
+def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Service]:
+    service = index.services.get((ref.namespace, ref.name))
+    if service is None:
+        raise BackendError(f"Service {ref.namespace}/{ref.name} not found")
+    for port in service.spec.ports:
+        if port.port == ref.port or (port.name is not None and port.name == ref.port):
+            return port, service
+    raise BackendError(f"Service {ref.namespace}/{ref.name} has no port {ref.port!r}")
+
+
+def _external(name: str, ref: ServiceRef, service: Service, port: ServicePort) -> Backend:
+    try:
+        host = parse_host(service.spec.external_name or "")
+    except ValueError as error:
+        raise BackendError(f"ExternalName of Service {ref.namespace}/{ref.name}: {error}") from None
+    if host.startswith("*."):
+        raise BackendError(f"ExternalName {host!r} is a wildcard")
+    target = port.target_port if isinstance(port.target_port, int) else port.port
+    return Backend(name=name, service=ref, servers=(Server(address=host, port=target),), resolve=True)
+
+
+def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:
+    key = (service.metadata.namespace, service.metadata.name)
+    slices = index.slices.get(key)
+    if slices:
+        ready, fallback = _slice_servers(slices, port)
+    else:
+        legacy = index.endpoints.get(key)
+        ready, fallback = _legacy_servers(legacy, port) if legacy else (set(), set())
+    return tuple(sorted(ready or fallback, key=lambda s: (s.address, s.port)))
+
+
+def _target_port(ports: Iterable[EndpointPort], port: ServicePort) -> int | None:
+    """The endpoint port of a Service port: by name, else by number."""
+    wanted = port.name or ""
+    candidates = list(ports)
+    for candidate in candidates:
+        if (candidate.name or "") == wanted and candidate.port is not None:
+            return candidate.port
+    number = port.target_port if isinstance(port.target_port, int) else port.port
+    if port.target_port is None or isinstance(port.target_port, int):
+        for candidate in candidates:
+            if candidate.port == number:
+                return number
+    return None
+
+
+def _slice_servers(slices: list[EndpointSlice], port: ServicePort) -> tuple[set[Server], set[Server]]:
+    ready: set[Server] = set()
+    terminating: set[Server] = set()
+    for eps in slices:
+        if eps.address_type not in ("IPv4", "IPv6"):
+            continue
+        target = _target_port(eps.ports, port)
+        if target is None:
+            continue
+        for endpoint in eps.endpoints:
+            bucket = _bucket(endpoint, ready, terminating)
+            if bucket is not None:
+                bucket.update(_ip_servers(endpoint.addresses, target))
+    return ready, terminating
+
+
+def _bucket(endpoint: Endpoint, ready: set[Server], terminating: set[Server]) -> set[Server] | None:
+    conditions = endpoint.conditions
+    if conditions.ready is not False:
+        return ready
+    if conditions.serving and conditions.terminating:
+        return terminating
+    return None
+
+
+def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> tuple[set[Server], set[Server]]:
+    ready: set[Server] = set()
+    for subset in endpoints.subsets:
+        target = _target_port(subset.ports, port)
+        if target is not None:
+            ready.update(_ip_servers((a.ip for a in subset.addresses), target))
+    return ready, set()
+
+
+def _ip_servers(addresses: Iterable[str], port: int) -> set[Server]:
+    servers = set()
+    for address in addresses:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        servers.add(Server(address=str(ip), port=port))
+    return servers

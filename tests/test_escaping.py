@@ -1,0 +1,124 @@
+"""The sink escapers: hostile text is refused or read back by HAProxy as exactly itself."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingress_ctl.escaping import UnsafeValue, config_word, map_word, socket_word
+from tests.conftest import free_port
+
+PRINTABLE = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1)
+ANY_TEXT = st.text(min_size=1)
+CONTROL = st.sampled_from(["\n", "\r", "\x00", "\t", "\x1b", "\x7f", "é", "\u2028"])
+
+
+@given(ANY_TEXT)
+def test_config_word_is_one_line_or_refused(value: str) -> None:
+    try:
+        word = config_word(value)
+    except UnsafeValue:
+        assert any(not 0x20 <= ord(c) <= 0x7E for c in value)
+        return
+    assert "\n" not in word and "\r" not in word
+    assert word == value or (word.startswith("'") and word.endswith("'"))
+
+
+@given(PRINTABLE, CONTROL, PRINTABLE)
+def test_control_characters_are_refused_by_every_sink(head: str, bad: str, tail: str) -> None:
+    value = head + bad + tail
+    for sink in (config_word, map_word, socket_word):
+        with pytest.raises(UnsafeValue):
+            sink(value)
+
+
+def test_config_word_leaves_harmless_words_bare_and_quotes_the_rest() -> None:
+    assert config_word("be_demo_web_80") == "be_demo_web_80"
+    assert config_word(8080) == "8080"
+    assert config_word("a b") == "'a b'"
+    assert config_word("it's") == "'it'\\''s'"
+    assert config_word("$HOME") == "'$HOME'"
+    assert config_word("#x") == "'#x'"
+    with pytest.raises(UnsafeValue):
+        config_word(True)
+    with pytest.raises(UnsafeValue):
+        config_word(None)
+
+
+@pytest.mark.parametrize("value", ["a b", "x\ty", "", "#comment", "back\\slash", "é"])
+def test_map_word_refuses_what_a_map_line_cannot_hold(value: str) -> None:
+    with pytest.raises(UnsafeValue):
+        map_word(value)
+
+
+def test_map_word_keeps_plain_words() -> None:
+    assert map_word("shop.example.com/api/") == "shop.example.com/api/"
+    assert map_word("*.example.com") == "*.example.com"
+    assert map_word(42) == "42"
+
+
+def test_socket_word_escapes_separators() -> None:
+    assert socket_word("a;b") == "a\\;b"
+    assert socket_word("a\\b") == "a\\\\b"
+    with pytest.raises(UnsafeValue):
+        socket_word("a b")
+
+
+def _serve_words(haproxy_bin: str, directory: Path, words: list[str]) -> list[str]:
+    """Start HAProxy answering word i at /i, fetch every word back."""
+    port = free_port()
+    lines = [
+        "defaults",
+        "    mode http",
+        "    timeout connect 1s",
+        "    timeout client 5s",
+        "    timeout server 5s",
+        "frontend words",
+        f"    bind 127.0.0.1:{port}",
+    ]
+    for i, word in enumerate(words):
+        lines.append(
+            f"    http-request return status 200 content-type text/plain string {config_word(word)}"
+            f" if {{ path /{i} }}"
+        )
+    config = directory / "words.cfg"
+    config.write_text("\n".join(lines) + "\n")
+    check = subprocess.run([haproxy_bin, "-c", "-f", str(config)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    process = subprocess.Popen([haproxy_bin, "-db", "-f", str(config)], stderr=subprocess.DEVNULL)
+    try:
+        _wait_port(port)
+        return [
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/{i}", timeout=5).read().decode()
+            for i in range(len(words))
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@pytest.mark.haproxy
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(PRINTABLE, min_size=1, max_size=40))
+def test_haproxy_reads_every_quoted_word_back_exactly(
+    haproxy_bin: str, tmp_path: Path, words: list[str]
+) -> None:
+    hostile = ["'", "\\", '"', "$HOME", "${HOME}", "#", "a b", "%[src]", "';lua-load /x'", "\\'"]
+    assert _serve_words(haproxy_bin, tmp_path, hostile + words) == hostile + words
