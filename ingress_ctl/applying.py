@@ -20,7 +20,7 @@ from pathlib import Path
 from time import monotonic
 
 from ingress_ctl import naming
-from ingress_ctl.haproxy.process import HAProxyProcess
+from ingress_ctl.haproxy.process import HAProxyError, HAProxyProcess
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.status import ControllerStatus, ReloadRecord, now
 
@@ -94,8 +94,13 @@ class Applier:
 
     async def _load(self, reason: str) -> Outcome:
         started = monotonic()
-        if not self._process.running:
-            await self._process.start()
+        if not self._process.started:
+            try:
+                await self._process.start()
+            except HAProxyError as error:
+                self._record(False, reason, str(error), started)
+                self._status.last_error = f"haproxy did not start: {error}"
+                return Outcome("rejected", str(error))
             self._record(True, reason, "started", started)
             return Outcome("start")
         self._metrics.reloads.labels(reason=reason).inc()

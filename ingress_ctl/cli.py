@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingress_ctl import __version__
+from ingress_ctl.app import run
 from ingress_ctl.applying import write_files
 from ingress_ctl.explaining import explain
 from ingress_ctl.rendering import render
@@ -28,14 +29,28 @@ USAGE_ERROR = 2
 
 
 def _routing_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--controller-name", default="ingress-ctl.io/haproxy",
-                        help="spec.controller of the IngressClasses we own")
-    parser.add_argument("--ingress-class", default="haproxy",
-                        help="value of the deprecated kubernetes.io/ingress.class annotation")
-    parser.add_argument("--watch-ingress-without-class", action="store_true",
-                        help="also serve Ingresses that name no class")
-    parser.add_argument("--default-backend-service", type=parse_service_port, default=None,
-                        metavar="NS/NAME:PORT", help="serves requests no rule matches")
+    parser.add_argument(
+        "--controller-name",
+        default="ingress-ctl.io/haproxy",
+        help="spec.controller of the IngressClasses we own",
+    )
+    parser.add_argument(
+        "--ingress-class",
+        default="haproxy",
+        help="value of the deprecated kubernetes.io/ingress.class annotation",
+    )
+    parser.add_argument(
+        "--watch-ingress-without-class",
+        action="store_true",
+        help="also serve Ingresses that name no class",
+    )
+    parser.add_argument(
+        "--default-backend-service",
+        type=parse_service_port,
+        default=None,
+        metavar="NS/NAME:PORT",
+        help="serves requests no rule matches",
+    )
     parser.add_argument("--bind-address", default="0.0.0.0")
     parser.add_argument("--http-port", type=int, default=80)
     parser.add_argument("--https-port", type=int, default=443)
@@ -119,8 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _render(args, settings)
     if args.command == "explain":
         return _explain(args, settings)
-    from ingress_ctl.app import run
-
     return asyncio.run(run(settings))
 
 

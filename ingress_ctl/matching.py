@@ -29,11 +29,21 @@ _HOST = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
 _PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&()*+,;=:@/%]*$")
 _BAD_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
 _BAD_SUFFIXES = ("/..", "/.")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """Lowercase ASCII letters only, as HAProxy's `lower` converter does.
+
+    `str.lower` also folds some non-ASCII letters into ASCII ones (the Kelvin
+    sign becomes `k`), which HAProxy never does.
+    """
+    return text.translate(_ASCII_LOWER)
 
 
 def parse_host(raw: str) -> str:
     """A rule host as a lowercase DNS name, optionally with a leading `*.` label."""
-    host = raw.lower()
+    host = ascii_lower(raw)
     if len(host) > 253 or not _HOST.fullmatch(host):
         raise ValueError(f"{raw!r} is not a DNS name (optionally starting with '*.')")
     if _is_ip(host):
@@ -68,7 +78,7 @@ def prefix_base(path: str) -> str:
 
 def host_key(*, request_host: str, hosts: Container[str]) -> str:
     """The host key that owns a request host: exact, else one-label wildcard, else ANY_HOST."""
-    host = request_host.split(":", 1)[0].lower()
+    host = ascii_lower(request_host.split(":", 1)[0])
     if host in hosts:
         return host
     wildcard = "*" + host[host.find(".") :] if "." in host else "*"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class Metrics:
@@ -11,21 +13,27 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.syncs = Counter(
-            "ingress_ctl_syncs_total", "Passes of translate, render and apply.",
+            "ingress_ctl_syncs_total",
+            "Passes of translate, render and apply.",
             registry=self.registry,
         )
         self.sync_seconds = Histogram(
-            "ingress_ctl_sync_duration_seconds", "Duration of a sync pass.",
+            "ingress_ctl_sync_duration_seconds",
+            "Duration of a sync pass.",
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.reloads = Counter(
-            "ingress_ctl_reloads_total", "HAProxy reloads attempted, by reason.", ["reason"],
+            "ingress_ctl_reloads_total",
+            "HAProxy reloads attempted, by reason.",
+            ["reason"],
             registry=self.registry,
         )
         self.reload_failures = Counter(
-            "ingress_ctl_reload_failures_total", "HAProxy reloads that did not take, by reason.",
-            ["reason"], registry=self.registry,
+            "ingress_ctl_reload_failures_total",
+            "HAProxy reloads that did not take, by reason.",
+            ["reason"],
+            registry=self.registry,
         )
         self.check_failures = Counter(
             "ingress_ctl_config_check_failures_total",
@@ -33,13 +41,19 @@ class Metrics:
             registry=self.registry,
         )
         self.objects = Gauge(
-            "ingress_ctl_objects", "Objects known, by kind.", ["kind"], registry=self.registry,
+            "ingress_ctl_objects",
+            "Objects known, by kind.",
+            ["kind"],
+            registry=self.registry,
         )
         self.rejected = Gauge(
-            "ingress_ctl_rejected_objects", "Objects with at least one error problem.",
+            "ingress_ctl_rejected_objects",
+            "Objects with at least one error problem.",
             registry=self.registry,
         )
         self.problems = Gauge(
-            "ingress_ctl_problems", "Problems found, by severity.", ["severity"],
+            "ingress_ctl_problems",
+            "Problems found, by severity.",
+            ["severity"],
             registry=self.registry,
         )

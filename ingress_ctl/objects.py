@@ -10,10 +10,9 @@ makes the whole object fail to parse with an error naming the field.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from ingress_ctl.routing import ObjectRef
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,9 +21,14 @@ from pydantic import (
     ValidationError,
 )
 
+from ingress_ctl.routing import ObjectRef
+
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-PORT_NAME = re.compile(r"^(?=.{1,15}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+PORT_NAME = re.compile(r"^(?=.{1,15}$)(?=[-a-z0-9]*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+"""IANA_SVC_NAME: at least one letter, so a port name never reads as a port number."""
 
 EPOCH = datetime.fromtimestamp(0).astimezone()
 
@@ -38,10 +42,16 @@ def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _aware(value: datetime) -> datetime:
+    """Timestamps without a zone are UTC (as the API server writes them), never local time."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 Label = Annotated[str, _matching(DNS_LABEL, "DNS label")]
 Subdomain = Annotated[str, _matching(DNS_SUBDOMAIN, "DNS subdomain")]
 PortName = Annotated[str, _matching(PORT_NAME, "port name")]
 PortNumber = Annotated[int, Field(ge=1, le=65535)]
+Timestamp = Annotated[datetime, AfterValidator(_aware)]
 
 
 class View(BaseModel):
@@ -55,7 +65,7 @@ class Metadata(View):
     namespace: Label = "default"
     uid: str = ""
     resource_version: str = Field(default="", alias="resourceVersion")
-    creation_timestamp: datetime = Field(default=EPOCH, alias="creationTimestamp")
+    creation_timestamp: Timestamp = Field(default=EPOCH, alias="creationTimestamp")
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 

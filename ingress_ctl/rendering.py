@@ -20,7 +20,10 @@ from ingress_ctl.matching import ANY_HOST, build_table
 from ingress_ctl.routing import Routing
 from ingress_ctl.settings import Settings
 
-TEMPLATES = Path(os.environ.get("INGRESS_CTL_TEMPLATES", Path(__file__).parent.parent / "templates"))
+TEMPLATES = Path(
+    os.environ.get("INGRESS_CTL_TEMPLATES", Path(__file__).parent.parent / "templates")
+)
+
 
 @cache
 def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:

@@ -62,12 +62,27 @@ class Store:
         self._bump()
         return True
 
-    def replace_kind(self, kind: str, objects: Iterable[KubeObject]) -> bool:
-        """Replace every object of one kind (after a list); True if anything changed."""
+    def replace_kind(
+        self, kind: str, objects: Iterable[KubeObject], *, namespace: str | None = None
+    ) -> bool:
+        """Replace every object of one kind (in one namespace, or all) after a list."""
+        current = self._kinds.setdefault(kind, {})
         fresh = {object_key(obj)[1:]: obj for obj in objects}
-        if self._kinds.get(kind, {}) == fresh:
+        kept = {
+            key: obj
+            for key, obj in current.items()
+            if namespace is not None and key[0] != namespace
+        }
+        stale = [
+            key
+            for key in self._unreadable
+            if key[0] == kind and (namespace is None or key[1] == namespace)
+        ]
+        if {**kept, **fresh} == current and not stale:
             return False
-        self._kinds[kind] = fresh
+        self._kinds[kind] = {**kept, **fresh}
+        for key in stale:
+            del self._unreadable[key]
         self._bump()
         return True
 

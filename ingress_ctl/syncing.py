@@ -83,7 +83,10 @@ class Syncer:
         status.ingresses = translation.ingresses
         status.problems = problems
         status.last_sync = SyncRecord(
-            at=now(), revision=snapshot.revision, duration_ms=round(duration * 1000, 1), action=action
+            at=now(),
+            revision=snapshot.revision,
+            duration_ms=round(duration * 1000, 1),
+            action=action,
         )
         if action != "rejected":
             status.last_error = None

@@ -115,7 +115,9 @@ def _wait_port(port: int) -> None:
 
 
 @pytest.mark.haproxy
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(PRINTABLE, min_size=1, max_size=40))
 def test_haproxy_reads_every_quoted_word_back_exactly(
     haproxy_bin: str, tmp_path: Path, words: list[str]

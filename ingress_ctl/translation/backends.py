@@ -75,6 +75,9 @@ def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Servic
     for port in service.spec.ports:
         if port.port == ref.port or (port.name is not None and port.name == ref.port):
             return port, service
+    if service.spec.type == "ExternalName" and not service.spec.ports and isinstance(ref.port, int):
+        # ExternalName Services usually declare no ports: the Ingress's number is the port.
+        return ServicePort(port=ref.port), service
     raise BackendError(f"Service {ref.namespace}/{ref.name} has no port {ref.port!r}")
 
 
@@ -85,8 +88,13 @@ def _external(name: str, ref: ServiceRef, service: Service, port: ServicePort) -
         raise BackendError(f"ExternalName of Service {ref.namespace}/{ref.name}: {error}") from None
     if host.startswith("*."):
         raise BackendError(f"ExternalName {host!r} is a wildcard")
+    if host == "localhost" or host.endswith(".localhost"):
+        # HAProxy resolves with libc too: this would reach the controller's own ports.
+        raise BackendError(f"ExternalName {host!r} is the controller's own host")
     target = port.target_port if isinstance(port.target_port, int) else port.port
-    return Backend(name=name, service=ref, servers=(Server(address=host, port=target),), resolve=True)
+    return Backend(
+        name=name, service=ref, servers=(Server(address=host, port=target),), resolve=True
+    )
 
 
 def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:
@@ -115,7 +123,9 @@ def _target_port(ports: Iterable[EndpointPort], port: ServicePort) -> int | None
     return None
 
 
-def _slice_servers(slices: list[EndpointSlice], port: ServicePort) -> tuple[set[Server], set[Server]]:
+def _slice_servers(
+    slices: list[EndpointSlice], port: ServicePort
+) -> tuple[set[Server], set[Server]]:
     ready: set[Server] = set()
     terminating: set[Server] = set()
     for eps in slices:

@@ -52,7 +52,9 @@ class _Fold:
     problems: list[Problem] = field(default_factory=list)
     default: tuple[str, str] | None = None
 
-    def problem(self, source: ObjectRef, where: str, reason: str, severity: Severity = "error") -> None:
+    def problem(
+        self, source: ObjectRef, where: str, reason: str, severity: Severity = "error"
+    ) -> None:
         self.problems.append(Problem(source=source, field=where, reason=reason, severity=severity))
 
     def backend(self, source: ObjectRef, where: str, ref: IngressBackend) -> str | None:

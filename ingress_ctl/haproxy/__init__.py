@@ -1,0 +1,1 @@
+"""The HAProxy I/O edge: its UNIX-socket CLIs and the master-worker process it runs as."""

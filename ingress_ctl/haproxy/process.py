@@ -1,0 +1,350 @@
+"""The supervised HAProxy master-worker process: check, start, reload, restart, stop.
+
+HAProxy runs as `haproxy -W -db -S unix@master.sock,level,admin,mode,600 -C <state_dir> -f
+<config>`. That is a foreground master: our child, which forks the worker and re-executes
+itself on `reload`. It runs in a session of its own, so a terminal's Ctrl-C reaches only the
+controller, which then stops it in order. `-C` makes the state directory HAProxy's working
+directory, so the configuration, the maps and the sockets are named relative to it. HAProxy
+reads a socket address as a path only when it starts with `/` or `unix@`. Hence
+`unix@master.sock` here, and `stats socket unix@admin.sock` in the configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from time import monotonic
+
+from pydantic import BaseModel, ConfigDict
+
+from ingress_ctl.haproxy.sockets import send_commands
+from ingress_ctl.naming import ADMIN_SOCKET, CONFIG_FILE, MASTER_SOCKET
+
+logger = logging.getLogger(__name__)
+
+_SUN_PATH_MAX = 107
+_CLI_TIMEOUT_S = 2.0
+_POLL_S = 0.01
+_START_TIMEOUT_S = 10.0
+_RELOAD_TIMEOUT_S = 10.0
+_STOP_TIMEOUT_S = 5.0
+_CHECK_TIMEOUT_S = 60.0
+_BACKOFF_MIN_S = 0.2
+_BACKOFF_MAX_S = 30.0
+_STABLE_S = 30.0
+
+_MASTER_LINE = re.compile(
+    r"^(?P<pid>\d+)\s+master\s+(?P<reloads>\d+)\s+\[failed:\s*(?P<failed>\d+)\]"
+)
+_WORKER_LINE = re.compile(r"^(?P<pid>\d+)\s+worker\s")
+_SECTIONS = {"# workers": "workers", "# old workers": "old_workers", "# programs": "programs"}
+
+
+class HAProxyError(RuntimeError):
+    """HAProxy could not be started or is used before it was."""
+
+
+class CheckResult(BaseModel):
+    """Outcome of `haproxy -c`: whether the configuration is valid, and what HAProxy said."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    output: str
+
+
+class ReloadResult(BaseModel):
+    """Outcome of a reload, as verified on the master CLI."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    detail: str
+    duration_s: float
+
+
+class ProcStatus(BaseModel):
+    """The master CLI's `show proc`.
+
+    `failed_reloads` counts failed reloads since the last successful one. `workers` serve the
+    current configuration, and `old_workers` are draining an older one.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    master_pid: int
+    reloads: int
+    failed_reloads: int
+    workers: tuple[int, ...]
+    old_workers: tuple[int, ...]
+
+
+def parse_show_proc(text: str) -> ProcStatus:
+    """Parse the master CLI's `show proc` reply; ValueError when it is not one."""
+    master: re.Match[str] | None = None
+    pids: dict[str, list[int]] = {"workers": [], "old_workers": [], "programs": []}
+    section = ""
+    for line in text.splitlines():
+        if line.strip() in _SECTIONS:
+            section = _SECTIONS[line.strip()]
+        elif found := _MASTER_LINE.match(line):
+            master = found
+        elif (found := _WORKER_LINE.match(line)) and section:
+            pids[section].append(int(found["pid"]))
+    if master is None:
+        raise ValueError(f"not a `show proc` reply: {text[:200]!r}")
+    return ProcStatus(
+        master_pid=int(master["pid"]),
+        reloads=int(master["reloads"]),
+        failed_reloads=int(master["failed"]),
+        workers=tuple(pids["workers"]),
+        old_workers=tuple(pids["old_workers"]),
+    )
+
+
+class HAProxyProcess:
+    """One HAProxy master-worker rooted in `state_dir`, and the only code that signals it."""
+
+    def __init__(
+        self, *, binary: str = "haproxy", state_dir: Path, config_name: str = CONFIG_FILE
+    ) -> None:
+        self._binary = binary
+        self._state_dir = state_dir.absolute()
+        self._config_name = config_name
+        for name in (MASTER_SOCKET, ADMIN_SOCKET):
+            if len(os.fsencode(self._state_dir / name)) > _SUN_PATH_MAX:
+                raise ValueError(f"{self._state_dir / name} is too long for a UNIX socket")
+        self._master: asyncio.subprocess.Process | None = None
+        self._started_at = 0.0
+        self._ready = False
+        self._stopping = False
+        self._lock = asyncio.Lock()
+        self._started = asyncio.Event()
+
+    @property
+    def master_socket(self) -> Path:
+        """The master CLI socket."""
+        return self._state_dir / MASTER_SOCKET
+
+    @property
+    def admin_socket(self) -> Path:
+        """The worker's admin stats socket, which the configuration must declare."""
+        return self._state_dir / ADMIN_SOCKET
+
+    @property
+    def alive(self) -> bool:
+        """The master runs and has had an answering worker since it last started.
+
+        HAProxy 2.6's master exits when its current worker dies.
+        """
+        return self._ready and self._master is not None and self._master.returncode is None
+
+    @property
+    def started(self) -> bool:
+        """Whether start() has succeeded once (supervise() keeps it running from then on)."""
+        return self._started.is_set()
+
+    async def check(self, *, config: Path, directory: Path | None = None) -> CheckResult:
+        """Run `haproxy -c` on `config`, resolving relative paths from `directory`.
+
+        `directory` defaults to the state directory; a staging folder checks files
+        before they are installed.
+        """
+        root = self._state_dir if directory is None else directory
+        checker = await asyncio.create_subprocess_exec(
+            self._binary, "-c", "-C", str(root), "-f", str(config),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(_CHECK_TIMEOUT_S):
+                output, _ = await checker.communicate()
+        except TimeoutError:
+            return CheckResult(ok=False, output=f"haproxy -c ran over {_CHECK_TIMEOUT_S} s")
+        finally:
+            if checker.returncode is None:
+                checker.kill()
+                await checker.wait()
+        return CheckResult(ok=checker.returncode == 0, output=output.decode(errors="replace"))
+
+    async def start(self) -> None:
+        """Start HAProxy on the configuration, returning once its worker answers.
+
+        Raises HAProxyError when no worker answers. HAProxy's own explanation goes to its
+        stderr, which is ours.
+        """
+        async with self._lock:
+            self._stopping = False
+            await self._start()
+            self._started.set()
+
+    async def status(self) -> ProcStatus:
+        """The master's current `show proc`."""
+        [reply] = await send_commands(
+            path=self.master_socket, commands=["show proc"], timeout=_CLI_TIMEOUT_S
+        )
+        return parse_show_proc(reply)
+
+    async def reload(self) -> ReloadResult:
+        """Reload the configuration from disk and verify that a new worker answers.
+
+        A rejected configuration leaves the previous worker serving, and the result says so.
+        """
+        async with self._lock:
+            started = monotonic()
+            ok, detail = await self._reload()
+            return ReloadResult(ok=ok, detail=detail, duration_s=monotonic() - started)
+
+    async def runtime(self, commands: Sequence[str]) -> list[str]:
+        """Send runtime API commands, already escaped, in one batch. Returns one reply each."""
+        return await send_commands(path=self.admin_socket, commands=commands)
+
+    async def supervise(self) -> None:
+        """Restart HAProxy, with backoff, whenever its master exits unless stop() asked.
+
+        Waits for the first start(); returns once stop() has been called.
+        """
+        await self._started.wait()
+        backoff = _BACKOFF_MIN_S
+        while not self._stopping:
+            master = self._master
+            assert master is not None, "start() succeeded, so a master exists"
+            await master.wait()
+            if self._stopping:
+                return
+            _kill_group(master.pid)
+            if monotonic() - self._started_at >= _STABLE_S:
+                backoff = _BACKOFF_MIN_S
+            logger.error(
+                "HAProxy master %d exited with code %s; restarting in %.1f s",
+                master.pid, master.returncode, backoff,
+            )  # fmt: skip
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _BACKOFF_MAX_S)
+            await self._restart()
+
+    async def stop(self) -> None:
+        """Stop HAProxy: SIGTERM to the master, then SIGKILL to its process group if needed."""
+        self._stopping = True
+        async with self._lock:
+            self._ready = False
+            master = self._master
+            if master is None or master.returncode is not None:
+                return
+            master.terminate()
+            try:
+                async with asyncio.timeout(_STOP_TIMEOUT_S):
+                    await master.wait()
+            except TimeoutError:
+                logger.warning("HAProxy master %d ignored SIGTERM; killing it", master.pid)
+                _kill_group(master.pid)
+                await master.wait()
+
+    def _command(self) -> list[str]:
+        return [
+            self._binary, "-W", "-db",
+            "-S", f"unix@{MASTER_SOCKET},level,admin,mode,600",
+            "-C", str(self._state_dir),
+            "-f", self._config_name,
+        ]  # fmt: skip
+
+    async def _start(self) -> None:
+        if self.alive:
+            raise HAProxyError("HAProxy is already running")
+        self._ready = False
+        self._master = await asyncio.create_subprocess_exec(
+            *self._command(), stdin=asyncio.subprocess.DEVNULL, start_new_session=True
+        )
+        self._started_at = monotonic()
+        try:
+            await self._wait_ready(self._master)
+        except BaseException:
+            _kill_group(self._master.pid)
+            await self._master.wait()
+            raise
+        self._ready = True
+        logger.info("HAProxy master %d started", self._master.pid)
+
+    async def _wait_ready(self, master: asyncio.subprocess.Process) -> None:
+        try:
+            async with asyncio.timeout(_START_TIMEOUT_S):
+                while not await self._has_answering_worker(master.pid):
+                    if master.returncode is not None:
+                        raise HAProxyError(
+                            f"HAProxy exited with code {master.returncode} while starting"
+                        )
+                    await asyncio.sleep(_POLL_S)
+        except TimeoutError:
+            raise HAProxyError(f"no HAProxy worker answered within {_START_TIMEOUT_S} s") from None
+
+    async def _has_answering_worker(self, master_pid: int) -> bool:
+        status = await self._status_or_none()
+        if status is None or status.master_pid != master_pid or not status.workers:
+            return False
+        return await self._worker_answers(status.workers[0])
+
+    async def _status_or_none(self) -> ProcStatus | None:
+        try:
+            return await self.status()
+        except (OSError, TimeoutError, ValueError):
+            return None
+
+    async def _worker_answers(self, pid: int) -> bool:
+        try:
+            [reply] = await send_commands(
+                path=self.master_socket, commands=[f"@!{pid} show info"], timeout=_CLI_TIMEOUT_S
+            )
+        except (OSError, TimeoutError):
+            return False
+        return f"\nPid: {pid}\n" in f"\n{reply}\n"
+
+    async def _reload(self) -> tuple[bool, str]:
+        if not self.alive:
+            return False, "HAProxy is not running"
+        try:
+            before = await self.status()
+            await send_commands(path=self.master_socket, commands=["reload"])
+        except (OSError, TimeoutError, ValueError) as error:
+            return False, f"the master CLI failed: {error!r}"
+        try:
+            async with asyncio.timeout(_RELOAD_TIMEOUT_S):
+                return await self._reload_outcome(before)
+        except TimeoutError:
+            return False, f"no new worker answered within {_RELOAD_TIMEOUT_S} s"
+
+    async def _reload_outcome(self, before: ProcStatus) -> tuple[bool, str]:
+        while self._master is not None and self._master.returncode is None:
+            now = await self._status_or_none()
+            if now is not None and now.reloads > before.reloads:
+                if now.failed_reloads:
+                    return False, (
+                        "HAProxy rejected the configuration and kept its previous worker "
+                        f"({now.failed_reloads} failed reload(s) in a row; its stderr says why)"
+                    )
+                new = [pid for pid in now.workers if pid not in before.workers]
+                if new and await self._worker_answers(new[0]):
+                    return True, f"worker {new[0]} answers"
+            await asyncio.sleep(_POLL_S)
+        return False, "the HAProxy master exited during the reload"
+
+    async def _restart(self) -> None:
+        async with self._lock:
+            if self._stopping:
+                return
+            try:
+                await self._start()
+            except (HAProxyError, OSError) as error:
+                logger.error("HAProxy did not restart: %s", error)
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL the master's process group: the master and any worker it left behind."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)

@@ -1,0 +1,219 @@
+"""Kubernetes mode: one informer per kind (and namespace) filling the store.
+
+Each informer lists, marks itself listed, then watches from the list's
+resourceVersion with bookmarks. A watch that ends is resumed from the last
+resourceVersion seen; 410 Gone, or a broken connection, means a relist (with
+backoff). Objects are read as raw JSON dicts: kubernetes-asyncio's generated
+models are several times slower to decode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio import client
+
+from ingress_ctl.objects import KubeObject, ObjectError, describe, parse_object
+from ingress_ctl.problems import Problem
+from ingress_ctl.store import ObjectKey, Store
+
+log = logging.getLogger(__name__)
+
+WATCH_TIMEOUT_S = 300
+BACKOFF_START_S = 0.2
+BACKOFF_MAX_S = 10.0
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How to list one kind with kubernetes-asyncio: the API class and its methods."""
+
+    kind: str
+    api: Callable[[client.ApiClient], Any]
+    all_namespaces: str
+    one_namespace: str | None
+    """None for cluster-scoped kinds."""
+
+
+RESOURCES = (
+    Resource("IngressClass", client.NetworkingV1Api, "list_ingress_class", None),
+    Resource(
+        "Ingress", client.NetworkingV1Api, "list_ingress_for_all_namespaces",
+        "list_namespaced_ingress",
+    ),
+    Resource("Service", client.CoreV1Api, "list_service_for_all_namespaces", "list_namespaced_service"),
+    Resource(
+        "EndpointSlice", client.DiscoveryV1Api, "list_endpoint_slice_for_all_namespaces",
+        "list_namespaced_endpoint_slice",
+    ),
+    Resource("Secret", client.CoreV1Api, "list_secret_for_all_namespaces", "list_namespaced_secret"),
+    Resource(
+        "ConfigMap", client.CoreV1Api, "list_config_map_for_all_namespaces",
+        "list_namespaced_config_map",
+    ),
+)  # fmt: skip
+
+
+class Gone(Exception):
+    """The watch's resourceVersion is too old (410): relist."""
+
+
+class Informer:
+    """Lists and watches one kind, in one namespace or in all, into the store."""
+
+    def __init__(
+        self, *, api: client.ApiClient, resource: Resource, store: Store, namespace: str | None
+    ) -> None:
+        self.resource = resource
+        self.namespace = namespace if resource.one_namespace is not None else None
+        self.listed = asyncio.Event()
+        self.lists = 0
+        self._store = store
+        self._call = self._method(api)
+
+    def _method(self, api: client.ApiClient) -> Callable[..., Awaitable[aiohttp.ClientResponse]]:
+        target = self.resource.api(api)
+        if self.namespace is None:
+            method: Callable[..., Awaitable[aiohttp.ClientResponse]] = getattr(
+                target, self.resource.all_namespaces
+            )
+            return method
+        assert self.resource.one_namespace is not None
+        bound = getattr(target, self.resource.one_namespace)
+        namespace = self.namespace
+
+        async def in_namespace(**kwargs: Any) -> aiohttp.ClientResponse:
+            response: aiohttp.ClientResponse = await bound(namespace, **kwargs)
+            return response
+
+        return in_namespace
+
+    @property
+    def name(self) -> str:
+        return f"{self.resource.kind}@{self.namespace or '*'}"
+
+    async def run(self) -> None:
+        """List and watch forever; relist after 410 Gone or a broken connection."""
+        backoff = BACKOFF_START_S
+        while True:
+            try:
+                version = await self._list()
+                backoff = BACKOFF_START_S
+                while True:
+                    version = await self._watch(version)
+            except Gone:
+                log.info("%s: watch expired (410 Gone); relisting", self.name)
+            except (
+                aiohttp.ClientError,
+                TimeoutError,
+                ConnectionError,
+                client.ApiException,
+            ) as error:
+                log.warning("%s: %s; relisting in %.1f s", self.name, _describe(error), backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    async def _list(self) -> str:
+        response = await self._call(_preload_content=False)
+        body = await _json_body(response)
+        objects: list[KubeObject] = []
+        rejected: list[tuple[ObjectKey, list[Problem]]] = []
+        for raw in body.get("items", ()):
+            raw.setdefault("kind", self.resource.kind)
+            parsed = _parse(raw)
+            if isinstance(parsed, list):
+                rejected.append((_key(raw), parsed))
+            elif parsed is not None:
+                objects.append(parsed)
+        self._store.replace_kind(self.resource.kind, objects, namespace=self.namespace)
+        for key, problems in rejected:
+            self._store.reject(key, problems)
+        self.lists += 1
+        self.listed.set()
+        version: str = body["metadata"]["resourceVersion"]
+        log.debug("%s: listed %d at %s", self.name, len(objects), version)
+        return version
+
+    async def _watch(self, version: str) -> str:
+        response = await self._call(
+            watch=True,
+            resource_version=version,
+            allow_watch_bookmarks=True,
+            timeout_seconds=WATCH_TIMEOUT_S,
+            _preload_content=False,
+        )
+        if response.status != 200:
+            await _json_body(response)
+        async with response:
+            async for event in _events(response):
+                version = self._apply(event) or version
+        return version
+
+    def _apply(self, event: dict[str, Any]) -> str | None:
+        kind, raw = event.get("type"), event.get("object") or {}
+        if kind == "ERROR":
+            if raw.get("code") == 410:
+                raise Gone()
+            raise client.ApiException(status=raw.get("code", 0), reason=raw.get("message", ""))
+        version = raw.get("metadata", {}).get("resourceVersion")
+        if kind == "BOOKMARK":
+            return str(version) if version else None
+        raw.setdefault("kind", self.resource.kind)
+        if kind == "DELETED":
+            self._store.delete(_key(raw))
+        else:
+            parsed = _parse(raw)
+            if isinstance(parsed, list):
+                self._store.reject(_key(raw), parsed)
+            elif parsed is not None:
+                self._store.upsert(parsed)
+        return str(version) if version else None
+
+
+def _parse(raw: dict[str, Any]) -> KubeObject | list[Problem] | None:
+    """The parsed object, or the list of problems that made it unreadable."""
+    try:
+        return parse_object(raw)
+    except ObjectError as error:
+        source = describe(raw)
+        return [Problem(source=source, field=where, reason=why) for where, why in error.fields]
+
+
+def _key(raw: dict[str, Any]) -> ObjectKey:
+    parsed = describe(raw)
+    namespace = "" if parsed.kind == "IngressClass" else parsed.namespace or "default"
+    return (parsed.kind, namespace, parsed.name)
+
+
+async def _json_body(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    async with response:
+        data = await response.read()
+    if response.status == 410:
+        raise Gone()
+    if response.status != 200:
+        raise client.ApiException(
+            status=response.status, reason=data[:300].decode(errors="replace")
+        )
+    body: dict[str, Any] = json.loads(data)
+    return body
+
+
+async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    """Watch events, one JSON object per line, whatever the line length."""
+    pending = b""
+    async for chunk in response.content.iter_any():
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".splitlines()[0][:300]

@@ -1,0 +1,582 @@
+"""Backends: Service ports, endpoints and their readiness, as the servers HAProxy balances."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingress_ctl.routing import ServiceRef
+from ingress_ctl.settings import Settings
+from ingress_ctl.translation import Translation
+from tests.manifests import (
+    Manifest,
+    endpoint,
+    endpoint_slice,
+    ingress,
+    legacy_endpoints,
+    path,
+    problems,
+    rule,
+    run,
+    servers,
+    service,
+    service_port,
+    where,
+)
+
+BROKEN = "spec.rules[0].http.paths[0].backend.service"
+
+
+def _app(port: int | str = 80, *objects: Manifest, name: str = "web") -> Translation:
+    """One Ingress sending foo.com/ to Service `name` at `port`, plus these objects."""
+    return run(ingress("app", rule("foo.com", path("/", name, port))), *objects)
+
+
+def _reasons(translation: Translation) -> list[tuple[str, str]]:
+    return [(p.field, p.reason) for p in translation.problems]
+
+
+# --- Service port -> endpoint port ------------------------------------------------
+
+PORT_CASES: list[tuple[str, int | str, list[Manifest], str, list[str]]] = [
+    (
+        "number, unnamed port",
+        80,
+        [
+            service("web", service_port(80, target=8080)),
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[(None, 8080)]),
+        ],
+        "be_default_web_80",
+        ["10.0.0.1:8080"],
+    ),
+    (
+        "number, no targetPort",
+        80,
+        [
+            service("web", service_port(80)),
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[(None, 80)]),
+        ],
+        "be_default_web_80",
+        ["10.0.0.1:80"],
+    ),
+    (
+        "name, named targetPort resolved by the slice",
+        "http",
+        [
+            service("web", service_port(80, "http", "web-port")),
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[("http", 9090)]),
+        ],
+        "be_default_web_http",
+        ["10.0.0.1:9090"],
+    ),
+    (
+        "number of a named Service port",
+        80,
+        [
+            service("web", service_port(80, "http", "web-port")),
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[("http", 9090)]),
+        ],
+        "be_default_web_80",
+        ["10.0.0.1:9090"],
+    ),
+    (
+        "multi-port Service, by name",
+        "metrics",
+        [
+            service("web", service_port(80, "http", 8080), service_port(9100, "metrics", 9101)),
+            endpoint_slice(
+                "web-a", "web", endpoint("10.0.0.1"), ports=[("http", 8080), ("metrics", 9101)]
+            ),
+        ],
+        "be_default_web_metrics",
+        ["10.0.0.1:9101"],
+    ),
+    (
+        "multi-port Service, by number",
+        80,
+        [
+            service("web", service_port(80, "http", 8080), service_port(9100, "metrics", 9101)),
+            endpoint_slice(
+                "web-a", "web", endpoint("10.0.0.1"), ports=[("metrics", 9101), ("http", 8080)]
+            ),
+        ],
+        "be_default_web_80",
+        ["10.0.0.1:8080"],
+    ),
+    (
+        "slice port unnamed: falls back to the targetPort number",
+        "http",
+        [
+            service("web", service_port(80, "http", 8080)),
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[(None, 8080)]),
+        ],
+        "be_default_web_http",
+        ["10.0.0.1:8080"],
+    ),
+    (
+        "slice port number differs from targetPort: the slice says where pods listen",
+        80,
+        [
+            service("web", service_port(80, target=8080)),
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[(None, 8081)]),
+        ],
+        "be_default_web_80",
+        ["10.0.0.1:8081"],
+    ),
+    (
+        "named targetPort, slice lacks the port name: no servers",
+        "http",
+        [
+            service("web", service_port(80, "http", "web-port")),
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[("other", 9090)]),
+        ],
+        "be_default_web_http",
+        [],
+    ),
+    (
+        "slices of one Service with different ports (rollout)",
+        80,
+        [
+            service("web", service_port(80, "http", "web-port")),
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[("http", 8080)]),
+            endpoint_slice("web-b", "web", endpoint("10.0.0.2"), ports=[("http", 8081)]),
+        ],
+        "be_default_web_80",
+        ["10.0.0.1:8080", "10.0.0.2:8081"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("port", "objects", "backend", "expected"),
+    [case[1:] for case in PORT_CASES],
+    ids=[case[0] for case in PORT_CASES],
+)
+def test_service_port_to_endpoint_port(
+    port: int | str, objects: list[Manifest], backend: str, expected: list[str]
+) -> None:
+    translation = _app(port, *objects)
+    assert translation.problems == ()
+    assert where(translation, "foo.com", "/") == backend
+    assert servers(translation, backend) == expected
+    found = translation.routing.backend(backend)
+    assert found.service == ServiceRef(namespace="default", name="web", port=port)
+    assert (found.resolve, found.status) == (False, None)
+
+
+# --- Missing Service or port ---------------------------------------------------------
+
+MISSING_CASES: list[tuple[str, int | str, list[Manifest], str, str]] = [
+    ("no Service", 80, [], "be_default_web_80", "Service default/web not found"),
+    (
+        "Service in another namespace",
+        80,
+        [service("web", namespace="other"), endpoint_slice("w", "web", endpoint("10.0.0.1"))],
+        "be_default_web_80",
+        "Service default/web not found",
+    ),
+    (
+        "no such port number",
+        81,
+        [service("web", service_port(80, target=8080))],
+        "be_default_web_81",
+        "Service default/web has no port 81",
+    ),
+    (
+        "targetPort is not the Service port",
+        8080,
+        [service("web", service_port(80, target=8080))],
+        "be_default_web_8080",
+        "Service default/web has no port 8080",
+    ),
+    (
+        "no such port name",
+        "grpc",
+        [service("web", service_port(80, "http", 8080))],
+        "be_default_web_grpc",
+        "Service default/web has no port 'grpc'",
+    ),
+    (
+        "unnamed Service port asked by name",
+        "http",
+        [service("web", service_port(80, target=8080))],
+        "be_default_web_http",
+        "Service default/web has no port 'http'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("port", "objects", "backend", "reason"),
+    [case[1:] for case in MISSING_CASES],
+    ids=[case[0] for case in MISSING_CASES],
+)
+def test_missing_service_or_port_is_a_problem_and_answers_503(
+    port: int | str, objects: list[Manifest], backend: str, reason: str
+) -> None:
+    slice_ = endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[(None, 8080)])
+    translation = _app(port, *objects, slice_)
+    assert _reasons(translation) == [(BROKEN, f"{reason}; requests answer 503")]
+    assert problems(translation) == [("default/app", BROKEN, "error")]
+    # The route stays, and its backend exists with no servers (HAProxy answers 503).
+    assert where(translation, "foo.com", "/") == backend
+    assert servers(translation, backend) == []
+    (report,) = translation.ingresses
+    assert report.state == "serving"
+    assert report.routes == (f"foo.com/ (Prefix) -> {backend}",)
+    assert [p.reason for p in report.problems] == [f"{reason}; requests answer 503"]
+
+
+def test_a_service_without_endpoints_is_not_a_problem() -> None:
+    translation = _app(80, service("web"))
+    assert translation.problems == ()
+    assert servers(translation, "be_default_web_80") == []
+
+
+# --- Endpoint readiness ---------------------------------------------------------------
+
+READY = endpoint("10.0.0.1")
+READY_TRUE = endpoint("10.0.0.2", ready=True, serving=True, terminating=False)
+NOT_READY = endpoint("10.0.0.3", ready=False)
+NOT_READY_SERVING = endpoint("10.0.0.4", ready=False, serving=True)
+TERMINATING_SERVING = endpoint("10.0.0.5", ready=False, serving=True, terminating=True)
+TERMINATING_NOT_SERVING = endpoint("10.0.0.6", ready=False, serving=False, terminating=True)
+TERMINATING_UNKNOWN = endpoint("10.0.0.7", ready=False, terminating=True)
+UNKNOWN_TERMINATING = endpoint("10.0.0.8", terminating=True)
+
+READINESS_CASES: list[tuple[str, list[Manifest], list[str]]] = [
+    ("conditions absent: ready", [READY], ["10.0.0.1:8080"]),
+    ("ready true", [READY_TRUE], ["10.0.0.2:8080"]),
+    ("ready false: out", [NOT_READY], []),
+    ("ready false, serving, not terminating: out", [NOT_READY_SERVING], []),
+    ("ready and not ready", [READY, NOT_READY], ["10.0.0.1:8080"]),
+    ("terminating only when no ready one", [READY, TERMINATING_SERVING], ["10.0.0.1:8080"]),
+    (
+        "terminating only when no ready one, order irrelevant",
+        [TERMINATING_SERVING, READY_TRUE],
+        ["10.0.0.2:8080"],
+    ),
+    ("only serving+terminating: used", [TERMINATING_SERVING, NOT_READY], ["10.0.0.5:8080"]),
+    ("terminating, not serving: out", [TERMINATING_NOT_SERVING], []),
+    ("terminating, serving unknown: out", [TERMINATING_UNKNOWN], []),
+    (
+        "ready unknown while terminating: ready (absent = ready)",
+        [UNKNOWN_TERMINATING],
+        ["10.0.0.8:8080"],
+    ),
+    (
+        "all kinds at once",
+        [
+            TERMINATING_SERVING,
+            NOT_READY,
+            READY,
+            TERMINATING_NOT_SERVING,
+            READY_TRUE,
+            NOT_READY_SERVING,
+        ],
+        ["10.0.0.1:8080", "10.0.0.2:8080"],
+    ),
+    ("no endpoints", [], []),
+    (
+        "several addresses on one endpoint",
+        [endpoint("10.0.0.9", "10.0.0.10")],
+        ["10.0.0.10:8080", "10.0.0.9:8080"],
+    ),
+    ("duplicates merged", [READY, READY], ["10.0.0.1:8080"]),
+    (
+        "invalid addresses skipped",
+        [endpoint("not-an-ip", "10.0.0.1", "10.0.0.1/32", "999.0.0.1", "")],
+        ["10.0.0.1:8080"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "expected"),
+    [case[1:] for case in READINESS_CASES],
+    ids=[case[0] for case in READINESS_CASES],
+)
+def test_endpoint_readiness(endpoints: list[Manifest], expected: list[str]) -> None:
+    translation = _app(80, service("web"), endpoint_slice("web-a", "web", *endpoints))
+    assert servers(translation, "be_default_web_80") == expected
+
+
+def test_terminating_fallback_considers_every_slice() -> None:
+    """A ready endpoint in any slice keeps terminating ones of other slices out."""
+    translation = _app(
+        80,
+        service("web"),
+        endpoint_slice("web-a", "web", TERMINATING_SERVING),
+        endpoint_slice("web-b", "web", READY),
+    )
+    assert servers(translation, "be_default_web_80") == ["10.0.0.1:8080"]
+
+
+# --- Which slices belong to the Service -------------------------------------------------
+
+SLICE_CASES: list[tuple[str, list[Manifest], list[str]]] = [
+    (
+        "every labelled slice",
+        [
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1")),
+            endpoint_slice("web-b", "web", endpoint("10.0.0.2")),
+        ],
+        ["10.0.0.1:8080", "10.0.0.2:8080"],
+    ),
+    (
+        "slice name is irrelevant, the label counts",
+        [
+            endpoint_slice("web-a", "api", endpoint("10.0.0.1")),
+            endpoint_slice("api-a", "web", endpoint("10.0.0.2")),
+        ],
+        ["10.0.0.2:8080"],
+    ),
+    ("unlabelled slice ignored", [endpoint_slice("web", None, endpoint("10.0.0.1"))], []),
+    (
+        "slice of the same name in another namespace ignored",
+        [
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1"), namespace="other"),
+            endpoint_slice("web-b", "web", endpoint("10.0.0.2")),
+        ],
+        ["10.0.0.2:8080"],
+    ),
+    (
+        "IPv6 addresses, normalised",
+        [endpoint_slice("web-a", "web", endpoint("2001:DB8:0::1", "fd00::2"), address_type="IPv6")],
+        ["2001:db8::1:8080", "fd00::2:8080"],
+    ),
+    (
+        "dual stack",
+        [
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1")),
+            endpoint_slice("web-b", "web", endpoint("fd00::1"), address_type="IPv6"),
+        ],
+        ["10.0.0.1:8080", "fd00::1:8080"],
+    ),
+    (
+        "FQDN slices ignored",
+        [
+            endpoint_slice("web-a", "web", endpoint("db.example.com"), address_type="FQDN"),
+            endpoint_slice("web-b", "web", endpoint("10.0.0.2")),
+        ],
+        ["10.0.0.2:8080"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("slices", "expected"),
+    [case[1:] for case in SLICE_CASES],
+    ids=[case[0] for case in SLICE_CASES],
+)
+def test_slices_of_a_service(slices: list[Manifest], expected: list[str]) -> None:
+    translation = _app(80, service("web"), *slices)
+    assert servers(translation, "be_default_web_80") == expected
+
+
+# --- Legacy Endpoints ---------------------------------------------------------------------
+
+LEGACY_CASES: list[tuple[str, int | str, list[Manifest], list[str]]] = [
+    (
+        "used when there is no slice",
+        80,
+        [legacy_endpoints("web", ["10.0.1.1", "10.0.1.2"], not_ready=["10.0.1.3"])],
+        ["10.0.1.1:8080", "10.0.1.2:8080"],
+    ),
+    (
+        "port by name",
+        "http",
+        [legacy_endpoints("web", ["10.0.1.1"], ports=[("metrics", 9100), ("http", 8443)])],
+        ["10.0.1.1:8443"],
+    ),
+    (
+        "ignored once the Service has a slice, even an empty one",
+        80,
+        [legacy_endpoints("web", ["10.0.1.1"]), endpoint_slice("web-a", "web")],
+        [],
+    ),
+    (
+        "ignored once the Service has a slice",
+        80,
+        [
+            legacy_endpoints("web", ["10.0.1.1"]),
+            endpoint_slice("web-a", "web", endpoint("10.0.0.1")),
+        ],
+        ["10.0.0.1:8080"],
+    ),
+    (
+        "a slice of another Service does not hide them",
+        80,
+        [
+            legacy_endpoints("web", ["10.0.1.1"]),
+            endpoint_slice("api-a", "api", endpoint("10.0.0.1")),
+        ],
+        ["10.0.1.1:8080"],
+    ),
+    (
+        "another namespace's Endpoints ignored",
+        80,
+        [legacy_endpoints("web", ["10.0.1.1"], namespace="other")],
+        [],
+    ),
+    ("only not-ready addresses", 80, [legacy_endpoints("web", [], not_ready=["10.0.1.3"])], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("port", "objects", "expected"),
+    [case[1:] for case in LEGACY_CASES],
+    ids=[case[0] for case in LEGACY_CASES],
+)
+def test_legacy_endpoints(port: int | str, objects: list[Manifest], expected: list[str]) -> None:
+    web = service("web", service_port(80, "http", 8080), service_port(9100, "metrics"))
+    translation = _app(port, web, *objects)
+    assert translation.problems == ()
+    assert servers(translation, f"be_default_web_{port}") == expected
+
+
+# --- ExternalName ---------------------------------------------------------------------------
+
+
+def _external_service(external_name: str, *ports: Manifest) -> Manifest:
+    """An ExternalName Service; without ports, as the Kubernetes documentation shows it."""
+    spec: Manifest = {"type": "ExternalName", "externalName": external_name}
+    if ports:
+        spec["ports"] = list(ports)
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "ext", "namespace": "default"},
+        "spec": spec,
+    }
+
+
+EXTERNAL_CASES: list[tuple[str, Manifest, int | str, list[str]]] = [
+    (
+        "DNS name and targetPort",
+        service("ext", service_port(80, target=8080), external_name="db.example.com"),
+        80,
+        ["db.example.com:8080"],
+    ),
+    (
+        "no targetPort: the Service port",
+        service("ext", service_port(443), external_name="db.example.com"),
+        443,
+        ["db.example.com:443"],
+    ),
+    (
+        "by port name",
+        service("ext", service_port(443, "https"), external_name="db.example.com"),
+        "https",
+        ["db.example.com:443"],
+    ),
+    (
+        "name lowercased",
+        service("ext", service_port(80), external_name="DB.Example.COM"),
+        80,
+        ["db.example.com:80"],
+    ),
+    (
+        "no ports declared: the Ingress's port number",
+        _external_service("db.example.com"),
+        8443,
+        ["db.example.com:8443"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("svc", "port", "expected"),
+    [case[1:] for case in EXTERNAL_CASES],
+    ids=[case[0] for case in EXTERNAL_CASES],
+)
+def test_external_name(svc: Manifest, port: int | str, expected: list[str]) -> None:
+    translation = _app(port, svc, name="ext")
+    assert translation.problems == ()
+    backend = translation.routing.backend(f"be_default_ext_{port}")
+    assert backend.resolve is True
+    assert servers(translation, backend.name) == expected
+
+
+@pytest.mark.parametrize(
+    ("external_name", "port", "reason"),
+    [
+        ("", 80, "ExternalName of Service default/ext: '' is not a DNS name"),
+        ("db example.com", 80, "ExternalName of Service default/ext: 'db example.com' is not"),
+        ("db.example.com\n", 80, "ExternalName of Service default/ext: 'db.example.com\\n' is"),
+        ("10.0.0.1", 80, "ExternalName of Service default/ext: '10.0.0.1' is an IP address"),
+        ("*.example.com", 80, "ExternalName '*.example.com' is a wildcard"),
+        ("localhost", 80, "ExternalName 'localhost' is the controller's own host"),
+        ("LocalHost", 80, "ExternalName 'localhost' is the controller's own host"),
+        ("api.localhost", 80, "ExternalName 'api.localhost' is the controller's own host"),
+        ("db.example.com", "https", "Service default/ext has no port 'https'"),
+        ("db.example.com", 8443, "Service default/ext has no port 8443"),
+    ],
+)
+def test_external_name_problems(external_name: str, port: int | str, reason: str) -> None:
+    ports = [] if port == "https" else [service_port(80)]
+    translation = _app(port, _external_service(external_name, *ports), name="ext")
+    [(field, found)] = _reasons(translation)
+    assert field == BROKEN
+    assert found.startswith(reason)
+    assert found.endswith("; requests answer 503")
+    assert servers(translation, f"be_default_ext_{port}") == []
+
+
+# --- Sharing and the default backend flag -------------------------------------------------
+
+
+def test_routes_to_one_service_port_share_one_backend() -> None:
+    translation = run(
+        ingress("a", rule("a.com", path("/", "web", 80), path("/x", "web", "http"))),
+        ingress("b", rule("b.com", path("/", "web", 80)), namespace="team"),
+        service("web", service_port(80, "http", 8080)),
+        service("web", service_port(80, "http", 8080), namespace="team"),
+        endpoint_slice("web-a", "web", endpoint("10.0.0.1"), ports=[("http", 8080)]),
+        endpoint_slice(
+            "web-a", "web", endpoint("10.0.9.1"), ports=[("http", 8080)], namespace="team"
+        ),
+    )
+    assert [b.name for b in translation.routing.backends] == [
+        "be_default_web_80",
+        "be_default_web_http",
+        "be_team_web_80",
+        "builtin_404",
+    ]
+    assert servers(translation, "be_default_web_80") == ["10.0.0.1:8080"]
+    assert servers(translation, "be_default_web_http") == ["10.0.0.1:8080"]
+    assert servers(translation, "be_team_web_80") == ["10.0.9.1:8080"]
+    assert translation.routing.backend("builtin_404").status == 404
+
+
+def test_default_backend_service_flag() -> None:
+    settings = Settings(
+        default_backend_service=ServiceRef(namespace="infra", name="fallback", port=80)
+    )
+    translation = run(
+        service("fallback", service_port(80, target=8080), namespace="infra"),
+        endpoint_slice("fb", "fallback", endpoint("10.0.2.1"), namespace="infra"),
+        settings=settings,
+    )
+    assert translation.problems == ()
+    assert (translation.routing.default_backend, translation.routing.default_source) == (
+        "be_infra_fallback_80",
+        "--default-backend-service",
+    )
+    assert servers(translation, "be_infra_fallback_80") == ["10.0.2.1:8080"]
+    assert where(translation, "any.host", "/x") == "be_infra_fallback_80"
+
+
+def test_default_backend_service_flag_missing_service() -> None:
+    settings = Settings(
+        default_backend_service=ServiceRef(namespace="infra", name="gone", port="http")
+    )
+    translation = run(settings=settings)
+    [problem] = translation.problems
+    assert (problem.source.kind, problem.source.name, problem.field, problem.reason) == (
+        "Flag",
+        "--default-backend-service",
+        "infra/gone:http",
+        "Service infra/gone not found; unmatched requests answer 503",
+    )
+    assert translation.routing.default_backend == "be_infra_gone_http"
+    assert servers(translation, "be_infra_gone_http") == []
