@@ -59,6 +59,9 @@ class EchoHandler(BaseHTTPRequestHandler):
 class EchoServer(ThreadingHTTPServer):
     """ThreadingHTTPServer without the reverse-DNS lookup of the bind address."""
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients that hang up (load tests, reloads) are not errors worth a traceback."""
+
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)
         self.server_name = str(self.server_address[0])

@@ -1,8 +1,12 @@
 """Applying rendered files to the running HAProxy.
 
-New files are written to a staging folder, checked there with `haproxy -c`,
-moved into place one atomic rename at a time, and loaded by a master-worker
-reload (or the first start). A configuration that fails the check is never
+The plan decides between the runtime API and a reload. Runtime commands are
+sent in one batch and every reply is checked; the files on disk are then
+rewritten to match what runs, so a later reload or restart serves the same.
+An unexpected reply falls back to a reload. For a reload, new files are
+written to a staging folder, checked there with `haproxy -c`, moved into
+place one atomic rename at a time, and loaded by a master-worker reload (or
+the first start), no sooner than `min_reload_interval` after the last one. A configuration that fails the check is never
 installed: the last good one keeps serving and the error is reported. If a
 reload does not take, the last good files are put back on disk, so that a
 restarted HAProxy serves them too.
@@ -22,6 +26,8 @@ from time import monotonic
 from ingress_ctl import naming
 from ingress_ctl.haproxy.process import HAProxyError, HAProxyProcess
 from ingress_ctl.metrics import Metrics
+from ingress_ctl.planning import plan, reply_ok
+from ingress_ctl.rendering import Rendered
 from ingress_ctl.status import ControllerStatus, ReloadRecord, now
 
 log = logging.getLogger(__name__)
@@ -31,7 +37,7 @@ STAGING = "staging"
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one apply did: `none`, `start`, `reload` or `rejected`, and why."""
+    """What one apply did: `none`, `runtime`, `start`, `reload` or `rejected`, and why."""
 
     action: str
     detail: str = ""
@@ -49,7 +55,7 @@ def write_files(directory: Path, files: Mapping[str, str]) -> None:
 
 
 class Applier:
-    """Owns the files in the state directory and the reloads of HAProxy."""
+    """Owns the files in the state directory, the runtime updates and the reloads of HAProxy."""
 
     def __init__(
         self,
@@ -58,27 +64,68 @@ class Applier:
         state_dir: Path,
         status: ControllerStatus,
         metrics: Metrics,
+        min_reload_interval: float = 0.0,
     ) -> None:
         self._process = process
         self._state_dir = state_dir
         self._status = status
         self._metrics = metrics
-        self._current: dict[str, str] | None = None
+        self._min_reload_interval = min_reload_interval
+        self._last_reload = -min_reload_interval
+        self._current: Rendered | None = None
 
-    async def apply(self, files: Mapping[str, str], *, reason: str) -> Outcome:
-        """Make HAProxy serve these files, unless they are what it serves already."""
-        if self._current == files:
-            return Outcome("none")
-        checked = await self._check(files)
+    @property
+    def current(self) -> Rendered | None:
+        """What HAProxy runs now (None before the first start)."""
+        return self._current
+
+    async def apply(self, rendered: Rendered) -> Outcome:
+        """Make HAProxy serve `rendered`: runtime commands when they suffice, else a reload."""
+        steps = plan(self._current, rendered)
+        if steps.reload is None:
+            if self._current is not None and self._current.files == rendered.files:
+                return Outcome("none")
+            if await self._runtime(steps.commands):
+                await asyncio.to_thread(write_files, self._state_dir, rendered.files)
+                self._current = rendered
+                return Outcome("runtime", f"{len(steps.commands)} commands")
+        return await self._reload(rendered, reason=steps.reload or "runtime-failed")
+
+    async def _runtime(self, commands: tuple[str, ...]) -> bool:
+        self._metrics.runtime_updates.inc()
+        self._metrics.runtime_commands.inc(len(commands))
+        try:
+            replies = await self._process.runtime(commands) if commands else []
+        except (OSError, ValueError, RuntimeError) as error:
+            return self._runtime_failed(f"runtime API: {error}")
+        for command, reply in zip(commands, replies, strict=True):
+            if not reply_ok(command, reply):
+                return self._runtime_failed(f"{command!r} answered {reply.strip()!r}")
+        return True
+
+    def _runtime_failed(self, detail: str) -> bool:
+        self._metrics.runtime_failures.inc()
+        log.warning("runtime update failed, reloading instead: %s", detail)
+        return False
+
+    async def _reload(self, rendered: Rendered, *, reason: str) -> Outcome:
+        checked = await self._check(rendered.files)
         if checked is not None:
             return checked
-        await asyncio.to_thread(write_files, self._state_dir, files)
+        await self._wait_reload_interval()
+        await asyncio.to_thread(write_files, self._state_dir, rendered.files)
         outcome = await self._load(reason)
         if outcome.action == "rejected" and self._current is not None:
-            await asyncio.to_thread(write_files, self._state_dir, self._current)
+            await asyncio.to_thread(write_files, self._state_dir, self._current.files)
         elif outcome.action != "rejected":
-            self._current = dict(files)
+            self._current = rendered
         return outcome
+
+    async def _wait_reload_interval(self) -> None:
+        wait = self._last_reload + self._min_reload_interval - monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_reload = monotonic()
 
     async def _check(self, files: Mapping[str, str]) -> Outcome | None:
         staging = self._state_dir / STAGING
@@ -111,7 +158,7 @@ class Applier:
             self._status.last_error = f"reload failed: {result.detail}"
             log.error("reload failed (%s): %s", reason, result.detail)
             return Outcome("rejected", result.detail)
-        return Outcome("reload")
+        return Outcome("reload", reason)
 
     def _record(self, ok: bool, reason: str, detail: str, started: float) -> None:
         duration_ms = (monotonic() - started) * 1000

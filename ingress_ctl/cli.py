@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from ingress_ctl.app import run
 from ingress_ctl.applying import write_files
 from ingress_ctl.explaining import explain
 from ingress_ctl.rendering import render
-from ingress_ctl.settings import Settings, parse_service_port
+from ingress_ctl.settings import Settings, default_controller_namespace, parse_service_port
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
 from ingress_ctl.translation import Translation, translate
@@ -56,6 +57,39 @@ def _routing_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--https-port", type=int, default=443)
 
 
+def _kubernetes_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Kubernetes mode (when --manifests is absent)")
+    group.add_argument(
+        "--kubeconfig", type=Path, help="credentials; default $KUBECONFIG, else in-cluster"
+    )
+    group.add_argument(
+        "--watch-namespace",
+        dest="watch_namespaces",
+        action="append",
+        metavar="NAMESPACE",
+        help="watch only this namespace (repeatable; default: all)",
+    )
+    group.add_argument(
+        "--publish-address",
+        dest="publish_addresses",
+        action="append",
+        metavar="IP_OR_HOSTNAME",
+        help="address written into the status of our Ingresses (repeatable)",
+    )
+    group.add_argument(
+        "--publish-service",
+        metavar="NAMESPACE/NAME",
+        help="write this Service's addresses into the status of our Ingresses",
+    )
+    group.add_argument(
+        "--election-id", help="name of the leader-election Lease (default ingress-ctl-leader)"
+    )
+    group.add_argument(
+        "--controller-namespace",
+        help="namespace of the Lease (default $POD_NAMESPACE, the pod's namespace, ingress-ctl)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ingress-ctl", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=__version__)
@@ -69,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--haproxy-bin", default="haproxy")
     run.add_argument("--log-format", choices=("text", "json"), default="text")
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
+    run.add_argument(
+        "--sync-settle",
+        type=float,
+        metavar="SECONDS",
+        help="let a burst of changes settle this long before syncing (default 0.05)",
+    )
+    _kubernetes_flags(run)
 
     rendering = commands.add_parser("render", help="print the HAProxy configuration")
     _routing_flags(rendering)
@@ -86,9 +127,14 @@ _NOT_SETTINGS = frozenset({"command", "filename", "out", "url"})
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the flags given; a flag left out keeps the Settings default."""
     values: dict[str, Any] = {
-        key: value for key, value in vars(args).items() if key not in _NOT_SETTINGS
+        key: value
+        for key, value in vars(args).items()
+        if key not in _NOT_SETTINGS and value is not None
     }
+    if args.command == "run" and "controller_namespace" not in values:
+        values["controller_namespace"] = default_controller_namespace(os.environ)
     return Settings(**values)
 
 

@@ -40,6 +40,21 @@ class Metrics:
             "Rendered configurations that `haproxy -c` refused (never loaded).",
             registry=self.registry,
         )
+        self.runtime_updates = Counter(
+            "ingress_ctl_runtime_updates_total",
+            "Changes applied through the HAProxy runtime API (no reload).",
+            registry=self.registry,
+        )
+        self.runtime_failures = Counter(
+            "ingress_ctl_runtime_update_failures_total",
+            "Runtime updates with an unexpected reply (a reload followed).",
+            registry=self.registry,
+        )
+        self.runtime_commands = Counter(
+            "ingress_ctl_runtime_commands_total",
+            "Runtime API commands sent.",
+            registry=self.registry,
+        )
         self.objects = Gauge(
             "ingress_ctl_objects",
             "Objects known, by kind.",
@@ -55,5 +70,28 @@ class Metrics:
             "ingress_ctl_problems",
             "Problems found, by severity.",
             ["severity"],
+            registry=self.registry,
+        )
+        self.lists = Counter(
+            "ingress_ctl_informer_lists_total",
+            "Lists made by the Kubernetes informers, by kind and reason (start, expired, error).",
+            ["kind", "reason"],
+            registry=self.registry,
+        )
+        self.leader = Gauge(
+            "ingress_ctl_leader",
+            "1 while this replica holds the leader-election Lease.",
+            registry=self.registry,
+        )
+        self.status_updates = Counter(
+            "ingress_ctl_ingress_status_updates_total",
+            "Ingress status patches, by result (ok, error).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "ingress_ctl_events_total",
+            "Kubernetes Events about Ingresses, by action (created, updated, limited, error).",
+            ["action"],
             registry=self.registry,
         )

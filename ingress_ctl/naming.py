@@ -21,6 +21,9 @@ PREFIX_MAP = "maps/prefix.map"
 HOSTS_MAP = "maps/hosts.map"
 
 HTTP_FRONTEND = "http"
+EMPTY_SLOT_HOST, EMPTY_SLOT_PORT = "127.0.0.1", 1
+EMPTY_SLOT = f"{EMPTY_SLOT_HOST}:{EMPTY_SLOT_PORT}"
+"""Address of a disabled server slot; nothing listens there and it takes no traffic."""
 NOT_FOUND_BACKEND = "builtin_404"
 """Built-in backends start with `builtin_`; Service backends with `be_`: they never clash."""
 

@@ -118,10 +118,26 @@ class IngressSpec(View):
     tls: tuple[IngressTLS, ...] = ()
 
 
+class LoadBalancerIngress(View):
+    ip: str | None = None
+    hostname: str | None = None
+
+
+class LoadBalancerStatus(View):
+    ingress: tuple[LoadBalancerIngress, ...] = ()
+
+
+class LoadBalancedStatus(View):
+    """`status` of an Ingress or a Service: the addresses that reach it."""
+
+    load_balancer: LoadBalancerStatus = Field(default=LoadBalancerStatus(), alias="loadBalancer")
+
+
 class Ingress(View):
     kind: Literal["Ingress"] = "Ingress"
     metadata: Metadata
     spec: IngressSpec = IngressSpec()
+    status: LoadBalancedStatus = LoadBalancedStatus()
 
 
 class IngressClassSpec(View):
@@ -146,12 +162,14 @@ class ServiceSpec(View):
     ports: tuple[ServicePort, ...] = ()
     external_name: str | None = Field(default=None, alias="externalName")
     cluster_ip: str | None = Field(default=None, alias="clusterIP")
+    external_ips: tuple[str, ...] = Field(default=(), alias="externalIPs")
 
 
 class Service(View):
     kind: Literal["Service"] = "Service"
     metadata: Metadata
     spec: ServiceSpec = ServiceSpec()
+    status: LoadBalancedStatus = LoadBalancedStatus()
 
 
 class EndpointConditions(View):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from ingress_ctl import escaping, naming
 from ingress_ctl.matching import ANY_HOST, build_table
 from ingress_ctl.routing import Routing
 from ingress_ctl.settings import Settings
+from ingress_ctl.slots import Layout, assign_slots
 
 TEMPLATES = Path(
     os.environ.get("INGRESS_CTL_TEMPLATES", Path(__file__).parent.parent / "templates")
@@ -42,24 +44,46 @@ def _render(template: str, finalize: Callable[[object], str], **context: object)
     return _environment(finalize).get_template(template).render(**context)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """Every file HAProxy reads, plus the values they were made from (for planning)."""
+
+    files: dict[str, str]
+    """File contents by path relative to the state directory."""
+    maps: dict[str, dict[str, str]]
+    """Entries of each map file, in file order."""
+    layout: Layout
+
+
 def render(routing: Routing, *, settings: Settings) -> dict[str, str]:
-    """Every file HAProxy reads, by path relative to the state directory."""
+    """Every file HAProxy reads, by path relative to the state directory (fresh slots)."""
+    return render_state(routing, settings=settings).files
+
+
+def render_state(
+    routing: Routing, *, settings: Settings, previous: Layout | None = None
+) -> Rendered:
+    """The files for routing, keeping the server slots of `previous` where possible."""
     table = build_table(routing)
+    layout = assign_slots(routing, previous=previous)
     config = _render(
         "haproxy.cfg.j2",
         escaping.config_word,
         routing=routing,
+        slots=layout.backends,
         names=naming,
         any_host=ANY_HOST,
         resolvers=any(backend.resolve for backend in routing.backends),
         http_bind=naming.server_address(str(settings.bind_address), settings.http_port),
     )
-    return {
-        naming.CONFIG_FILE: config,
-        naming.EXACT_MAP: _map((key, route.backend) for key, route in table.exact.items()),
-        naming.PREFIX_MAP: _map((key, route.backend) for key, route in table.prefix),
-        naming.HOSTS_MAP: _map(table.hosts.items()),
+    maps = {
+        naming.EXACT_MAP: {key: route.backend for key, route in table.exact.items()},
+        naming.PREFIX_MAP: {key: route.backend for key, route in table.prefix},
+        naming.HOSTS_MAP: dict(table.hosts),
     }
+    files = {naming.CONFIG_FILE: config}
+    files.update((name, _map(entries.items())) for name, entries in maps.items())
+    return Rendered(files=files, maps=maps, layout=layout)
 
 
 def _map(entries: Iterable[tuple[str, str]]) -> str:

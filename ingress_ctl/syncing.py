@@ -12,11 +12,12 @@ import asyncio
 import logging
 from time import monotonic
 
-from ingress_ctl.applying import Applier
+from ingress_ctl.applying import Applier, Outcome
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.problems import Problem
-from ingress_ctl.rendering import render
+from ingress_ctl.rendering import Rendered, render_state
 from ingress_ctl.settings import Settings
+from ingress_ctl.slots import Layout
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.status import ControllerStatus, SyncRecord, now
 from ingress_ctl.store import Store
@@ -25,9 +26,12 @@ from ingress_ctl.translation import Translation, translate
 log = logging.getLogger(__name__)
 
 
-def _build(snapshot: Snapshot, settings: Settings) -> tuple[Translation, dict[str, str]]:
+def _build(
+    snapshot: Snapshot, settings: Settings, layout: Layout | None
+) -> tuple[Translation, Rendered]:
     translation = translate(snapshot, settings=settings)
-    return translation, render(translation.routing, settings=settings)
+    rendered = render_state(translation.routing, settings=settings, previous=layout)
+    return translation, rendered
 
 
 class Syncer:
@@ -50,6 +54,7 @@ class Syncer:
         self._metrics = metrics
         self._settle_s = settle_s
         self._logged: set[Problem] = set()
+        self.last_outcome: Outcome | None = None
 
     async def run(self) -> None:
         """Sync after every burst of changes, forever."""
@@ -63,8 +68,11 @@ class Syncer:
         """One pass over the current snapshot."""
         started = monotonic()
         snapshot = self._store.snapshot()
-        translation, files = await asyncio.to_thread(_build, snapshot, self._settings)
-        outcome = await self._applier.apply(files, reason="config")
+        current = self._applier.current
+        layout = current.layout if current is not None else None
+        translation, rendered = await asyncio.to_thread(_build, snapshot, self._settings, layout)
+        outcome = await self._applier.apply(rendered)
+        self.last_outcome = outcome
         problems = self._store.problems() + translation.problems
         self._log_new(problems)
         duration = monotonic() - started

@@ -2,9 +2,9 @@
 
 Each informer lists, marks itself listed, then watches from the list's
 resourceVersion with bookmarks. A watch that ends is resumed from the last
-resourceVersion seen; 410 Gone, or a broken connection, means a relist (with
-backoff). Objects are read as raw JSON dicts: kubernetes-asyncio's generated
-models are several times slower to decode.
+resourceVersion seen; 410 Gone means a relist at once, a failed call or a
+broken connection a relist after a backoff. Objects are read as raw JSON
+dicts: kubernetes-asyncio's generated models are several times slower to decode.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from kubernetes_asyncio import client
 
+from ingress_ctl.kubeapi import ApiErrors, call_json, describe_error, read_json
+from ingress_ctl.metrics import Metrics
 from ingress_ctl.objects import KubeObject, ObjectError, describe, parse_object
 from ingress_ctl.problems import Problem
 from ingress_ctl.store import ObjectKey, Store
@@ -26,8 +29,12 @@ from ingress_ctl.store import ObjectKey, Store
 log = logging.getLogger(__name__)
 
 WATCH_TIMEOUT_S = 300
+"""The API server ends each watch after this long; the informer resumes it."""
+WATCH_CALL_TIMEOUT = aiohttp.ClientTimeout(sock_connect=10, sock_read=WATCH_TIMEOUT_S + 30)
+"""A watch that stays silent past the server's own timeout is a dead connection."""
 BACKOFF_START_S = 0.2
-BACKOFF_MAX_S = 10.0
+BACKOFF_MAX_S = 5.0
+GONE = 410
 
 
 @dataclass(frozen=True)
@@ -41,13 +48,16 @@ class Resource:
     """None for cluster-scoped kinds."""
 
 
-RESOURCES = (
-    Resource("IngressClass", client.NetworkingV1Api, "list_ingress_class", None),
+INGRESS_CLASSES = Resource("IngressClass", client.NetworkingV1Api, "list_ingress_class", None)
+SERVICES = Resource(
+    "Service", client.CoreV1Api, "list_service_for_all_namespaces", "list_namespaced_service"
+)
+NAMESPACED_RESOURCES = (
     Resource(
         "Ingress", client.NetworkingV1Api, "list_ingress_for_all_namespaces",
         "list_namespaced_ingress",
     ),
-    Resource("Service", client.CoreV1Api, "list_service_for_all_namespaces", "list_namespaced_service"),
+    SERVICES,
     Resource(
         "EndpointSlice", client.DiscoveryV1Api, "list_endpoint_slice_for_all_namespaces",
         "list_namespaced_endpoint_slice",
@@ -64,25 +74,34 @@ class Gone(Exception):
     """The watch's resourceVersion is too old (410): relist."""
 
 
+ListCall = Callable[..., Awaitable[aiohttp.ClientResponse]]
+
+
 class Informer:
     """Lists and watches one kind, in one namespace or in all, into the store."""
 
     def __init__(
-        self, *, api: client.ApiClient, resource: Resource, store: Store, namespace: str | None
+        self,
+        *,
+        api: client.ApiClient,
+        resource: Resource,
+        store: Store,
+        metrics: Metrics,
+        namespace: str | None = None,
+        field_selector: str | None = None,
     ) -> None:
         self.resource = resource
         self.namespace = namespace if resource.one_namespace is not None else None
         self.listed = asyncio.Event()
-        self.lists = 0
         self._store = store
+        self._metrics = metrics
+        self._selector = {"field_selector": field_selector} if field_selector else {}
         self._call = self._method(api)
 
-    def _method(self, api: client.ApiClient) -> Callable[..., Awaitable[aiohttp.ClientResponse]]:
+    def _method(self, api: client.ApiClient) -> ListCall:
         target = self.resource.api(api)
         if self.namespace is None:
-            method: Callable[..., Awaitable[aiohttp.ClientResponse]] = getattr(
-                target, self.resource.all_namespaces
-            )
+            method: ListCall = getattr(target, self.resource.all_namespaces)
             return method
         assert self.resource.one_namespace is not None
         bound = getattr(target, self.resource.one_namespace)
@@ -99,29 +118,25 @@ class Informer:
         return f"{self.resource.kind}@{self.namespace or '*'}"
 
     async def run(self) -> None:
-        """List and watch forever; relist after 410 Gone or a broken connection."""
-        backoff = BACKOFF_START_S
+        """List and watch forever; relist after 410 Gone or a failure."""
+        backoff, reason = BACKOFF_START_S, "start"
         while True:
             try:
-                version = await self._list()
+                version = await self._list(reason)
                 backoff = BACKOFF_START_S
                 while True:
                     version = await self._watch(version)
             except Gone:
                 log.info("%s: watch expired (410 Gone); relisting", self.name)
-            except (
-                aiohttp.ClientError,
-                TimeoutError,
-                ConnectionError,
-                client.ApiException,
-            ) as error:
-                log.warning("%s: %s; relisting in %.1f s", self.name, _describe(error), backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                reason = "expired"
+            except ApiErrors as error:
+                delay = backoff * random.uniform(1.0, 1.5)
+                log.warning("%s: %s; relisting in %.1f s", self.name, describe_error(error), delay)
+                await asyncio.sleep(delay)
+                backoff, reason = min(backoff * 2, BACKOFF_MAX_S), "error"
 
-    async def _list(self) -> str:
-        response = await self._call(_preload_content=False)
-        body = await _json_body(response)
+    async def _list(self, reason: str) -> str:
+        body = await call_json(self._call, **self._selector)
         objects: list[KubeObject] = []
         rejected: list[tuple[ObjectKey, list[Problem]]] = []
         for raw in body.get("items", ()):
@@ -134,7 +149,7 @@ class Informer:
         self._store.replace_kind(self.resource.kind, objects, namespace=self.namespace)
         for key, problems in rejected:
             self._store.reject(key, problems)
-        self.lists += 1
+        self._metrics.lists.labels(kind=self.resource.kind, reason=reason).inc()
         self.listed.set()
         version: str = body["metadata"]["resourceVersion"]
         log.debug("%s: listed %d at %s", self.name, len(objects), version)
@@ -147,9 +162,11 @@ class Informer:
             allow_watch_bookmarks=True,
             timeout_seconds=WATCH_TIMEOUT_S,
             _preload_content=False,
+            _request_timeout=WATCH_CALL_TIMEOUT,
+            **self._selector,
         )
         if response.status != 200:
-            await _json_body(response)
+            await _read_failure(response)
         async with response:
             async for event in _events(response):
                 version = self._apply(event) or version
@@ -158,7 +175,7 @@ class Informer:
     def _apply(self, event: dict[str, Any]) -> str | None:
         kind, raw = event.get("type"), event.get("object") or {}
         if kind == "ERROR":
-            if raw.get("code") == 410:
+            if raw.get("code") == GONE:
                 raise Gone()
             raise client.ApiException(status=raw.get("code", 0), reason=raw.get("message", ""))
         version = raw.get("metadata", {}).get("resourceVersion")
@@ -176,6 +193,20 @@ class Informer:
         return str(version) if version else None
 
 
+def informers(
+    *, api: client.ApiClient, store: Store, metrics: Metrics, namespaces: Sequence[str]
+) -> list[Informer]:
+    """IngressClasses once, and every namespaced kind in each namespace (all when none)."""
+    scopes: Sequence[str | None] = namespaces or [None]
+    found = [Informer(api=api, resource=INGRESS_CLASSES, store=store, metrics=metrics)]
+    for namespace in scopes:
+        found.extend(
+            Informer(api=api, resource=resource, store=store, metrics=metrics, namespace=namespace)
+            for resource in NAMESPACED_RESOURCES
+        )
+    return found
+
+
 def _parse(raw: dict[str, Any]) -> KubeObject | list[Problem] | None:
     """The parsed object, or the list of problems that made it unreadable."""
     try:
@@ -191,17 +222,14 @@ def _key(raw: dict[str, Any]) -> ObjectKey:
     return (parsed.kind, namespace, parsed.name)
 
 
-async def _json_body(response: aiohttp.ClientResponse) -> dict[str, Any]:
-    async with response:
-        data = await response.read()
-    if response.status == 410:
-        raise Gone()
-    if response.status != 200:
-        raise client.ApiException(
-            status=response.status, reason=data[:300].decode(errors="replace")
-        )
-    body: dict[str, Any] = json.loads(data)
-    return body
+async def _read_failure(response: aiohttp.ClientResponse) -> None:
+    """Raise for a watch the server refused: Gone for 410, else ApiException."""
+    try:
+        await read_json(response)
+    except client.ApiException as error:
+        if error.status == GONE:
+            raise Gone() from None
+        raise
 
 
 async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
@@ -213,7 +241,3 @@ async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, A
         for line in lines:
             if line.strip():
                 yield json.loads(line)
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}".splitlines()[0][:300]

@@ -1,0 +1,187 @@
+"""Zero failed requests while endpoints churn and the configuration reloads.
+
+Real HAProxy, real echo backends, the controller's own store → syncing →
+applying pipeline, and a bounded load of keep-alive and `Connection: close`
+clients. HAProxy's master counts the reloads; they must equal the changes
+the plan said needed one. At the end, what runs (`show servers state`,
+`show map`) equals what was rendered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from ingress_ctl import naming
+from ingress_ctl.applying import Applier
+from ingress_ctl.haproxy.process import HAProxyProcess
+from ingress_ctl.metrics import Metrics
+from ingress_ctl.objects import KubeObject, parse_object
+from ingress_ctl.settings import Settings
+from ingress_ctl.status import ControllerStatus
+from ingress_ctl.store import Store
+from ingress_ctl.syncing import Syncer
+from tests.conftest import EchoBackends, free_port
+from tests.loadgen import LoadGenerator
+from tests.manifests import (
+    Manifest,
+    endpoint,
+    endpoint_slice,
+    ingress,
+    ingress_class,
+    path,
+    rule,
+    service,
+    service_port,
+)
+
+pytestmark = pytest.mark.haproxy
+
+IPS = [f"127.0.0.{i}" for i in range(41, 51)]
+HOST = "churn.example.com"
+BACKEND = "be_default_web_80"
+
+
+def _objects(*manifests: Manifest) -> list[KubeObject]:
+    parsed = [parse_object(m) for m in manifests]
+    return [obj for obj in parsed if obj is not None]
+
+
+def web_slice(port: int, ready: list[str], not_ready: list[str] | None = None) -> KubeObject:
+    endpoints = [endpoint(ip) for ip in ready] + [
+        endpoint(ip, ready=False) for ip in not_ready or ()
+    ]
+    [obj] = _objects(endpoint_slice("web-1", "web", *endpoints, ports=((None, port),)))
+    return obj
+
+
+def extra(index: int) -> list[KubeObject]:
+    """A structural change: a new host served by a new Service (a new backend)."""
+    name = f"extra{index}"
+    return _objects(
+        ingress(name, rule(f"{name}.example.com", path("/", name))),
+        service(name, service_port(80, target=8080)),
+    )
+
+
+class Controller:
+    """The controller's pipeline, driven step by step."""
+
+    def __init__(self, *, haproxy_bin: str, state_dir: Path, http_port: int) -> None:
+        self.store = Store()
+        self.metrics = Metrics()
+        self.process = HAProxyProcess(binary=haproxy_bin, state_dir=state_dir)
+        self.settings = Settings(bind_address="127.0.0.1", http_port=http_port)
+        status = ControllerStatus(mode="files")
+        self.applier = Applier(
+            process=self.process, state_dir=state_dir, status=status, metrics=self.metrics
+        )
+        self.syncer = Syncer(
+            store=self.store,
+            settings=self.settings,
+            applier=self.applier,
+            status=status,
+            metrics=self.metrics,
+        )
+        self.actions: list[str] = []
+
+    async def sync(self) -> None:
+        await self.syncer.sync_once()
+        assert self.syncer.last_outcome is not None
+        outcome = self.syncer.last_outcome
+        self.actions.append(outcome.action if outcome.action != "reload" else outcome.detail)
+
+    async def runtime(self, command: str) -> str:
+        [reply] = await self.process.runtime([command])
+        return reply
+
+
+@pytest.fixture
+def backends(echo_backends: EchoBackends) -> Iterator[int]:
+    port = free_port()
+    for i, ip in enumerate(IPS):
+        echo_backends.start(name=f"web-{i}", host=ip, port=port)
+    yield port
+
+
+@pytest.fixture
+async def controller(haproxy_bin: str) -> AsyncIterator[Controller]:
+    with tempfile.TemporaryDirectory(prefix="iczd") as state:
+        found = Controller(haproxy_bin=haproxy_bin, state_dir=Path(state), http_port=free_port())
+        yield found
+        await found.process.stop()
+
+
+def running_servers(state: str, backend: str) -> set[tuple[str, int]]:
+    """(address, port) of every server of backend that is not in maintenance."""
+    servers = set()
+    for line in state.splitlines():
+        fields = line.split()
+        if len(fields) > 18 and fields[1] == backend and fields[6] == "0":
+            servers.add((fields[4], int(fields[18])))
+    return servers
+
+
+def running_map(text: str) -> dict[str, str]:
+    return {
+        key: value for _, key, value in (line.split(" ", 2) for line in text.splitlines() if line)
+    }
+
+
+async def test_churn_and_reloads_fail_no_request(controller: Controller, backends: int) -> None:
+    store = controller.store
+    store.replace_all(
+        [
+            *_objects(
+                ingress_class(),
+                ingress("site", rule(HOST, path("/", "web"))),
+                service("web", service_port(80, target=backends)),
+            ),
+            web_slice(backends, IPS[:1]),
+        ],
+        [],
+    )
+    await controller.sync()
+    reloads_before = (await controller.process.status()).reloads
+    load = LoadGenerator(
+        port=controller.settings.http_port, host=HOST, path="/", clients=8, requests=10**9
+    )
+    load.start()
+    for churn in range(100):
+        ready = IPS if churn % 2 == 0 else IPS[: 1 + churn % 3]
+        flipped = IPS[5:8] if churn % 4 == 0 else []
+        serving = [ip for ip in ready if ip not in flipped]
+        store.upsert(web_slice(backends, serving, flipped))
+        await controller.sync()
+        if churn % 10 == 5:
+            for obj in extra(churn // 10):
+                store.upsert(obj)
+            await controller.sync()
+        await asyncio.sleep(0.03)
+    while load.load.total < 20_000:
+        await asyncio.sleep(0.1)
+    result = load.stop()
+
+    assert result.failed == 0, (result.statuses, result.errors[:5])
+    assert result.total >= 20_000
+    reloads = (await controller.process.status()).reloads - reloads_before
+    kinds = Counter(controller.actions)
+    # 10 new backends; web grows 4 -> 8 -> 16 slots once (7, then 10 servers), then never again.
+    assert (kinds["backends"], kinds["slots"]) == (10, 2)
+    assert reloads == kinds["backends"] + kinds["slots"]
+    assert kinds["runtime"] + kinds["none"] == 110 - 12
+
+    rendered = controller.applier.current
+    assert rendered is not None
+    state = await controller.runtime(f"show servers state {BACKEND}")
+    desired = {(s.address, s.port) for s in rendered.layout.backends[BACKEND] if s is not None}
+    assert running_servers(state, BACKEND) == desired
+    for name, entries in rendered.maps.items():
+        assert running_map(await controller.runtime(f"show map {name}")) == entries
+    on_disk = (controller.process.admin_socket.parent / naming.CONFIG_FILE).read_text()
+    assert on_disk == rendered.files[naming.CONFIG_FILE]
