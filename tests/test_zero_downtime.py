@@ -10,8 +10,8 @@ the plan said needed one. At the end, what runs (`show servers state`,
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
