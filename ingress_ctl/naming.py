@@ -8,7 +8,6 @@ different inputs never give the same name.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 
 from ingress_ctl.routing import ServiceRef
 
@@ -39,12 +38,8 @@ def server_name(index: int) -> str:
 
 
 def server_address(address: str, port: int) -> str:
-    """`ip:port`, with IPv6 addresses in brackets; DNS names as they are."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return f"{address}:{port}"
-    return f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+    """`address:port`, IPv6 addresses (the only ones with a colon) in brackets."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def certificate_file(pem: bytes) -> str:

@@ -10,6 +10,7 @@ makes the whole object fail to parse with an error naming the field.
 from __future__ import annotations
 
 import re
+import socket
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -19,6 +20,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from ingress_ctl.routing import ObjectRef
@@ -29,6 +32,16 @@ DNS_SUBDOMAIN = re.compile(
 )
 PORT_NAME = re.compile(r"^(?=.{1,15}$)(?=[-a-z0-9]*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 """IANA_SVC_NAME: at least one letter, so a port name never reads as a port number."""
+
+
+def canonical_ip(text: str) -> str:
+    """An IPv4 or IPv6 address in canonical text form; ValueError for anything else."""
+    family = socket.AF_INET6 if ":" in text else socket.AF_INET
+    try:
+        return socket.inet_ntop(family, socket.inet_pton(family, text))
+    except (OSError, ValueError):
+        raise ValueError(f"{text!r} is not an IP address") from None
+
 
 EPOCH = datetime.fromtimestamp(0).astimezone()
 
@@ -196,9 +209,32 @@ class EndpointSlice(View):
     endpoints: tuple[Endpoint, ...] = ()
     ports: tuple[EndpointPort, ...] = ()
 
+    @field_validator("endpoints")
+    @classmethod
+    def _canonical_addresses(
+        cls, endpoints: tuple[Endpoint, ...], info: ValidationInfo
+    ) -> tuple[Endpoint, ...]:
+        """IP addresses in canonical form, checked once here rather than at each translation."""
+        if info.data.get("address_type") not in ("IPv4", "IPv6"):
+            return endpoints
+        return tuple(
+            endpoint.model_copy(update={"addresses": _canonical(i, endpoint.addresses)})
+            for i, endpoint in enumerate(endpoints)
+        )
+
+
+def _canonical(index: int, addresses: tuple[str, ...]) -> tuple[str, ...]:
+    found = []
+    for j, address in enumerate(addresses):
+        try:
+            found.append(canonical_ip(address))
+        except ValueError as error:
+            raise ValueError(f"[{index}].addresses[{j}]: {error}") from None
+    return tuple(found)
+
 
 class EndpointAddress(View):
-    ip: str
+    ip: Annotated[str, AfterValidator(canonical_ip)]
 
 
 class EndpointSubset(View):

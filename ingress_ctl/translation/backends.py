@@ -7,10 +7,9 @@ serve; serving-but-terminating ones only when nothing is ready.
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingress_ctl import naming
 from ingress_ctl.matching import parse_host
@@ -35,6 +34,8 @@ class Index:
     services: Mapping[NamespacedName, Service]
     slices: Mapping[NamespacedName, list[EndpointSlice]]
     endpoints: Mapping[NamespacedName, Endpoints]
+    resolved: dict[ServiceRef, tuple[Backend, str | None]] = field(default_factory=dict)
+    """Backends already resolved in this translation (many paths share one Service)."""
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> Index:
@@ -57,6 +58,13 @@ class BackendError(ValueError):
 
 def resolve_backend(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
     """The Backend for a Service port, and the reason it has no servers, if any."""
+    found = index.resolved.get(ref)
+    if found is None:
+        found = index.resolved[ref] = _resolve(ref, index=index)
+    return found
+
+
+def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
     name = naming.backend_name(ref)
     try:
         port, service = _service_port(ref, index=index)
@@ -160,11 +168,5 @@ def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> tuple[set[Server
 
 
 def _ip_servers(addresses: Iterable[str], port: int) -> set[Server]:
-    servers = set()
-    for address in addresses:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            continue
-        servers.add(Server(address=str(ip), port=port))
-    return servers
+    """Servers for addresses that objects.py already checked and made canonical."""
+    return {Server(address=address, port=port) for address in addresses}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ingress_ctl.objects import EndpointSlice, ObjectError, parse_object
 from ingress_ctl.routing import ServiceRef
 from ingress_ctl.settings import Settings
 from ingress_ctl.translation import Translation
@@ -282,11 +283,6 @@ READINESS_CASES: list[tuple[str, list[Manifest], list[str]]] = [
         ["10.0.0.10:8080", "10.0.0.9:8080"],
     ),
     ("duplicates merged", [READY, READY], ["10.0.0.1:8080"]),
-    (
-        "invalid addresses skipped",
-        [endpoint("not-an-ip", "10.0.0.1", "10.0.0.1/32", "999.0.0.1", "")],
-        ["10.0.0.1:8080"],
-    ),
 ]
 
 
@@ -580,3 +576,17 @@ def test_default_backend_service_flag_missing_service() -> None:
     )
     assert translation.routing.default_backend == "be_infra_gone_http"
     assert servers(translation, "be_infra_gone_http") == []
+
+
+@pytest.mark.parametrize("bad", ["not-an-ip", "10.0.0.1/32", "999.0.0.1", "", "::g"])
+def test_an_invalid_endpoint_address_rejects_the_slice_naming_it(bad: str) -> None:
+    raw = endpoint_slice("web-1", "web", endpoint("10.0.0.1"), endpoint("10.0.0.2", bad))
+    with pytest.raises(ObjectError, match=r"endpoints: .*\[1\]\.addresses\[1\]: .* is not an IP"):
+        parse_object(raw)
+
+
+def test_endpoint_addresses_are_made_canonical() -> None:
+    raw = endpoint_slice("web-1", "web", endpoint("fd00:0::0:10"), address_type="IPv6")
+    parsed = parse_object(raw)
+    assert isinstance(parsed, EndpointSlice)
+    assert parsed.endpoints[0].addresses == ("fd00::10",)
