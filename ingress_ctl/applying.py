@@ -6,10 +6,10 @@ rewritten to match what runs, so a later reload or restart serves the same.
 An unexpected reply falls back to a reload. For a reload, new files are
 written to a staging folder, checked there with `haproxy -c`, moved into
 place one atomic rename at a time, and loaded by a master-worker reload (or
-the first start), no sooner than `min_reload_interval` after the last one. A configuration that fails the check is never
-installed: the last good one keeps serving and the error is reported. If a
-reload does not take, the last good files are put back on disk, so that a
-restarted HAProxy serves them too.
+the first start), no sooner than `min_reload_interval` after the last one.
+A configuration that fails the check is never installed: the last good one
+keeps serving and the error is reported. If a reload does not take, the last
+good files are put back on disk, so that a restarted HAProxy serves them too.
 """
 
 from __future__ import annotations
