@@ -1,0 +1,20 @@
+"""`make bench`: every benchmark in turn, each printing its own markdown table."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ("runtime_latency", "control_plane", "data_plane")
+
+
+def main() -> int:
+    chosen = sys.argv[1:] or list(BENCHMARKS)
+    for name in chosen:
+        print(f"\n## {name}", flush=True)
+        importlib.import_module(f"bench.{name}").main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
