@@ -41,6 +41,8 @@ class Outcome:
 
     action: str
     detail: str = ""
+    retry: bool = False
+    """HAProxy did not start or reload: worth trying again even if nothing changes."""
 
 
 def write_files(directory: Path, files: Mapping[str, str]) -> None:
@@ -147,7 +149,7 @@ class Applier:
             except HAProxyError as error:
                 self._record(False, reason, str(error), started)
                 self._status.last_error = f"haproxy did not start: {error}"
-                return Outcome("rejected", str(error))
+                return Outcome("rejected", str(error), retry=True)
             self._record(True, reason, "started", started)
             return Outcome("start")
         self._metrics.reloads.labels(reason=reason).inc()
@@ -157,7 +159,7 @@ class Applier:
             self._metrics.reload_failures.labels(reason=reason).inc()
             self._status.last_error = f"reload failed: {result.detail}"
             log.error("reload failed (%s): %s", reason, result.detail)
-            return Outcome("rejected", result.detail)
+            return Outcome("rejected", result.detail, retry=True)
         return Outcome("reload", reason)
 
     def _record(self, ok: bool, reason: str, detail: str, started: float) -> None:

@@ -19,7 +19,8 @@ def explain(routing: Routing, *, url: str) -> list[str]:
     if not parts.scheme or not parts.netloc:
         raise ValueError(f"{url!r} is not an absolute URL like http://host/path")
     path = parts.path or "/"
-    match = lookup(build_table(routing), routing=routing, host=parts.netloc, path=path)
+    host = parts.netloc.rpartition("@")[2]
+    match = lookup(build_table(routing), routing=routing, host=host, path=path)
     lines = [f"request: host {parts.hostname!r}, path {path!r}"]
     lines.append(f"host key: {_host_key(match.host_key)}")
     if match.route is not None:

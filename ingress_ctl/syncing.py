@@ -9,6 +9,7 @@ problem once when it appears.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from time import monotonic
 
@@ -24,6 +25,9 @@ from ingress_ctl.store import Store
 from ingress_ctl.translation import Translation, translate
 
 log = logging.getLogger(__name__)
+
+RETRY_START_S = 0.5
+RETRY_MAX_S = 30.0
 
 
 def _build(
@@ -57,9 +61,18 @@ class Syncer:
         self.last_outcome: Outcome | None = None
 
     async def run(self) -> None:
-        """Sync after every burst of changes, forever."""
+        """Sync after every burst of changes, forever; retry with backoff when HAProxy
+        did not start or reload, even if nothing changes."""
+        retry_s = RETRY_START_S
         while True:
-            await self._store.changed.wait()
+            retrying = self.last_outcome is not None and self.last_outcome.retry
+            if retrying:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._store.changed.wait(), retry_s)
+                retry_s = min(retry_s * 2, RETRY_MAX_S)
+            else:
+                retry_s = RETRY_START_S
+                await self._store.changed.wait()
             await asyncio.sleep(self._settle_s)
             self._store.changed.clear()
             await self.sync_once()

@@ -6,10 +6,30 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
+
+from ingress_ctl.applying import Applier, Outcome
+from ingress_ctl.haproxy.process import HAProxyProcess
+from ingress_ctl.metrics import Metrics
+from ingress_ctl.rendering import Rendered, render_state
+from ingress_ctl.routing import ServiceRef
+from ingress_ctl.settings import Settings
+from ingress_ctl.status import ControllerStatus
+from tests.http import Response, get
+from tests.manifests import (
+    Manifest,
+    endpoint,
+    endpoint_slice,
+    run,
+    service,
+    service_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ECHO_SERVER = ROOT / "e2e" / "echo_server.py"
@@ -64,3 +84,88 @@ def echo_backends() -> Iterator[EchoBackends]:
     backends = EchoBackends()
     yield backends
     backends.stop()
+
+
+@contextmanager
+def short_tmp_dir() -> Iterator[Path]:
+    """A fresh directory under /tmp, short enough for UNIX sockets (107 bytes), removed after."""
+    path = Path(tempfile.mkdtemp(prefix="ic", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class Pipeline:
+    """The controller's own path without a watcher: manifests -> translate -> render -> apply.
+
+    HAProxy listens on 127.0.0.1 on a free port; every apply goes through one Applier.
+    """
+
+    def __init__(self, *, haproxy_bin: str, state_dir: Path) -> None:
+        self.port = free_port()
+        self.state_dir = state_dir
+        self.status = ControllerStatus(mode="files")
+        self.metrics = Metrics()
+        self.process = HAProxyProcess(binary=haproxy_bin, state_dir=state_dir)
+        self.applier = Applier(
+            process=self.process, state_dir=state_dir, status=self.status, metrics=self.metrics
+        )
+
+    def render(
+        self, *manifests: Manifest, default_backend_service: ServiceRef | None = None
+    ) -> Rendered:
+        """These manifests, our IngressClass `haproxy` included, rendered as the Syncer does.
+
+        The server slots of what HAProxy runs now are kept, so endpoint changes can go
+        through the runtime API.
+        """
+        settings = Settings(
+            bind_address=IPv4Address("127.0.0.1"),
+            http_port=self.port,
+            default_backend_service=default_backend_service,
+        )
+        current = self.applier.current
+        return render_state(
+            run(*manifests, settings=settings).routing,
+            settings=settings,
+            previous=current.layout if current is not None else None,
+        )
+
+    async def apply(self, rendered: Rendered) -> Outcome:
+        return await self.applier.apply(rendered)
+
+    def get(self, host: str, path: str = "/") -> Response:
+        """GET path with this Host header from the HAProxy under test."""
+        return get(self.port, path, host=host)
+
+
+@pytest.fixture
+async def pipeline(haproxy_bin: str) -> AsyncIterator[Pipeline]:
+    """A Pipeline whose HAProxy (started by the first apply) is stopped afterwards."""
+    with short_tmp_dir() as state_dir:
+        found = Pipeline(haproxy_bin=haproxy_bin, state_dir=state_dir)
+        try:
+            yield found
+        finally:
+            await found.process.stop()
+
+
+def echo_service(name: str, address: str, port: int) -> tuple[Manifest, Manifest]:
+    """Service `name` (port 80) and its EndpointSlice: the echo backend at address:port."""
+    return (
+        service(name, service_port(80, target=port)),
+        endpoint_slice(f"{name}-1", name, endpoint(address), ports=((None, port),)),
+    )
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port on 127.0.0.1 held by a listening socket (no SO_REUSEPORT): HAProxy cannot bind it.
+
+    `haproxy -c` still accepts a configuration that binds it: checking binds nothing.
+    """
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])

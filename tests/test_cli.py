@@ -1,0 +1,178 @@
+"""The command line in-process: `render` and `explain`, their output and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ingress_ctl.cli import main
+from tests.manifests import Manifest, backend, ingress, ingress_class, path, rule, service
+from tests.test_rendering import EXAMPLES, rendered
+
+DEMO = str(EXAMPLES / "demo.yaml")
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run `ingress-ctl args...`: exit code, stdout, stderr."""
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse exits on usage errors
+        assert isinstance(exit_.code, int)
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def manifest_file(folder: Path, *manifests: Manifest) -> str:
+    file = folder / "manifests.yaml"
+    file.write_text(yaml.safe_dump_all([ingress_class(), *manifests]))
+    return str(file)
+
+
+# --- render -------------------------------------------------------------------------
+
+
+def test_render_prints_the_configuration(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(capsys, "render", "-f", DEMO) == (0, rendered("demo")["haproxy.cfg"], "")
+
+
+def test_render_out_writes_the_configuration_and_maps(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+
+    assert cli(capsys, "render", "-f", DEMO, "--out", str(out)) == (0, "", "")
+
+    written = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()}
+    assert written == rendered("demo")
+    assert {"haproxy.cfg", "maps/hosts.map", "maps/exact.map", "maps/prefix.map"} <= set(written)
+
+
+def test_render_reports_a_rejected_rule_and_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    manifests = manifest_file(
+        tmp_path,
+        ingress("shop", rule("bad_host", path("/", "web")), rule("ok.test", path("/", "web"))),
+        service("web"),
+    )
+
+    code, out, err = cli(capsys, "render", "-f", manifests)
+
+    assert code == 1
+    assert err == (
+        "error: Ingress default/shop: spec.rules[0].host: 'bad_host' is not a DNS name "
+        "(optionally starting with '*.'); rule ignored\n"
+    )
+    assert "\nbackend be_default_web_80\n" in out  # the rest is still served
+
+
+def test_render_exits_0_with_only_warnings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    manifests = manifest_file(
+        tmp_path,
+        ingress("first", default=backend("web", 80), minute=1),
+        ingress("second", default=backend("web", 80), minute=2),
+        service("web"),
+    )
+
+    code, _, err = cli(capsys, "render", "-f", manifests)
+
+    assert code == 0
+    assert err.startswith("warning: Ingress default/second: spec.defaultBackend: ")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "mentions"),
+    [
+        ("--default-backend-service", "nonsense", "--default-backend-service"),
+        ("--http-port", "eighty", "--http-port"),
+        ("--http-port", "0", "http_port"),
+        ("--bind-address", "localhost", "bind_address"),
+    ],
+)
+def test_bad_flag_values_exit_2(
+    capsys: pytest.CaptureFixture[str], flag: str, value: str, mentions: str
+) -> None:
+    code, out, err = cli(capsys, "render", "-f", DEMO, flag, value)
+
+    assert (code, out) == (2, "")
+    assert mentions in err
+
+
+# --- explain ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "http://shop.example.com/api/x",
+            [
+                "request: host 'shop.example.com', path '/api/x'",
+                "host key: shop.example.com (exact host)",
+                "matched: longest prefix '/api' of Ingress demo/shop (spec.rules[0].http.paths[1])",
+                "backend: be_demo_api_http (Service demo/api:http)",
+                "servers: 127.0.0.4:8082",
+            ],
+        ),
+        (
+            "http://SHOP.example.com:8080/api/status?x=1",
+            [
+                "request: host 'shop.example.com', path '/api/status'",
+                "host key: shop.example.com (exact host)",
+                "matched: exact path '/api/status' of Ingress demo/shop (spec.rules[0].http.paths[2])",
+                "backend: be_demo_status_80 (Service demo/status:80)",
+                "servers: none: requests answer 503",
+            ],
+        ),
+        (
+            "http://a.docs.example.com/x",
+            [
+                "request: host 'a.docs.example.com', path '/x'",
+                "host key: *.docs.example.com (wildcard host)",
+                "matched: longest prefix '/' of Ingress demo/shop (spec.rules[1].http.paths[0])",
+                "backend: be_demo_docs_80 (Service demo/docs:80)",
+                "servers: 127.0.0.5:8083",
+            ],
+        ),
+        (
+            "http://nowhere.test",
+            [
+                "request: host 'nowhere.test', path '/'",
+                "host key: no host rule matches; rules without a host apply",
+                "matched: no host matched: built-in 404",
+                "backend: builtin_404 (built-in: answers 404)",
+            ],
+        ),
+    ],
+)
+def test_explain_names_ingress_rule_backend_and_servers(
+    capsys: pytest.CaptureFixture[str], url: str, expected: list[str]
+) -> None:
+    code, out, err = cli(capsys, "explain", "-f", DEMO, "--url", url)
+
+    assert (code, err) == (0, "")
+    assert out.splitlines() == expected
+
+
+def test_explain_ignores_user_info_like_the_host_header(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, plain, _ = cli(capsys, "explain", "-f", DEMO, "--url", "http://shop.example.com/api/x")
+    _, with_user, _ = cli(
+        capsys, "explain", "-f", DEMO, "--url", "http://user@shop.example.com/api/x"
+    )
+
+    assert with_user == plain
+
+
+@pytest.mark.parametrize("url", ["shop.example.com/api", "/api/x", "http:///api"])
+def test_explain_needs_an_absolute_url(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    code, out, err = cli(capsys, "explain", "-f", DEMO, "--url", url)
+
+    assert (code, out) == (2, "")
+    assert err == f"ingress-ctl explain: {url!r} is not an absolute URL like http://host/path\n"
