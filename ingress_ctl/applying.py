@@ -18,16 +18,18 @@ import asyncio
 import logging
 import os
 import shutil
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from time import monotonic
 
 from ingress_ctl import naming
 from ingress_ctl.haproxy.process import HAProxyError, HAProxyProcess
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.planning import plan, reply_ok
+from ingress_ctl.planning import plan, reply_ok, server_commands
 from ingress_ctl.rendering import Rendered
+from ingress_ctl.routing import Backend
+from ingress_ctl.slots import reassign_slots
 from ingress_ctl.status import ControllerStatus, ReloadRecord, now
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,26 @@ class Applier:
                 self._current = rendered
                 return Outcome("runtime", f"{len(steps.commands)} commands")
         return await self._reload(rendered, reason=steps.reload or "runtime-failed")
+
+    async def apply_servers(self, backends: Sequence[Backend]) -> Outcome | None:
+        """An endpoint-only change: these backends' servers into their slots, by runtime API.
+
+        None when that cannot be done (nothing runs yet, a backend outgrows its slots, or
+        HAProxy refused a command): the caller then makes a full pass. The files on disk
+        catch up at the next full pass.
+        """
+        current = self._current
+        if current is None:
+            return None
+        layout = reassign_slots(current.layout, backends)
+        if layout is None:
+            return None
+        names = [backend.name for backend in backends]
+        commands = tuple(server_commands(current.layout, layout, backends=names))
+        if not await self._runtime(commands):
+            return None
+        self._current = replace(current, layout=layout)
+        return Outcome("runtime", f"{len(commands)} commands")
 
     async def _runtime(self, commands: tuple[str, ...]) -> bool:
         self._metrics.runtime_updates.inc()

@@ -12,7 +12,7 @@ reason counted in the metrics.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from ingress_ctl import naming
 from ingress_ctl.escaping import socket_word
@@ -38,7 +38,7 @@ def plan(before: Rendered | None, after: Rendered) -> Plan:
     if _structure(before) != _structure(after):
         return Plan(reload=_reason(before.layout, after.layout))
     commands = [
-        *_server_commands(before.layout, after.layout),
+        *server_commands(before.layout, after.layout),
         *_map_commands(before.maps, after.maps),
     ]
     return Plan(commands=tuple(commands))
@@ -60,8 +60,12 @@ def _command(*words: str | int) -> str:
     return " ".join(socket_word(str(word)) for word in words)
 
 
-def _server_commands(before: Layout, after: Layout) -> Iterator[str]:
-    for backend, slots in after.backends.items():
+def server_commands(
+    before: Layout, after: Layout, *, backends: Iterable[str] | None = None
+) -> Iterator[str]:
+    """`set server` commands taking the slots of `backends` (default: all) from before to after."""
+    for backend in after.backends if backends is None else backends:
+        slots = after.backends[backend]
         for index, (old, new) in enumerate(zip(before.backends[backend], slots, strict=True), 1):
             if old != new:
                 yield from _slot_commands(f"{backend}/{naming.server_name(index)}", old, new)

@@ -10,7 +10,7 @@ only by doubling, which is a reload.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ingress_ctl.routing import Backend, Routing, Server, Value
 
@@ -64,3 +64,14 @@ def _assign(servers: tuple[Server, ...], previous: tuple[Slot, ...]) -> tuple[Sl
         if (server.address, server.port) not in placed:
             slots[next(free)] = server
     return tuple(slots)
+
+
+def reassign_slots(layout: Layout, backends: Iterable[Backend]) -> Layout | None:
+    """`layout` with these backends' servers placed again; None if one outgrows its slots."""
+    updated = dict(layout.backends)
+    for backend in backends:
+        previous = layout.backends[backend.name]
+        if len(backend.servers) > len(previous):
+            return None
+        updated[backend.name] = _assign(backend.servers, previous)
+    return Layout(backends=updated)

@@ -25,10 +25,21 @@ class Store:
         self._unreadable: dict[ObjectKey, tuple[Problem, ...]] = {}
         self.revision = 0
         self.changed = asyncio.Event()
+        self._dirty: set[ObjectKey] | None = None
 
-    def _bump(self) -> None:
+    def _bump(self, key: ObjectKey | None = None) -> None:
+        """Count a change: of one object, or (key None) of anything."""
         self.revision += 1
+        if key is None:
+            self._dirty = None
+        elif self._dirty is not None:
+            self._dirty.add(key)
         self.changed.set()
+
+    def take_dirty(self) -> set[ObjectKey] | None:
+        """The objects changed since the last call; None when anything may have changed."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
 
     def upsert(self, obj: KubeObject) -> bool:
         """Add or replace an object; True if anything changed."""
@@ -38,7 +49,7 @@ class Store:
         if objects.get((namespace, name)) == obj and unreadable is None:
             return False
         objects[(namespace, name)] = obj
-        self._bump()
+        self._bump((kind, namespace, name))
         return True
 
     def delete(self, key: ObjectKey) -> bool:
@@ -48,7 +59,7 @@ class Store:
         unreadable = self._unreadable.pop(key, None)
         if gone is None and unreadable is None:
             return False
-        self._bump()
+        self._bump(key)
         return True
 
     def reject(self, key: ObjectKey, problems: Iterable[Problem]) -> bool:
@@ -63,9 +74,19 @@ class Store:
         return True
 
     def replace_kind(
-        self, kind: str, objects: Iterable[KubeObject], *, namespace: str | None = None
+        self,
+        kind: str,
+        objects: Iterable[KubeObject],
+        *,
+        namespace: str | None = None,
+        rejected: Iterable[tuple[ObjectKey, Iterable[Problem]]] = (),
     ) -> bool:
-        """Replace every object of one kind (in one namespace, or all) after a list."""
+        """Replace every object of one kind (in one namespace, or all) after a list.
+
+        `rejected` holds the listed objects that could not be read, with their
+        problems: passing them here rather than to `reject` afterwards keeps a
+        relist that finds nothing new from bumping the revision.
+        """
         current = self._kinds.setdefault(kind, {})
         fresh = {object_key(obj)[1:]: obj for obj in objects}
         kept = {
@@ -73,16 +94,18 @@ class Store:
             for key, obj in current.items()
             if namespace is not None and key[0] != namespace
         }
-        stale = [
-            key
-            for key in self._unreadable
+        stale = {
+            key: found
+            for key, found in self._unreadable.items()
             if key[0] == kind and (namespace is None or key[1] == namespace)
-        ]
-        if {**kept, **fresh} == current and not stale:
+        }
+        unreadable = {key: tuple(found) for key, found in rejected}
+        if {**kept, **fresh} == current and unreadable == stale:
             return False
         self._kinds[kind] = {**kept, **fresh}
         for key in stale:
             del self._unreadable[key]
+        self._unreadable.update(unreadable)
         self._bump()
         return True
 
@@ -91,7 +114,9 @@ class Store:
         fresh = Snapshot.of(objects).kinds
         found = tuple(problems)
         unreadable = {("File", "", ""): found} if found else {}
-        if fresh == self._kinds and unreadable == self._unreadable:
+        # Kinds emptied by deletes are still present here, never in `fresh`.
+        current = {kind: objects for kind, objects in self._kinds.items() if objects}
+        if fresh == current and unreadable == self._unreadable:
             return False
         self._kinds = {kind: dict(objects) for kind, objects in fresh.items()}
         self._unreadable = unreadable

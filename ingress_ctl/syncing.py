@@ -2,6 +2,10 @@
 
 Waits for the store to change, lets a burst of changes settle, then runs
 translate and render on one snapshot and hands the files to the applier.
+When only EndpointSlices or Endpoints changed, a fast pass recomputes just the
+servers of the Services they belong to and places them in their slots through
+the runtime API (milliseconds, whatever the cluster's size); a full pass
+follows once changes pause, so the files on disk catch up.
 Records every pass in the status holder and the metrics, and logs each
 problem once when it appears.
 """
@@ -9,7 +13,7 @@ problem once when it appears.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import gc
 import logging
 from time import monotonic
 
@@ -21,20 +25,29 @@ from ingress_ctl.settings import Settings
 from ingress_ctl.slots import Layout
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.status import ControllerStatus, SyncRecord, now
-from ingress_ctl.store import Store
+from ingress_ctl.store import ObjectKey, Store
 from ingress_ctl.translation import Translation, translate
+from ingress_ctl.translation.backends import endpoint_owner, refresh_servers
 
 log = logging.getLogger(__name__)
 
 RETRY_START_S = 0.5
 RETRY_MAX_S = 30.0
+CATCH_UP_S = 1.0
+ENDPOINT_KINDS = frozenset({"EndpointSlice", "Endpoints"})
 
 
 def _build(
     snapshot: Snapshot, settings: Settings, layout: Layout | None
 ) -> tuple[Translation, Rendered]:
-    translation = translate(snapshot, settings=settings)
-    rendered = render_state(translation.routing, settings=settings, previous=layout)
+    """Translate and render, with the cyclic garbage collector paused: these passes make
+    hundreds of thousands of small objects and hold none in cycles."""
+    gc.disable()
+    try:
+        translation = translate(snapshot, settings=settings)
+        rendered = render_state(translation.routing, settings=settings, previous=layout)
+    finally:
+        gc.enable()
     return translation, rendered
 
 
@@ -59,17 +72,23 @@ class Syncer:
         self._settle_s = settle_s
         self._logged: set[Problem] = set()
         self.last_outcome: Outcome | None = None
+        self._translation: Translation | None = None
+        self._snapshot: Snapshot | None = None
+        self._behind = False
+        """Endpoint-only passes ran since the last full pass: the files on disk lag."""
 
     async def run(self) -> None:
-        """Sync after every burst of changes, forever; retry with backoff when HAProxy
-        did not start or reload, even if nothing changes."""
+        """Sync after every burst of changes, forever. Retry with backoff when HAProxy did
+        not start or reload, even if nothing changes; after endpoint-only passes, make a
+        full pass once changes pause, so the files on disk catch up."""
         retry_s = RETRY_START_S
         while True:
-            retrying = self.last_outcome is not None and self.last_outcome.retry
-            if retrying:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._store.changed.wait(), retry_s)
+            if self.last_outcome is not None and self.last_outcome.retry:
+                await self._changed_within(retry_s)
                 retry_s = min(retry_s * 2, RETRY_MAX_S)
+            elif self._behind and not await self._changed_within(CATCH_UP_S):
+                await self.sync_once(full=True)
+                continue
             else:
                 retry_s = RETRY_START_S
                 await self._store.changed.wait()
@@ -77,19 +96,56 @@ class Syncer:
             self._store.changed.clear()
             await self.sync_once()
 
-    async def sync_once(self) -> None:
-        """One pass over the current snapshot."""
+    async def _changed_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._store.changed.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def sync_once(self, *, full: bool = False) -> None:
+        """One pass over the current snapshot: endpoint-only when it can, else full."""
         started = monotonic()
+        dirty = self._store.take_dirty()
         snapshot = self._store.snapshot()
+        outcome = None if full else await self._endpoints_only(dirty, snapshot)
+        if outcome is None:
+            outcome = await self._full(snapshot)
+        self.last_outcome = outcome
+        assert self._translation is not None
+        problems = self._store.problems() + self._translation.problems
+        self._log_new(problems)
+        self._record(snapshot, self._translation, problems, outcome.action, monotonic() - started)
+
+    async def _full(self, snapshot: Snapshot) -> Outcome:
         current = self._applier.current
         layout = current.layout if current is not None else None
         translation, rendered = await asyncio.to_thread(_build, snapshot, self._settings, layout)
-        outcome = await self._applier.apply(rendered)
-        self.last_outcome = outcome
-        problems = self._store.problems() + translation.problems
-        self._log_new(problems)
-        duration = monotonic() - started
-        self._record(snapshot, translation, problems, outcome.action, duration)
+        self._translation, self._snapshot, self._behind = translation, snapshot, False
+        return await self._applier.apply(rendered)
+
+    async def _endpoints_only(
+        self, dirty: set[ObjectKey] | None, snapshot: Snapshot
+    ) -> Outcome | None:
+        """The fast pass when only EndpointSlices or Endpoints changed; None otherwise."""
+        translation, before = self._translation, self._snapshot
+        if not dirty or translation is None or before is None:
+            return None
+        if any(kind not in ENDPOINT_KINDS for kind, _, _ in dirty):
+            return None
+        services = {
+            owner
+            for key in dirty
+            for seen in (snapshot, before)
+            if (owner := endpoint_owner(key, seen)) is not None
+        }
+        routing, changed = refresh_servers(translation.routing, snapshot, services=services)
+        by_name = {backend.name: backend for backend in routing.backends}
+        outcome = await self._applier.apply_servers([by_name[name] for name in changed])
+        if outcome is not None:
+            self._translation = translation.model_copy(update={"routing": routing})
+            self._snapshot, self._behind = snapshot, True
+        return outcome
 
     def _record(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -118,12 +118,29 @@ async def controller(haproxy_bin: str) -> AsyncIterator[Controller]:
 
 
 def running_servers(state: str, backend: str) -> set[tuple[str, int]]:
-    """(address, port) of every server of backend that is not in maintenance."""
+    """(address, port) of every server of backend that is not in maintenance.
+
+    srv_admin_state is a bit set: 0x1 forced (CLI) and 0x2 inherited maintenance stop
+    traffic. 0x4 only records that the configuration said `disabled`: HAProxy 2.6 keeps
+    it after `set server ... state ready`, and such a server serves (checked by hand).
+    """
     servers = set()
     for line in state.splitlines():
         fields = line.split()
-        if len(fields) > 18 and fields[1] == backend and fields[6] == "0":
+        if len(fields) > 18 and fields[1] == backend and int(fields[6]) & 0x3 == 0:
             servers.add((fields[4], int(fields[18])))
+    return servers
+
+
+def configured_servers(config: str, backend: str) -> set[tuple[str, int]]:
+    """(address, port) of every enabled server line of backend in a haproxy.cfg."""
+    section = config.split(f"backend {backend}\n", 1)[1].split("\n\n", 1)[0]
+    servers = set()
+    for line in section.splitlines():
+        words = line.split()
+        if words[:1] == ["server"] and "disabled" not in words:
+            address, _, port = words[2].rpartition(":")
+            servers.add((address, int(port)))
     return servers
 
 
@@ -176,6 +193,9 @@ async def test_churn_and_reloads_fail_no_request(controller: Controller, backend
     assert reloads == kinds["backends"] + kinds["slots"]
     assert kinds["runtime"] + kinds["none"] == 110 - 12
 
+    await controller.syncer.sync_once(full=True)  # what run() does once changes pause
+    assert controller.syncer.last_outcome is not None
+    assert controller.syncer.last_outcome.action == "runtime"
     rendered = controller.applier.current
     assert rendered is not None
     state = await controller.runtime(f"show servers state {BACKEND}")
@@ -185,3 +205,44 @@ async def test_churn_and_reloads_fail_no_request(controller: Controller, backend
         assert running_map(await controller.runtime(f"show map {name}")) == entries
     on_disk = (controller.process.admin_socket.parent / naming.CONFIG_FILE).read_text()
     assert on_disk == rendered.files[naming.CONFIG_FILE]
+    assert configured_servers(on_disk, BACKEND) == desired
+
+
+async def test_files_on_disk_catch_up_after_endpoint_only_passes(
+    controller: Controller, backends: int
+) -> None:
+    site = _objects(
+        ingress_class(),
+        ingress("site", rule(HOST, path("/", "web"))),
+        service("web", service_port(80, target=backends)),
+    )
+    controller.store.replace_all([*site, web_slice(backends, IPS[:1])], [])
+    loop = asyncio.create_task(controller.syncer.run())
+    config = controller.process.admin_socket.parent / naming.CONFIG_FILE
+    try:
+        await wait_until(lambda: controller.applier.current is not None)
+        controller.store.upsert(web_slice(backends, IPS[:3]))
+        await wait_until(lambda: _last_action(controller) == "runtime")
+        state = await controller.runtime(f"show servers state {BACKEND}")
+        assert running_servers(state, BACKEND) == {(ip, backends) for ip in IPS[:3]}
+        assert configured_servers(config.read_text(), BACKEND) == {(IPS[0], backends)}
+
+        await wait_until(
+            lambda: configured_servers(config.read_text(), BACKEND) != {(IPS[0], backends)}
+        )
+
+        assert configured_servers(config.read_text(), BACKEND) == {(ip, backends) for ip in IPS[:3]}
+    finally:
+        loop.cancel()
+
+
+def _last_action(controller: Controller) -> str | None:
+    outcome = controller.syncer.last_outcome
+    return outcome.action if outcome is not None else None
+
+
+async def wait_until(ready: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not ready():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)

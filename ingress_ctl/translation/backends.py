@@ -2,13 +2,14 @@
 
 Endpoints come from every EndpointSlice labelled with the Service's name, or,
 when a Service has none, from its legacy Endpoints object. Ready endpoints
-serve; serving-but-terminating ones only when nothing is ready.
+serve; serving-but-terminating ones only when nothing is ready. A backend
+sends the PROXY protocol when its Service's annotation asks for it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
 from ingress_ctl import naming
@@ -21,8 +22,9 @@ from ingress_ctl.objects import (
     Service,
     ServicePort,
 )
-from ingress_ctl.routing import Backend, Server, ServiceRef
+from ingress_ctl.routing import Backend, ProxyProtocol, Routing, Server, ServiceRef
 from ingress_ctl.snapshot import NamespacedName, Snapshot
+from ingress_ctl.translation.annotations import send_proxy
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
@@ -38,18 +40,55 @@ class Index:
     """Backends already resolved in this translation (many paths share one Service)."""
 
     @classmethod
-    def of(cls, snapshot: Snapshot) -> Index:
-        """Index a snapshot's Services, EndpointSlices and Endpoints."""
+    def of(cls, snapshot: Snapshot, *, only: Set[NamespacedName] | None = None) -> Index:
+        """Index a snapshot's Services, EndpointSlices and Endpoints (the slices of `only`
+        these Services, when given)."""
         slices: dict[NamespacedName, list[EndpointSlice]] = defaultdict(list)
         for (namespace, _), eps in sorted(snapshot.objects(EndpointSlice).items()):
             service = eps.metadata.labels.get(SERVICE_NAME_LABEL)
-            if service:
+            if service and (only is None or (namespace, service) in only):
                 slices[(namespace, service)].append(eps)
         return cls(
             services=snapshot.objects(Service),
             slices=slices,
             endpoints=snapshot.objects(Endpoints),
         )
+
+
+def endpoint_owner(key: tuple[str, str, str], snapshot: Snapshot) -> NamespacedName | None:
+    """The Service an EndpointSlice or Endpoints object of this snapshot belongs to."""
+    kind, namespace, name = key
+    if kind == "Endpoints":
+        return (namespace, name)
+    eps = snapshot.objects(EndpointSlice).get((namespace, name))
+    service = eps.metadata.labels.get(SERVICE_NAME_LABEL) if eps is not None else None
+    return (namespace, service) if service else None
+
+
+def refresh_servers(
+    routing: Routing, snapshot: Snapshot, *, services: Set[NamespacedName]
+) -> tuple[Routing, list[str]]:
+    """Routing with the servers of these Services' backends read again from snapshot, and
+    the names of the backends whose servers changed. Only endpoints may have changed."""
+    index = Index.of(snapshot, only=services)
+    backends, changed = [], []
+    for backend in routing.backends:
+        ref = backend.service
+        fresh = backend
+        if ref is not None and not backend.resolve and (ref.namespace, ref.name) in services:
+            fresh = backend.model_copy(update={"servers": _endpoint_servers(ref, index=index)})
+            if fresh != backend:
+                changed.append(backend.name)
+        backends.append(fresh)
+    return routing.model_copy(update={"backends": tuple(backends)}), changed
+
+
+def _endpoint_servers(ref: ServiceRef, *, index: Index) -> tuple[Server, ...]:
+    try:
+        port, service = _service_port(ref, index=index)
+    except BackendError:
+        return ()
+    return _servers(service, port, index=index)
 
 
 class BackendError(ValueError):
@@ -65,15 +104,23 @@ def resolve_backend(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | No
 
 
 def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
-    name = naming.backend_name(ref)
+    empty = Backend(name=naming.backend_name(ref), service=ref)
     try:
         port, service = _service_port(ref, index=index)
+        found = empty.model_copy(update={"send_proxy": _send_proxy(service)})
         if service.spec.type == "ExternalName":
-            return _external(name, ref, service, port), None
-        servers = _servers(service, port, index=index)
+            return _external(found, service, port), None
+        return found.model_copy(update={"servers": _servers(service, port, index=index)}), None
     except BackendError as error:
-        return Backend(name=name, service=ref), str(error)
-    return Backend(name=name, service=ref, servers=servers), None
+        return empty, str(error)
+
+
+def _send_proxy(service: Service) -> ProxyProtocol | None:
+    """The Service's PROXY protocol annotation; translate reports unreadable ones."""
+    try:
+        return send_proxy(service.metadata.annotations)
+    except ValueError:
+        return None
 
 
 def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Service]:
@@ -89,7 +136,8 @@ def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Servic
     raise BackendError(f"Service {ref.namespace}/{ref.name} has no port {ref.port!r}")
 
 
-def _external(name: str, ref: ServiceRef, service: Service, port: ServicePort) -> Backend:
+def _external(backend: Backend, service: Service, port: ServicePort) -> Backend:
+    ref = service.metadata
     try:
         host = parse_host(service.spec.external_name or "")
     except ValueError as error:
@@ -100,9 +148,8 @@ def _external(name: str, ref: ServiceRef, service: Service, port: ServicePort) -
         # HAProxy resolves with libc too: this would reach the controller's own ports.
         raise BackendError(f"ExternalName {host!r} is the controller's own host")
     target = port.target_port if isinstance(port.target_port, int) else port.port
-    return Backend(
-        name=name, service=ref, servers=(Server(address=host, port=target),), resolve=True
-    )
+    servers = (Server(address=host, port=target),)
+    return backend.model_copy(update={"servers": servers, "resolve": True})
 
 
 def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:
