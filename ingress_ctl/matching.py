@@ -16,6 +16,7 @@ with the same order of lookups as the HAProxy configuration:
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Container
 from dataclasses import dataclass, field
 
@@ -52,7 +53,12 @@ def parse_host(raw: str) -> str:
 
 
 def _is_ip(host: str) -> bool:
-    return all(part.isdigit() for part in host.split("."))
+    """Whether libc would read the name as an IPv4 address (`10.0.0.1`, `0x7f.1`, `2130706433`)."""
+    try:
+        socket.inet_aton(host)
+    except OSError:
+        return all(part.isdigit() for part in host.split("."))
+    return True
 
 
 def parse_path(raw: str | None) -> str:

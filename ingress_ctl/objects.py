@@ -166,7 +166,7 @@ class IngressClass(View):
 class ServicePort(View):
     name: str | None = None
     port: PortNumber
-    target_port: int | str | None = Field(default=None, alias="targetPort")
+    target_port: PortNumber | PortName | None = Field(default=None, alias="targetPort")
     protocol: str = "TCP"
 
 

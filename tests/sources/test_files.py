@@ -1,0 +1,284 @@
+"""File mode: manifests from files and folders, problems naming file, object and field."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ingress_ctl.objects import object_key
+from ingress_ctl.problems import Problem
+from ingress_ctl.routing import ObjectRef
+from ingress_ctl.sources.files import Loaded, load_manifests, watch_manifests
+from tests.manifests import Manifest, ingress, ingress_class, path, rule, service
+
+WEB = service("web")
+API = service("api", namespace="team-a")
+SHOP = ingress("shop", rule("shop.example.com", path("/")))
+CLASS = ingress_class()
+
+
+def write(file: Path, *documents: object) -> Path:
+    """A multi-document YAML file (or one JSON document for `.json`)."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if file.suffix == ".json":
+        (document,) = documents
+        file.write_text(json.dumps(document, indent="\t"))
+    else:
+        file.write_text(yaml.safe_dump_all(documents))
+    return file
+
+
+def keys(loaded: Loaded) -> list[tuple[str, str, str]]:
+    return [object_key(obj) for obj in loaded.objects]
+
+
+def key(manifest: Manifest) -> tuple[str, str, str]:
+    meta = manifest["metadata"]
+    namespace = "" if manifest["kind"] == "IngressClass" else meta.get("namespace", "default")
+    return (manifest["kind"], namespace, meta["name"])
+
+
+def file_problems(loaded: Loaded) -> list[tuple[str, str]]:
+    """(file, reason) of each problem about a whole file."""
+    return [
+        (p.source.name, p.reason)
+        for p in loaded.problems
+        if p.source.kind == "File" and p.field == "(file)"
+    ]
+
+
+def test_multi_document_yaml_loads_every_object(tmp_path: Path) -> None:
+    file = tmp_path / "all.yaml"
+    file.write_text(
+        "# comment only\n---\n"
+        + yaml.safe_dump(WEB)
+        + "---\n---\n"
+        + yaml.safe_dump(SHOP)
+        + "...\n---\n"
+        + yaml.safe_dump(CLASS)
+    )
+    loaded = load_manifests([file])
+    assert keys(loaded) == [key(WEB), key(SHOP), key(CLASS)]
+    assert loaded.problems == ()
+
+
+def test_json_file_loads_even_when_indented_with_tabs(tmp_path: Path) -> None:
+    loaded = load_manifests([write(tmp_path / "web.json", WEB)])
+    assert keys(loaded) == [key(WEB)]
+    assert loaded.problems == ()
+
+
+@pytest.mark.parametrize("kind", ["List", "IngressList"])
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_list_kinds_load_their_items(tmp_path: Path, kind: str, suffix: str) -> None:
+    listing = {"apiVersion": "v1", "kind": kind, "items": [WEB, SHOP, {"kind": "Pod"}]}
+    loaded = load_manifests([write(tmp_path / f"list{suffix}", listing)])
+    assert keys(loaded) == [key(WEB), key(SHOP)]
+    assert loaded.problems == ()
+
+
+def test_a_list_item_that_is_not_an_object_is_a_problem(tmp_path: Path) -> None:
+    file = write(tmp_path / "list.yaml", {"kind": "List", "items": [WEB, "oops"]})
+    loaded = load_manifests([file])
+    assert keys(loaded) == [key(WEB)]
+    assert file_problems(loaded) == [(str(file), "holds a str, not an object")]
+
+
+def test_folders_are_read_recursively_and_only_manifests(tmp_path: Path) -> None:
+    write(tmp_path / "b" / "deep" / "er" / "web.yml", WEB)
+    write(tmp_path / "a" / "api.json", API)
+    write(tmp_path / "shop.yaml", SHOP)
+    for ignored in ("notes.txt", "shop.yaml.bak", "README.md", "b/class.YAML.orig"):
+        write(tmp_path / ignored, CLASS)
+    loaded = load_manifests([tmp_path])
+    assert sorted(keys(loaded)) == sorted([key(WEB), key(API), key(SHOP)])
+    assert loaded.problems == ()
+
+
+def test_hidden_entries_of_a_mounted_config_map_are_read_once(tmp_path: Path) -> None:
+    """A ConfigMap volume: `x.yaml -> ..data/x.yaml`, `..data -> ..<timestamp>/`."""
+    write(tmp_path / "..2024_01_01_00_00_00.1" / "x.yaml", WEB, {"kind": "Service"})
+    (tmp_path / "..data").symlink_to("..2024_01_01_00_00_00.1")
+    (tmp_path / "x.yaml").symlink_to(Path("..data") / "x.yaml")
+    write(tmp_path / ".hidden" / "y.yaml", SHOP)
+    loaded = load_manifests([tmp_path])
+    assert keys(loaded) == [key(WEB)]
+    assert len(loaded.problems) == 1
+
+
+def test_files_named_explicitly_are_read_whatever_their_suffix(tmp_path: Path) -> None:
+    file = write(tmp_path / "manifests.txt", WEB)
+    assert keys(load_manifests([file, write(tmp_path / "shop.yaml", SHOP)])) == [
+        key(WEB),
+        key(SHOP),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("broken.yaml", b"kind: Service\nmetadata: {name: [unclosed\n", "cannot be read: while"),
+        ("broken.json", b'{"kind": "Service",', "cannot be read: Expecting"),
+        ("latin1.yaml", b"kind: Service\nmetadata: {name: caf\xe9}\n", "cannot be read: 'utf-8'"),
+    ],
+)
+def test_a_file_that_does_not_parse_is_a_problem_naming_it(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    write(tmp_path / "ok.yaml", WEB)
+    loaded = load_manifests([tmp_path])
+    assert keys(loaded) == [key(WEB)]
+    ((file, why),) = file_problems(loaded)
+    assert (file, why[: len(reason)]) == (str(bad), reason)
+
+
+def test_a_missing_file_is_a_problem_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    loaded = load_manifests([missing])
+    assert loaded.objects == ()
+    ((file, why),) = file_problems(loaded)
+    assert file == str(missing)
+    assert why.startswith("cannot be read:")
+
+
+def test_a_bad_field_names_file_object_and_field_while_the_rest_loads(tmp_path: Path) -> None:
+    bad = ingress("bad", rule("a.example.com", path("/")), namespace="team-a")
+    bad["spec"]["ingressClassName"] = "Not A Name"
+    bad["spec"]["rules"][0]["http"]["paths"][0]["pathType"] = "Regex"
+    file = write(tmp_path / "mixed.yaml", WEB, bad, SHOP)
+    loaded = load_manifests([file])
+    assert keys(loaded) == [key(WEB), key(SHOP)]
+    source = ObjectRef(kind="Ingress", namespace="team-a", name="bad")
+    assert [(p.source, p.field) for p in loaded.problems] == [
+        (source, "spec.ingressClassName"),
+        (source, "spec.rules.0.http.paths.0.pathType"),
+    ]
+    for found in loaded.problems:
+        assert str(file) in found.reason
+        assert found.reason.split(f" (in {file})")[0].strip()
+        assert found.severity == "error"
+
+
+def test_an_object_without_a_name_is_still_named_as_far_as_possible(tmp_path: Path) -> None:
+    file = write(tmp_path / "x.yaml", {"kind": "Service", "metadata": {"namespace": "a"}})
+    (found,) = load_manifests([file]).problems
+    assert found == Problem(
+        source=ObjectRef(kind="Service", namespace="a", name="?"),
+        field="metadata.name",
+        reason=f"Field required (in {file})",
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "what"),
+    [("just text", "str"), ([WEB], "list"), (42, "int"), (True, "bool")],
+)
+def test_a_document_that_is_not_an_object_is_a_problem(
+    tmp_path: Path, document: object, what: str
+) -> None:
+    file = write(tmp_path / "odd.yaml", WEB, document, SHOP)
+    loaded = load_manifests([file])
+    assert keys(loaded) == [key(WEB), key(SHOP)]
+    assert file_problems(loaded) == [(str(file), f"holds a {what}, not an object")]
+
+
+def test_unknown_kinds_are_ignored(tmp_path: Path) -> None:
+    others = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "Not Valid!"}},
+        {"kind": "CustomThing", "spec": "anything"},
+        {"kind": ["not", "a", "string"]},
+        {"metadata": {"name": "no-kind"}},
+    ]
+    loaded = load_manifests([write(tmp_path / "others.yaml", *others, WEB)])
+    assert keys(loaded) == [key(WEB)]
+    assert loaded.problems == ()
+
+
+# watch_manifests
+
+INTERVAL = 0.01
+QUIET = 0.3
+"""Many polls: long enough for any spurious yield to show."""
+
+
+class Watch:
+    """Collect what watch_manifests yields, in the background."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self._loads: asyncio.Queue[Loaded] = asyncio.Queue()
+        self._watch: AsyncIterator[Loaded] = watch_manifests(paths, interval=INTERVAL)
+        self._task = asyncio.create_task(self._collect())
+
+    async def _collect(self) -> None:
+        async for loaded in self._watch:
+            await self._loads.put(loaded)
+
+    async def next(self) -> Loaded:
+        return await asyncio.wait_for(self._loads.get(), timeout=5)
+
+    async def quiet(self) -> bool:
+        """Whether nothing more is yielded for a while."""
+        await asyncio.sleep(QUIET)
+        return self._loads.empty()
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await self._task
+
+
+@pytest.fixture
+async def watched(tmp_path: Path) -> AsyncIterator[tuple[Path, Watch]]:
+    write(tmp_path / "web.yaml", WEB)
+    watch = Watch([tmp_path])
+    yield tmp_path, watch
+    await watch.stop()
+
+
+async def test_watch_yields_the_manifests_at_once_then_waits(
+    watched: tuple[Path, Watch],
+) -> None:
+    _, watch = watched
+    assert keys(await watch.next()) == [key(WEB)]
+    assert await watch.quiet()
+
+
+async def test_watch_yields_again_when_a_file_changes(watched: tuple[Path, Watch]) -> None:
+    folder, watch = watched
+    await watch.next()
+    write(folder / "web.yaml", service("web", namespace="team-a"))
+    assert keys(await watch.next()) == [("Service", "team-a", "web")]
+    assert await watch.quiet()
+
+
+async def test_watch_yields_again_when_a_file_is_added(watched: tuple[Path, Watch]) -> None:
+    folder, watch = watched
+    await watch.next()
+    write(folder / "sub" / "shop.yaml", SHOP)
+    assert sorted(keys(await watch.next())) == sorted([key(WEB), key(SHOP)])
+    assert await watch.quiet()
+
+
+async def test_watch_yields_again_when_a_file_is_removed(watched: tuple[Path, Watch]) -> None:
+    folder, watch = watched
+    await watch.next()
+    (folder / "web.yaml").unlink()
+    assert (await watch.next()).objects == ()
+    assert await watch.quiet()
+
+
+async def test_watch_ignores_files_that_are_not_manifests(watched: tuple[Path, Watch]) -> None:
+    folder, watch = watched
+    await watch.next()
+    (folder / "notes.txt").write_text("hello")
+    (folder / "empty").mkdir()
+    os.utime(folder)
+    assert await watch.quiet()
