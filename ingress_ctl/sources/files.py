@@ -1,15 +1,17 @@
 """File mode: Kubernetes objects from YAML or JSON manifests on disk.
 
-Reads files and folders (recursively: `*.yaml`, `*.yml`, `*.json`),
-multi-document files and `List` kinds. A file that does not parse or an
-object with a bad field becomes a problem naming the file, the object and the
-field; every other object still loads. `watch_manifests` polls the files and
-yields a fresh load whenever one changes.
+Reads files and folders (recursively: `*.yaml`, `*.yml`, `*.json`, skipping
+hidden entries such as the `..data` copies of a mounted ConfigMap),
+multi-document YAML files, JSON files and `List` kinds. A file that does not
+parse or an object with a bad field becomes a problem naming the file, the
+object and the field; every other object still loads. `watch_manifests` polls
+the files and yields a fresh load whenever one changes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,10 +39,23 @@ def manifest_files(paths: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()))
+            found.extend(sorted(p for p in path.rglob("*") if _is_manifest(p, path)))
         else:
             found.append(path)
     return found
+
+
+def _is_manifest(file: Path, folder: Path) -> bool:
+    hidden = any(part.startswith(".") for part in file.relative_to(folder).parts)
+    return not hidden and file.suffix in SUFFIXES and file.is_file()
+
+
+def _documents(file: Path) -> list[Any]:
+    """The documents of a file: one for JSON (which YAML 1.1 misreads: tabs), any for YAML."""
+    text = file.read_text(encoding="utf-8")
+    if file.suffix == ".json":
+        return [json.loads(text)]
+    return list(yaml.safe_load_all(text))
 
 
 def load_manifests(paths: Sequence[Path]) -> Loaded:
@@ -49,8 +64,8 @@ def load_manifests(paths: Sequence[Path]) -> Loaded:
     problems: list[Problem] = []
     for file in manifest_files(paths):
         try:
-            documents = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            documents = _documents(file)
+        except (OSError, ValueError, yaml.YAMLError) as error:  # ValueError: bad UTF-8 or JSON
             problems.append(_file_problem(file, f"cannot be read: {_first_line(error)}"))
             continue
         for raw in _items(documents):
