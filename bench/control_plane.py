@@ -27,13 +27,11 @@ from ingress_ctl.applying import Applier, write_files
 from ingress_ctl.haproxy.process import HAProxyProcess
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.objects import KubeObject, parse_object
-from ingress_ctl.rendering import render_state
 from ingress_ctl.settings import Settings
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.status import ControllerStatus
 from ingress_ctl.store import Store
-from ingress_ctl.syncing import Syncer
-from ingress_ctl.translation import translate
+from ingress_ctl.syncing import Syncer, build
 
 SIZES = (1000, 10000)
 ENDPOINTS = 10
@@ -57,11 +55,8 @@ async def measure(size: int) -> dict[str, Any]:
     timed(figures, "parse ms", started)
     settings = Settings(bind_address="127.0.0.1", http_port=18998)
     started = perf_counter()
-    translation = translate(Snapshot.of(objects), settings=settings)
-    timed(figures, "translate ms", started)
-    started = perf_counter()
-    rendered = render_state(translation.routing, settings=settings)
-    timed(figures, "render ms", started)
+    _, rendered = build(Snapshot.of(objects), settings, None)
+    timed(figures, "translate + render ms", started)
     state = Path(tempfile.mkdtemp(prefix="iccp"))
     started = perf_counter()
     write_files(state, rendered.files)

@@ -74,4 +74,4 @@ def reassign_slots(layout: Layout, backends: Iterable[Backend]) -> Layout | None
         if len(backend.servers) > len(previous):
             return None
         updated[backend.name] = _assign(backend.servers, previous)
-    return Layout(backends=updated)
+    return Layout.model_construct(backends=updated)  # every slot is a validated Server

@@ -21,13 +21,14 @@ from ingress_ctl.applying import Applier, Outcome
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.problems import Problem
 from ingress_ctl.rendering import Rendered, render_state
+from ingress_ctl.routing import Certificate
 from ingress_ctl.settings import Settings
 from ingress_ctl.slots import Layout
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.status import ControllerStatus, SyncRecord, now
 from ingress_ctl.store import ObjectKey, Store
 from ingress_ctl.translation import Translation, translate
-from ingress_ctl.translation.backends import endpoint_owner, refresh_servers
+from ingress_ctl.translation.endpoints import EndpointRefresher
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,25 @@ CATCH_UP_S = 1.0
 ENDPOINT_KINDS = frozenset({"EndpointSlice", "Endpoints"})
 
 
-def _build(
-    snapshot: Snapshot, settings: Settings, layout: Layout | None
+def build(
+    snapshot: Snapshot,
+    settings: Settings,
+    layout: Layout | None,
+    fallback_certificate: Certificate | None = None,
 ) -> tuple[Translation, Rendered]:
     """Translate and render, with the cyclic garbage collector paused: these passes make
-    hundreds of thousands of small objects and hold none in cycles."""
+    hundreds of thousands of small objects and hold none in cycles. What survives is
+    then frozen out of the collector's sight, so that later collections (during the
+    fast endpoint passes) scan only new objects instead of the whole model; objects
+    without cycles are still freed by reference counting."""
     gc.disable()
     try:
-        translation = translate(snapshot, settings=settings)
+        translation = translate(
+            snapshot, settings=settings, fallback_certificate=fallback_certificate
+        )
         rendered = render_state(translation.routing, settings=settings, previous=layout)
     finally:
+        gc.freeze()
         gc.enable()
     return translation, rendered
 
@@ -63,8 +73,12 @@ class Syncer:
         status: ControllerStatus,
         metrics: Metrics,
         settle_s: float = 0.05,
+        fallback_certificate: Certificate | None = None,
     ) -> None:
+        """`fallback_certificate` is the default certificate when --default-ssl-certificate
+        gives none; without either, nothing is served over HTTPS."""
         self._store = store
+        self._fallback_certificate = fallback_certificate
         self._settings = settings
         self._applier = applier
         self._status = status
@@ -73,7 +87,7 @@ class Syncer:
         self._logged: set[Problem] = set()
         self.last_outcome: Outcome | None = None
         self._translation: Translation | None = None
-        self._snapshot: Snapshot | None = None
+        self._refresher: EndpointRefresher | None = None
         self._behind = False
         """Endpoint-only passes ran since the last full pass: the files on disk lag."""
 
@@ -120,31 +134,29 @@ class Syncer:
     async def _full(self, snapshot: Snapshot) -> Outcome:
         current = self._applier.current
         layout = current.layout if current is not None else None
-        translation, rendered = await asyncio.to_thread(_build, snapshot, self._settings, layout)
-        self._translation, self._snapshot, self._behind = translation, snapshot, False
+        translation, rendered = await asyncio.to_thread(
+            build, snapshot, self._settings, layout, self._fallback_certificate
+        )
+        self._translation, self._behind = translation, False
+        self._refresher = await asyncio.to_thread(EndpointRefresher, translation.routing, snapshot)
         return await self._applier.apply(rendered)
 
     async def _endpoints_only(
         self, dirty: set[ObjectKey] | None, snapshot: Snapshot
     ) -> Outcome | None:
         """The fast pass when only EndpointSlices or Endpoints changed; None otherwise."""
-        translation, before = self._translation, self._snapshot
-        if not dirty or translation is None or before is None:
+        translation, refresher = self._translation, self._refresher
+        if not dirty or translation is None or refresher is None:
             return None
         if any(kind not in ENDPOINT_KINDS for kind, _, _ in dirty):
             return None
-        services = {
-            owner
-            for key in dirty
-            for seen in (snapshot, before)
-            if (owner := endpoint_owner(key, seen)) is not None
-        }
-        routing, changed = refresh_servers(translation.routing, snapshot, services=services)
-        by_name = {backend.name: backend for backend in routing.backends}
-        outcome = await self._applier.apply_servers([by_name[name] for name in changed])
-        if outcome is not None:
-            self._translation = translation.model_copy(update={"routing": routing})
-            self._snapshot, self._behind = snapshot, True
+        changed = refresher.refresh(snapshot, dirty)
+        outcome = await self._applier.apply_servers(changed)
+        if outcome is None:
+            self._refresher = None
+            return None
+        self._translation = translation.model_copy(update={"routing": refresher.routing})
+        self._behind = True
         return outcome
 
     def _record(

@@ -22,7 +22,7 @@ from ingress_ctl.objects import (
     Service,
     ServicePort,
 )
-from ingress_ctl.routing import Backend, ProxyProtocol, Routing, Server, ServiceRef
+from ingress_ctl.routing import Backend, ProxyProtocol, Server, ServiceRef
 from ingress_ctl.snapshot import NamespacedName, Snapshot
 from ingress_ctl.translation.annotations import send_proxy
 
@@ -44,10 +44,12 @@ class Index:
         """Index a snapshot's Services, EndpointSlices and Endpoints (the slices of `only`
         these Services, when given)."""
         slices: dict[NamespacedName, list[EndpointSlice]] = defaultdict(list)
-        for (namespace, _), eps in sorted(snapshot.objects(EndpointSlice).items()):
+        for (namespace, _), eps in snapshot.objects(EndpointSlice).items():
             service = eps.metadata.labels.get(SERVICE_NAME_LABEL)
             if service and (only is None or (namespace, service) in only):
                 slices[(namespace, service)].append(eps)
+        for found in slices.values():
+            found.sort(key=lambda eps: eps.metadata.name)
         return cls(
             services=snapshot.objects(Service),
             slices=slices,
@@ -55,35 +57,8 @@ class Index:
         )
 
 
-def endpoint_owner(key: tuple[str, str, str], snapshot: Snapshot) -> NamespacedName | None:
-    """The Service an EndpointSlice or Endpoints object of this snapshot belongs to."""
-    kind, namespace, name = key
-    if kind == "Endpoints":
-        return (namespace, name)
-    eps = snapshot.objects(EndpointSlice).get((namespace, name))
-    service = eps.metadata.labels.get(SERVICE_NAME_LABEL) if eps is not None else None
-    return (namespace, service) if service else None
-
-
-def refresh_servers(
-    routing: Routing, snapshot: Snapshot, *, services: Set[NamespacedName]
-) -> tuple[Routing, list[str]]:
-    """Routing with the servers of these Services' backends read again from snapshot, and
-    the names of the backends whose servers changed. Only endpoints may have changed."""
-    index = Index.of(snapshot, only=services)
-    backends, changed = [], []
-    for backend in routing.backends:
-        ref = backend.service
-        fresh = backend
-        if ref is not None and not backend.resolve and (ref.namespace, ref.name) in services:
-            fresh = backend.model_copy(update={"servers": _endpoint_servers(ref, index=index)})
-            if fresh != backend:
-                changed.append(backend.name)
-        backends.append(fresh)
-    return routing.model_copy(update={"backends": tuple(backends)}), changed
-
-
-def _endpoint_servers(ref: ServiceRef, *, index: Index) -> tuple[Server, ...]:
+def endpoint_servers(ref: ServiceRef, *, index: Index) -> tuple[Server, ...]:
+    """The servers of a Service port (none if the Service or port is missing)."""
     try:
         port, service = _service_port(ref, index=index)
     except BackendError:

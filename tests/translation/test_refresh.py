@@ -9,7 +9,7 @@ from ingress_ctl.objects import parse_object
 from ingress_ctl.settings import Settings
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.translation import translate
-from ingress_ctl.translation.backends import endpoint_owner, refresh_servers
+from ingress_ctl.translation.endpoints import EndpointRefresher
 from tests.manifests import (
     Manifest,
     endpoint,
@@ -53,20 +53,28 @@ def test_refreshing_the_changed_services_equals_translating_again(
 ) -> None:
     old, new = snapshot(before), snapshot(after)
     keys = {("EndpointSlice", "default", f"{name}-1") for name in {*before, *after}}
-    services = {
-        owner for key in keys for seen in (old, new) if (owner := endpoint_owner(key, seen))
-    }
     full_before = translate(old, settings=Settings()).routing
     full_after = translate(new, settings=Settings()).routing
+    refresher = EndpointRefresher(full_before, old)
 
-    refreshed, changed = refresh_servers(full_before, new, services=services)
+    changed = refresher.refresh(new, keys)
 
-    assert refreshed == full_after
-    assert set(changed) == {b.name for b in full_after.backends if b != full_before.backend(b.name)}
+    assert refresher.routing == full_after
+    assert {b.name for b in changed} == {
+        b.name for b in full_after.backends if b != full_before.backend(b.name)
+    }
 
 
-def test_endpoint_owner_names_the_service_of_a_slice_or_endpoints_object() -> None:
-    snap = snapshot({"web": [("10.0.0.1", None)]})
-    assert endpoint_owner(("EndpointSlice", "default", "web-1"), snap) == ("default", "web")
-    assert endpoint_owner(("EndpointSlice", "default", "gone"), snap) is None
-    assert endpoint_owner(("Endpoints", "default", "docs"), snap) == ("default", "docs")
+def test_a_slice_that_moves_to_another_service_leaves_the_first_one() -> None:
+    old = snapshot({"web": [("10.0.0.1", None)], "api": [("10.0.0.2", None)]})
+    moved = parse_object(endpoint_slice("web-1", "api", endpoint("10.0.0.3")))
+    assert moved is not None
+    kinds = {kind: dict(objects) for kind, objects in old.kinds.items()}
+    kinds["EndpointSlice"][("default", "web-1")] = moved
+    new = Snapshot(kinds=kinds)
+    refresher = EndpointRefresher(translate(old, settings=Settings()).routing, old)
+
+    refresher.refresh(new, [("EndpointSlice", "default", "web-1")])
+
+    assert refresher.routing == translate(new, settings=Settings()).routing
+    assert refresher.routing.backend("be_default_web_80").servers == ()
