@@ -1,4 +1,4 @@
-"""pytest fixtures for e2e tests; register the plugin with ``-p e2e.fixtures``.
+"""pytest fixtures for e2e tests; the root conftest.py registers this plugin for every run.
 
 - ``control_plane`` (session): a started :class:`~e2e.controlplane.ControlPlane`; the binaries
   are built on first use by ``e2e/build-controlplane.sh`` and cached outside the repository.

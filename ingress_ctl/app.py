@@ -1,9 +1,11 @@
 """Composition root of `ingress-ctl run`: builds the parts and runs their tasks.
 
-The only module that wires I/O together: a source fills the store, the
-syncing loop turns store changes into HAProxy files and reloads, the HAProxy
-supervisor keeps the process alive, and the status server reports. SIGTERM
-or SIGINT stops everything, HAProxy last.
+The only module that wires I/O together: a source fills the store (manifest
+files, or Kubernetes informers), the syncing loop turns store changes into
+HAProxy files and reloads, the HAProxy supervisor keeps the process alive, and
+the status server reports. In Kubernetes mode the first sync waits until every
+informer has listed, and the elected leader reports status and Events back.
+SIGTERM or SIGINT stops everything, HAProxy last.
 """
 
 from __future__ import annotations
@@ -12,21 +14,32 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
+from kubernetes_asyncio.config import ConfigException
+
 from ingress_ctl.applying import Applier
+from ingress_ctl.events import EventRecorder
+from ingress_ctl.fallback import load_or_create
 from ingress_ctl.haproxy.process import HAProxyProcess
+from ingress_ctl.kubeapi import connect
+from ingress_ctl.leading import Leadership
 from ingress_ctl.logs import configure_logging
 from ingress_ctl.metrics import Metrics
+from ingress_ctl.publishing import AddressSource, StatusPublisher
+from ingress_ctl.reporting import Reporter
 from ingress_ctl.serving import make_app, start_server
 from ingress_ctl.settings import Settings
 from ingress_ctl.sources.files import watch_manifests
+from ingress_ctl.sources.kube import SERVICES, Informer, informers
 from ingress_ctl.status import ControllerStatus
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
 
 log = logging.getLogger(__name__)
+
+Jobs = dict[str, Coroutine[Any, Any, None]]
 
 
 async def _files_source(settings: Settings, store: Store) -> None:
@@ -36,19 +49,108 @@ async def _files_source(settings: Settings, store: Store) -> None:
             log.info("manifests changed: %d objects", len(loaded.objects))
 
 
+async def _sync_once_listed(watchers: Sequence[Informer], syncer: Syncer) -> None:
+    """Start syncing once every informer has listed: never serve half a cluster."""
+    await asyncio.gather(*(watcher.listed.wait() for watcher in watchers))
+    log.info("all %d informers listed; syncing", len(watchers))
+    await syncer.run()
+
+
+async def _kubernetes_jobs(
+    settings: Settings,
+    stack: contextlib.AsyncExitStack,
+    *,
+    store: Store,
+    status: ControllerStatus,
+    metrics: Metrics,
+    syncer: Syncer,
+) -> Jobs:
+    """Informers, syncing, leader election and reporting; cleanups go on `stack`."""
+    api = await stack.enter_async_context(await connect(kubeconfig=settings.kubeconfig))
+    watchers = informers(
+        api=api, store=store, metrics=metrics, namespaces=settings.watch_namespaces
+    )
+    publish_store = Store()
+    if settings.publish_service is not None:
+        namespace, _, name = settings.publish_service.partition("/")
+        watchers.append(
+            Informer(
+                api=api,
+                resource=SERVICES,
+                store=publish_store,
+                metrics=metrics,
+                namespace=namespace,
+                field_selector=f"metadata.name={name}",
+            )
+        )
+    leadership = Leadership(
+        api=api, namespace=settings.controller_namespace, name=settings.election_id, metrics=metrics
+    )
+    stack.push_async_callback(leadership.release)
+    reporter = Reporter(
+        store=store,
+        status=status,
+        leadership=leadership,
+        addresses=AddressSource(
+            addresses=settings.publish_addresses,
+            service=settings.publish_service,
+            store=publish_store,
+        ),
+        publisher=StatusPublisher(api=api, metrics=metrics),
+        recorder=EventRecorder(api=api, metrics=metrics, instance=leadership.identity),
+    )
+    jobs: Jobs = {f"informer {watcher.name}": watcher.run() for watcher in watchers}
+    jobs["syncing"] = _sync_once_listed(watchers, syncer)
+    jobs["leading"] = leadership.run()
+    jobs["reporting"] = reporter.run()
+    return jobs
+
+
 async def run(settings: Settings) -> int:
     """Run the controller until SIGTERM or SIGINT; the exit code."""
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    if settings.manifests is None:
-        log.error("--manifests is required (Kubernetes mode comes with --kubeconfig)")
-        return 2
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     store, metrics = Store(), Metrics()
-    status = ControllerStatus(mode="files")
+    status = ControllerStatus(mode=settings.mode)
     process = HAProxyProcess(binary=settings.haproxy_bin, state_dir=settings.state_dir)
     applier = Applier(process=process, state_dir=settings.state_dir, status=status, metrics=metrics)
-    syncer = Syncer(store=store, settings=settings, applier=applier, status=status, metrics=metrics)
-    tasks: list[asyncio.Task[Any]] = []
+    syncer = Syncer(
+        store=store,
+        settings=settings,
+        applier=applier,
+        status=status,
+        metrics=metrics,
+        settle_s=settings.sync_settle,
+        fallback_certificate=load_or_create(settings.state_dir),
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.manifests is not None:
+            jobs: Jobs = {"source": _files_source(settings, store), "syncing": syncer.run()}
+        else:
+            try:
+                jobs = await _kubernetes_jobs(
+                    settings, stack, store=store, status=status, metrics=metrics, syncer=syncer
+                )
+            except ConfigException as error:
+                log.error("no Kubernetes credentials: %s", error)
+                return 2
+        jobs["haproxy"] = process.supervise()
+        await _serve(settings, jobs, status=status, metrics=metrics, process=process)
+    await process.stop()
+    log.info("stopped")
+    return 0
+
+
+async def _serve(
+    settings: Settings,
+    jobs: Jobs,
+    *,
+    status: ControllerStatus,
+    metrics: Metrics,
+    process: HAProxyProcess,
+) -> None:
+    """Run the jobs and the status server until a signal (or a job's death)."""
+    tasks = [asyncio.create_task(job, name=name) for name, job in jobs.items()]
 
     def liveness() -> str | None:
         dead = [task.get_name() for task in tasks if task.done()]
@@ -60,13 +162,9 @@ async def run(settings: Settings) -> int:
 
     web = make_app(status=status, metrics=metrics, liveness=liveness)
     runner = await start_server(web, host=str(settings.bind_address), port=settings.status_port)
-    jobs: dict[str, Coroutine[Any, Any, None]] = {
-        "source": _files_source(settings, store),
-        "syncing": syncer.run(),
-        "haproxy": process.supervise(),
-    }
-    tasks.extend(asyncio.create_task(job, name=name) for name, job in jobs.items())
-    log.info("ingress-ctl serving %s; status on port %d", settings.manifests, settings.status_port)
+    log.info(
+        "ingress-ctl running in %s mode; status on port %d", settings.mode, settings.status_port
+    )
     await _until_signal(tasks)
     for task in tasks:
         task.cancel()
@@ -74,9 +172,6 @@ async def run(settings: Settings) -> int:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     await runner.cleanup()
-    await process.stop()
-    log.info("stopped")
-    return 0
 
 
 async def _until_signal(tasks: list[asyncio.Task[Any]]) -> None:

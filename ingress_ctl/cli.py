@@ -55,6 +55,19 @@ def _routing_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bind-address", default="0.0.0.0")
     parser.add_argument("--http-port", type=int, default=80)
     parser.add_argument("--https-port", type=int, default=443)
+    parser.add_argument(
+        "--default-ssl-certificate",
+        metavar="NS/NAME",
+        help="TLS Secret served when no other certificate matches (default: self-signed)",
+    )
+    parser.add_argument(
+        "--configmap", metavar="NS/NAME", help="ConfigMap of global settings (see docs/tls.md)"
+    )
+    parser.add_argument(
+        "--tcp-services-configmap",
+        metavar="NS/NAME",
+        help='ConfigMap of TCP services: "<port>": "<ns>/<service>:<port>[:PROXY[:PROXY]]"',
+    )
 
 
 def _kubernetes_flags(parser: argparse.ArgumentParser) -> None:
@@ -126,8 +139,13 @@ def _parser() -> argparse.ArgumentParser:
 _NOT_SETTINGS = frozenset({"command", "filename", "out", "url"})
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    """Settings from the flags given; a flag left out keeps the Settings default."""
+def parse_command_line(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings]:
+    """The parsed arguments and the Settings they make (pydantic's ValidationError if bad).
+
+    A flag left out keeps the Settings default; `run` finds its namespace in the
+    environment unless --controller-namespace names it.
+    """
+    args = _parser().parse_args(argv)
     values: dict[str, Any] = {
         key: value
         for key, value in vars(args).items()
@@ -135,7 +153,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     }
     if args.command == "run" and "controller_namespace" not in values:
         values["controller_namespace"] = default_controller_namespace(os.environ)
-    return Settings(**values)
+    return args, Settings(**values)
 
 
 def _translate(args: argparse.Namespace, settings: Settings) -> tuple[Translation, int]:
@@ -170,9 +188,8 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ingress-ctl` command."""
-    args = _parser().parse_args(argv)
     try:
-        settings = _settings(args)
+        args, settings = parse_command_line(argv)
     except ValidationError as error:
         print(f"ingress-ctl: invalid flags: {error}", file=sys.stderr)
         return USAGE_ERROR

@@ -40,11 +40,16 @@ def kubeconfig_path(flag: Path | None, environ: Mapping[str, str]) -> Path | Non
 
 
 async def connect(*, kubeconfig: Path | None) -> client.ApiClient:
-    """An API client with credentials from kubeconfig (or in-cluster when None)."""
+    """An API client with credentials from kubeconfig (or in-cluster when None).
+
+    Raises kubernetes-asyncio's ConfigException when there are no usable credentials.
+    """
     configuration = client.Configuration()
     path = kubeconfig_path(kubeconfig, os.environ)
     if path is None:
-        config.load_incluster_config(client_configuration=configuration)
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    elif not path.is_file():
+        raise config.ConfigException(f"kubeconfig {path} does not exist")
     else:
         await config.load_kube_config(config_file=str(path), client_configuration=configuration)
     return client.ApiClient(configuration=configuration)
@@ -75,7 +80,7 @@ def _message(data: bytes) -> str:
     except ValueError:
         status = None
     if isinstance(status, dict) and isinstance(status.get("message"), str):
-        return status["message"][:500]
+        return str(status["message"])[:500]
     return data[:300].decode(errors="replace")
 
 

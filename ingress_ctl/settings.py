@@ -87,6 +87,12 @@ class Settings(BaseModel):
     ingress_class: str = "haproxy"
     watch_ingress_without_class: bool = False
     default_backend_service: ServiceRef | None = None
+    default_ssl_certificate: NamespacedName | None = None
+    """`namespace/name` of the TLS Secret served when no other certificate matches."""
+    configmap: NamespacedName | None = None
+    """`namespace/name` of the ConfigMap of global settings (timeouts, TLS, HSTS, ...)."""
+    tcp_services_configmap: NamespacedName | None = None
+    """`namespace/name` of the ConfigMap of TCP services (`"<port>": "<ns>/<svc>:<port>"`)."""
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     sync_settle: float = Field(default=0.05, ge=0, le=10)

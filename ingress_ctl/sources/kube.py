@@ -2,9 +2,11 @@
 
 Each informer lists, marks itself listed, then watches from the list's
 resourceVersion with bookmarks. A watch that ends is resumed from the last
-resourceVersion seen; 410 Gone means a relist at once, a failed call or a
-broken connection a relist after a backoff. Objects are read as raw JSON
-dicts: kubernetes-asyncio's generated models are several times slower to decode.
+resourceVersion seen; one that fails (broken connection, API server down or
+refusing) is resumed after a backoff: a blip costs no relist. Only 410 Gone (the
+version has expired, as after an API server restart) means a relist. Objects are
+read as raw JSON dicts: kubernetes-asyncio's generated models are several times
+slower to decode.
 """
 
 from __future__ import annotations
@@ -74,6 +76,17 @@ class Gone(Exception):
     """The watch's resourceVersion is too old (410): relist."""
 
 
+class Backoff:
+    """Growing, jittered delays between attempts (so informers never retry in lockstep)."""
+
+    def __init__(self) -> None:
+        self._delay = BACKOFF_START_S
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self._delay * random.uniform(1.0, 1.5))
+        self._delay = min(self._delay * 2, BACKOFF_MAX_S)
+
+
 ListCall = Callable[..., Awaitable[aiohttp.ClientResponse]]
 
 
@@ -96,6 +109,8 @@ class Informer:
         self._store = store
         self._metrics = metrics
         self._selector = {"field_selector": field_selector} if field_selector else {}
+        self._version = ""
+        """The last resourceVersion seen: where a watch resumes."""
         self._call = self._method(api)
 
     def _method(self, api: client.ApiClient) -> ListCall:
@@ -118,24 +133,39 @@ class Informer:
         return f"{self.resource.kind}@{self.namespace or '*'}"
 
     async def run(self) -> None:
-        """List and watch forever; relist after 410 Gone or a failure."""
-        backoff, reason = BACKOFF_START_S, "start"
+        """List, then watch forever; relist whenever the watch expires."""
+        reason = "start"
         while True:
+            await self._relist(reason)
             try:
-                version = await self._list(reason)
-                backoff = BACKOFF_START_S
-                while True:
-                    version = await self._watch(version)
+                await self._follow()
             except Gone:
                 log.info("%s: watch expired (410 Gone); relisting", self.name)
                 reason = "expired"
-            except ApiErrors as error:
-                delay = backoff * random.uniform(1.0, 1.5)
-                log.warning("%s: %s; relisting in %.1f s", self.name, describe_error(error), delay)
-                await asyncio.sleep(delay)
-                backoff, reason = min(backoff * 2, BACKOFF_MAX_S), "error"
 
-    async def _list(self, reason: str) -> str:
+    async def _relist(self, reason: str) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await self._list(reason)
+                return
+            except ApiErrors as error:
+                log.warning("%s: list failed: %s", self.name, describe_error(error))
+                await backoff.wait()
+                reason = "error"
+
+    async def _follow(self) -> None:
+        """Watch from the last version seen, resuming after failures, until 410 Gone."""
+        backoff = Backoff()
+        while True:
+            try:
+                await self._watch()
+                backoff = Backoff()
+            except ApiErrors as error:
+                log.warning("%s: watch failed: %s; resuming", self.name, describe_error(error))
+                await backoff.wait()
+
+    async def _list(self, reason: str) -> None:
         body = await call_json(self._call, **self._selector)
         objects: list[KubeObject] = []
         rejected: list[tuple[ObjectKey, list[Problem]]] = []
@@ -151,14 +181,13 @@ class Informer:
             self._store.reject(key, problems)
         self._metrics.lists.labels(kind=self.resource.kind, reason=reason).inc()
         self.listed.set()
-        version: str = body["metadata"]["resourceVersion"]
-        log.debug("%s: listed %d at %s", self.name, len(objects), version)
-        return version
+        self._version = str(body["metadata"]["resourceVersion"])
+        log.debug("%s: listed %d at %s", self.name, len(objects), self._version)
 
-    async def _watch(self, version: str) -> str:
+    async def _watch(self) -> None:
         response = await self._call(
             watch=True,
-            resource_version=version,
+            resource_version=self._version,
             allow_watch_bookmarks=True,
             timeout_seconds=WATCH_TIMEOUT_S,
             _preload_content=False,
@@ -169,10 +198,10 @@ class Informer:
             await _read_failure(response)
         async with response:
             async for event in _events(response):
-                version = self._apply(event) or version
-        return version
+                self._version = self._apply(event) or self._version
 
     def _apply(self, event: dict[str, Any]) -> str | None:
+        """Apply one watch event to the store; the resourceVersion it carries."""
         kind, raw = event.get("type"), event.get("object") or {}
         if kind == "ERROR":
             if raw.get("code") == GONE:
