@@ -113,7 +113,13 @@ async def run(settings: Settings) -> int:
     store, metrics = Store(), Metrics()
     status = ControllerStatus(mode=settings.mode)
     process = HAProxyProcess(binary=settings.haproxy_bin, state_dir=settings.state_dir)
-    applier = Applier(process=process, state_dir=settings.state_dir, status=status, metrics=metrics)
+    applier = Applier(
+        process=process,
+        state_dir=settings.state_dir,
+        status=status,
+        metrics=metrics,
+        min_reload_interval=settings.min_reload_interval,
+    )
     syncer = Syncer(
         store=store,
         settings=settings,

@@ -122,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="let a burst of changes settle this long before syncing (default 0.05)",
     )
+    run.add_argument(
+        "--min-reload-interval",
+        type=float,
+        metavar="SECONDS",
+        help="at least this long between two HAProxy reloads (default 0.5)",
+    )
     _kubernetes_flags(run)
 
     rendering = commands.add_parser("render", help="print the HAProxy configuration")

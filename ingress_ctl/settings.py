@@ -97,6 +97,8 @@ class Settings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     sync_settle: float = Field(default=0.05, ge=0, le=10)
     """Seconds a burst of changes may settle before one sync handles them all."""
+    min_reload_interval: float = Field(default=0.5, ge=0, le=600)
+    """Seconds between two reloads at least; changes meanwhile collapse into one plan."""
 
     kubeconfig: Path | None = None
     """Kubernetes credentials; else $KUBECONFIG, else the pod's service account."""
