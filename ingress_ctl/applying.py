@@ -10,6 +10,9 @@ the first start), no sooner than `min_reload_interval` after the last one.
 A configuration that fails the check is never installed: the last good one
 keeps serving and the error is reported. If a reload does not take, the last
 good files are put back on disk, so that a restarted HAProxy serves them too.
+Files that the new rendering no longer has (certificates, named by content)
+are removed once HAProxy no longer needs them. Commands are logged without
+their payload: it may be a private key.
 """
 
 from __future__ import annotations
@@ -53,9 +56,17 @@ def write_files(directory: Path, files: Mapping[str, str]) -> None:
         target = directory / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(content, encoding="utf-8")
-        os.chmod(temporary, 0o600)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # private keys are never readable by others, not even briefly
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(content)
         os.replace(temporary, target)
+
+
+def remove_stale(directory: Path, files: Mapping[str, str], previous: Mapping[str, str]) -> None:
+    """Remove the files of `previous` that `files` does not have."""
+    for relative in previous.keys() - files.keys():
+        (directory / relative).unlink(missing_ok=True)
 
 
 class Applier:
@@ -90,7 +101,10 @@ class Applier:
             if self._current is not None and self._current.files == rendered.files:
                 return Outcome("none")
             if await self._runtime(steps.commands):
-                await asyncio.to_thread(write_files, self._state_dir, rendered.files)
+                await asyncio.to_thread(
+                    write_files, self._state_dir, _changed(rendered, self._current)
+                )
+                await self._remove_stale(rendered, self._current)
                 self._current = rendered
                 return Outcome("runtime", f"{len(steps.commands)} commands")
         return await self._reload(rendered, reason=steps.reload or "runtime-failed")
@@ -124,7 +138,8 @@ class Applier:
             return self._runtime_failed(f"runtime API: {error}")
         for command, reply in zip(commands, replies, strict=True):
             if not reply_ok(command, reply):
-                return self._runtime_failed(f"{command!r} answered {reply.strip()!r}")
+                head = command.split("\n", 1)[0]
+                return self._runtime_failed(f"{head!r} answered {reply.strip()!r}")
         return True
 
     def _runtime_failed(self, detail: str) -> bool:
@@ -141,9 +156,15 @@ class Applier:
         outcome = await self._load(reason)
         if outcome.action == "rejected" and self._current is not None:
             await asyncio.to_thread(write_files, self._state_dir, self._current.files)
+            await self._remove_stale(self._current, rendered)
         elif outcome.action != "rejected":
+            await self._remove_stale(rendered, self._current)
             self._current = rendered
         return outcome
+
+    async def _remove_stale(self, kept: Rendered, gone: Rendered | None) -> None:
+        if gone is not None:
+            await asyncio.to_thread(remove_stale, self._state_dir, kept.files, gone.files)
 
     async def _wait_reload_interval(self) -> None:
         wait = self._last_reload + self._min_reload_interval - monotonic()
@@ -192,6 +213,12 @@ class Applier:
         if ok:
             self._status.ready = True
             log.info("haproxy %s (%s) in %.0f ms", detail, reason, duration_ms)
+
+
+def _changed(rendered: Rendered, current: Rendered | None) -> dict[str, str]:
+    """The files of `rendered` whose content differs from `current`'s (all, if none)."""
+    before = current.files if current is not None else {}
+    return {name: text for name, text in rendered.files.items() if before.get(name) != text}
 
 
 def _fresh_folder(folder: Path, files: Mapping[str, str]) -> None:

@@ -5,7 +5,11 @@ One function per sink, each tested with hostile input:
 - `config_word` for haproxy.cfg: a word that HAProxy's parser reads back as
   exactly the given text (bare when harmless, else single-quoted);
 - `map_word` for map files: a key or value with no whitespace or escapes;
-- `socket_word` for runtime API commands: `;` and `\\` escaped.
+- `socket_word` for runtime API commands: `;` and `\\` escaped;
+- `socket_payload` for the multi-line payload of a runtime API command
+  (a PEM file, a crt-list line): printable lines, none of them empty;
+- `crt_list_line` for crt-list lines (in the file and in `add ssl crt-list`
+  payloads): a certificate file, then SNI filters, each a plain word.
 
 Control characters, newlines and non-ASCII text are refused everywhere:
 nothing a tenant writes can end a directive or start a new one.
@@ -18,6 +22,11 @@ import re
 _BARE = re.compile(r"^[A-Za-z0-9_.:/@+\-\[\]]+$")
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
 _MAP_WORD = re.compile(r"^[\x21-\x7e]+$")
+_CRT_LIST_WORD = re.compile(r"^!?[A-Za-z0-9*][A-Za-z0-9*._/-]*$")
+
+
+PAYLOAD = " <<\n"
+"""Separates a runtime API command from its payload (see haproxy/sockets.py)."""
 
 
 class UnsafeValue(ValueError):
@@ -55,3 +64,28 @@ def socket_word(value: str) -> str:
     if not _MAP_WORD.fullmatch(value):
         raise UnsafeValue(f"runtime API: {value!r} is not a plain printable word")
     return value.replace("\\", "\\\\").replace(";", "\\;")
+
+
+def socket_payload(value: str) -> str:
+    """A payload: printable ASCII lines, none empty (an empty line ends a payload early).
+
+    Never quoted in the error: a payload may be a private key.
+    """
+    lines = value.removesuffix("\n").split("\n")
+    if not all(line and _PRINTABLE.fullmatch(line) for line in lines):
+        raise UnsafeValue("runtime API: a payload holds an empty line or a control character")
+    return "\n".join(lines)
+
+
+def crt_list_line(words: object) -> str:
+    """A crt-list line from its words: file names and (negated) SNI filters, nothing else.
+
+    No word may open a `[ssl options]` block, start a comment, or hold
+    whitespace: each is a name, a path or `!*`.
+    """
+    if not isinstance(words, tuple) or not words:
+        raise UnsafeValue(f"crt-list: {words!r} is not a non-empty tuple of words")
+    for word in words:
+        if not isinstance(word, str) or not _CRT_LIST_WORD.fullmatch(word):
+            raise UnsafeValue(f"crt-list: {word!r} is not a file name or an SNI filter")
+    return " ".join(words)

@@ -18,18 +18,47 @@ SERVER_STATE_FILE = "server-state"
 EXACT_MAP = "maps/exact.map"
 PREFIX_MAP = "maps/prefix.map"
 HOSTS_MAP = "maps/hosts.map"
+TLS_MAP = "maps/tls.map"
+"""SNI name -> `<redirect>|<hsts>` policy of terminated hosts (see rendering.tls_policy)."""
+PASSTHROUGH_MAP = "maps/passthrough.map"
+TRUSTED_PROXIES_MAP = "maps/trusted-proxies.map"
+FALLBACK_CERTIFICATE = "fallback-certificate.pem"
+"""The self-signed default certificate, kept across restarts (not a rendered file)."""
+CRT_LIST = "certs/https.crt-list"
+"""The crt-list of the HTTPS bind: the default certificate first, then one line per file."""
+HTTPS_SOCKET = "unix@https.sock"
+"""Where the TLS-terminating bind listens when a TCP frontend splits the HTTPS port by SNI."""
 
 HTTP_FRONTEND = "http"
+HTTPS_FRONTEND = "https"
+HTTPS_BACKEND = "builtin_https"
+"""The TCP backend that hands non-passthrough TLS connections to the terminating bind."""
 EMPTY_SLOT_HOST, EMPTY_SLOT_PORT = "127.0.0.1", 1
 EMPTY_SLOT = f"{EMPTY_SLOT_HOST}:{EMPTY_SLOT_PORT}"
 """Address of a disabled server slot; nothing listens there and it takes no traffic."""
 NOT_FOUND_BACKEND = "builtin_404"
-"""Built-in backends start with `builtin_`; Service backends with `be_`: they never clash."""
+"""Built-in backends start with `builtin_`, HTTP Service backends with `be_`, passthrough ones
+with `pt_`, TCP services' with `tcp_`: they never clash."""
 
 
 def backend_name(service: ServiceRef) -> str:
     """`be_<namespace>_<service>_<port>`: `_` never appears in DNS labels or port names."""
     return f"be_{service.namespace}_{service.name}_{service.port}"
+
+
+def passthrough_backend_name(service: ServiceRef) -> str:
+    """`pt_<namespace>_<service>_<port>`: the TCP backend of a passthrough Service port."""
+    return f"pt_{service.namespace}_{service.name}_{service.port}"
+
+
+def tcp_backend_name(port: int) -> str:
+    """`tcp_<port>`: the backend of the TCP service listening on `port`."""
+    return f"tcp_{port}"
+
+
+def tcp_frontend_name(port: int) -> str:
+    """`fe_tcp_<port>`: the listener of a TCP service."""
+    return f"fe_tcp_{port}"
 
 
 def server_name(index: int) -> str:

@@ -2,11 +2,15 @@
 
 Two renderings are structurally equal when their haproxy.cfg files are equal
 once the address, weight and state of every slot server line are masked.
-Then the difference is only in server slots and map entries, which the
-runtime API applies without a reload: `set server` for slots, `add/set/del
-map` for routing entries. Anything else (a new backend, a backend outgrowing
-its slots, a DNS-resolved server, any other directive) is a reload, with the
-reason counted in the metrics.
+Then the difference is only in server slots, map entries and the HTTPS
+crt-list, which the runtime API applies without a reload: `set server` for
+slots, `add/set/del map` for map entries, and for certificates `new ssl
+cert` + `set ssl cert` (with the PEM as payload) + `commit ssl cert` for a
+new file, `add ssl crt-list` / `del ssl crt-list` for its line (a changed
+certificate is a new file: files are named by content), `del ssl cert` for
+a file no longer used. Anything else (a new backend, a backend outgrowing
+its slots, a DNS-resolved server, a new default certificate, any other
+directive) is a reload, with the reason counted in the metrics.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from ingress_ctl import naming
-from ingress_ctl.escaping import socket_word
+from ingress_ctl.escaping import PAYLOAD, crt_list_line, socket_payload, socket_word
 from ingress_ctl.rendering import Rendered
 from ingress_ctl.routing import Value
 from ingress_ctl.slots import Layout, Slot
 
 _SLOT_LINE = re.compile(r"^(    server s[0-9]+) (?!.* resolvers ).*$", re.MULTILINE)
 ROUTE_MAPS = (naming.EXACT_MAP, naming.PREFIX_MAP)
+OTHER_MAPS = (naming.TLS_MAP, naming.PASSTHROUGH_MAP, naming.TRUSTED_PROXIES_MAP)
 
 
 class Plan(Value):
@@ -37,9 +42,13 @@ def plan(before: Rendered | None, after: Rendered) -> Plan:
         return Plan(reload="start")
     if _structure(before) != _structure(after):
         return Plan(reload=_reason(before.layout, after.layout))
+    if before.crt_list[:1] != after.crt_list[:1]:
+        return Plan(reload="default-certificate")
     commands = [
+        *_certificate_loads(before, after),
         *server_commands(before.layout, after.layout),
         *_map_commands(before.maps, after.maps),
+        *_certificate_unloads(before, after),
     ]
     return Plan(commands=tuple(commands))
 
@@ -58,6 +67,36 @@ def _reason(before: Layout, after: Layout) -> str:
 
 def _command(*words: str | int) -> str:
     return " ".join(socket_word(str(word)) for word in words)
+
+
+def _with_payload(payload: str, *words: str) -> str:
+    return _command(*words) + PAYLOAD + socket_payload(payload)
+
+
+def _certificate_loads(before: Rendered, after: Rendered) -> Iterator[str]:
+    """New certificate files into HAProxy's store, then their crt-list lines (a changed line
+    is deleted and added again: a file has one line, which `del ssl crt-list` names)."""
+    for file in sorted(after.certificates.keys() - before.certificates.keys()):
+        yield _command("new", "ssl", "cert", file)
+        yield _with_payload(after.certificates[file], "set", "ssl", "cert", file)
+        yield _command("commit", "ssl", "cert", file)
+    old = {line[0]: line for line in before.crt_list[1:]}
+    for line in after.crt_list[1:]:
+        if old.get(line[0]) == line:
+            continue
+        if line[0] in old:
+            yield _command("del", "ssl", "crt-list", naming.CRT_LIST, line[0])
+        yield _with_payload(crt_list_line(line), "add", "ssl", "crt-list", naming.CRT_LIST)
+
+
+def _certificate_unloads(before: Rendered, after: Rendered) -> Iterator[str]:
+    """Lines of files gone from the crt-list, then files no longer used at all."""
+    new = {line[0] for line in after.crt_list[1:]}
+    for line in before.crt_list[1:]:
+        if line[0] not in new:
+            yield _command("del", "ssl", "crt-list", naming.CRT_LIST, line[0])
+    for file in sorted(before.certificates.keys() - after.certificates.keys()):
+        yield _command("del", "ssl", "cert", file)
 
 
 def server_commands(
@@ -90,12 +129,17 @@ def _slot_commands(server: str, old: Slot, new: Slot) -> Iterator[str]:
 def _map_commands(
     before: Mapping[str, Mapping[str, str]], after: Mapping[str, Mapping[str, str]]
 ) -> Iterator[str]:
-    """Routes first, then hosts when adding; hosts first, then routes when removing."""
-    for name in (*ROUTE_MAPS, naming.HOSTS_MAP):
-        yield from _upserts(name, before[name], after[name])
-    for name in (naming.HOSTS_MAP, *ROUTE_MAPS):
-        for key in sorted(before[name].keys() - after[name].keys()):
-            yield _command("del", "map", name, key)
+    """Routes first, then hosts when adding; hosts first, then routes when removing.
+
+    Both renderings load the same maps: a map that comes or goes changes haproxy.cfg.
+    """
+    for name in (*ROUTE_MAPS, naming.HOSTS_MAP, *OTHER_MAPS):
+        if name in after:
+            yield from _upserts(name, before[name], after[name])
+    for name in (naming.HOSTS_MAP, *ROUTE_MAPS, *OTHER_MAPS):
+        if name in after:
+            for key in sorted(before[name].keys() - after[name].keys()):
+                yield _command("del", "map", name, key)
 
 
 def _upserts(name: str, before: Mapping[str, str], after: Mapping[str, str]) -> Iterator[str]:
@@ -107,8 +151,22 @@ def _upserts(name: str, before: Mapping[str, str], after: Mapping[str, str]) -> 
             yield _command("set", "map", name, key, value)
 
 
+_CERTIFICATE_REPLIES = {
+    "new ssl cert ": "New empty certificate store",
+    "set ssl cert ": "Transaction ",
+    "commit ssl cert ": "\nSuccess!",
+    "add ssl crt-list ": "\nSuccess!",
+    "del ssl crt-list ": "deleted in crtlist",
+    "del ssl cert ": "deleted!",
+}
+"""What HAProxy 2.6 answers when a certificate command worked (its errors say `Can't ...`)."""
+
+
 def reply_ok(command: str, reply: str) -> bool:
     """Whether HAProxy's reply to a command we planned says it worked."""
     if command.startswith("set server ") and " addr " in command:
         return "changed" in reply or "no need to change" in reply
+    for prefix, success in _CERTIFICATE_REPLIES.items():
+        if command.startswith(prefix):
+            return success in reply and "Can't" not in reply
     return reply.strip() == ""

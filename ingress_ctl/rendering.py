@@ -3,14 +3,15 @@
 Templates only loop and print. Every printed value passes through the escaping
 function of its sink (chosen by the template's name) as the environment's
 `finalize` hook, so no template can print a raw value. Output is
-deterministic: the same model gives byte-identical files.
+deterministic: the same model gives byte-identical files. Certificate files
+hold the PEM that `certificates` serialized from parsed objects.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import jinja2
 
 from ingress_ctl import escaping, naming
 from ingress_ctl.matching import ANY_HOST, build_table
-from ingress_ctl.routing import Routing
+from ingress_ctl.routing import Routing, TLSName
 from ingress_ctl.settings import Settings
 from ingress_ctl.slots import Layout, assign_slots
 
@@ -51,8 +52,12 @@ class Rendered:
     files: dict[str, str]
     """File contents by path relative to the state directory."""
     maps: dict[str, dict[str, str]]
-    """Entries of each map file, in file order."""
+    """Entries of each map file HAProxy loads, in file order."""
     layout: Layout
+    crt_list: tuple[tuple[str, ...], ...] = ()
+    """The HTTPS crt-list's lines as words: the default certificate's line first."""
+    certificates: dict[str, str] = field(default_factory=dict)
+    """PEM of every certificate file, by file."""
 
 
 def render(routing: Routing, *, settings: Settings) -> dict[str, str]:
@@ -64,26 +69,91 @@ def render_state(
     routing: Routing, *, settings: Settings, previous: Layout | None = None
 ) -> Rendered:
     """The files for routing, keeping the server slots of `previous` where possible."""
-    table = build_table(routing)
     layout = assign_slots(routing, previous=previous)
+    bind_host = str(settings.bind_address)
     config = _render(
         "haproxy.cfg.j2",
         escaping.config_word,
         routing=routing,
+        config=routing.config,
+        timeouts={
+            name: duration(milliseconds)
+            for name, milliseconds in routing.config.timeouts.model_dump().items()
+        },
         slots=layout.backends,
         names=naming,
         any_host=ANY_HOST,
         resolvers=any(backend.resolve for backend in routing.backends),
-        http_bind=naming.server_address(str(settings.bind_address), settings.http_port),
+        bind_host=bind_host,
+        http_bind=naming.server_address(bind_host, settings.http_port),
+        https_bind=naming.server_address(bind_host, settings.https_port),
+        https_port=settings.https_port,
     )
+    maps = _maps(routing)
+    lines = crt_list(routing)
+    certificates = {certificate.file: certificate.pem for certificate in routing.certificates}
+    files = {naming.CONFIG_FILE: config}
+    files.update((name, _map(entries.items())) for name, entries in maps.items())
+    if lines:
+        files[naming.CRT_LIST] = _render("crt-list.j2", escaping.crt_list_line, lines=lines)
+    files.update(certificates)
+    return Rendered(
+        files=files, maps=maps, layout=layout, crt_list=lines, certificates=certificates
+    )
+
+
+def _maps(routing: Routing) -> dict[str, dict[str, str]]:
+    """Every map HAProxy loads (the passthrough map only when the configuration uses it)."""
+    table = build_table(routing)
     maps = {
         naming.EXACT_MAP: {key: route.backend for key, route in table.exact.items()},
         naming.PREFIX_MAP: {key: route.backend for key, route in table.prefix},
         naming.HOSTS_MAP: dict(table.hosts),
+        naming.TLS_MAP: {name.name: tls_policy(name) for name in routing.tls_names},
+        naming.TRUSTED_PROXIES_MAP: {
+            str(network): "trusted" for network in routing.config.trusted_proxy_cidrs
+        },
     }
-    files = {naming.CONFIG_FILE: config}
-    files.update((name, _map(entries.items())) for name, entries in maps.items())
-    return Rendered(files=files, maps=maps, layout=layout)
+    if routing.passthrough:
+        maps[naming.PASSTHROUGH_MAP] = _passthrough(routing)
+    return maps
+
+
+def tls_policy(name: TLSName) -> str:
+    """The tls.map value of an SNI name: `redirect|<hsts>`, `stay|none`, ..."""
+    return f"{'redirect' if name.redirect else 'stay'}|{name.hsts or 'none'}"
+
+
+def _passthrough(routing: Routing) -> dict[str, str]:
+    """SNI name -> TCP backend; terminated names are listed too (to the terminating bind),
+    so that a passthrough wildcard never catches them."""
+    found = {name.name: naming.HTTPS_BACKEND for name in routing.tls_names}
+    found.update((route.name, route.backend) for route in routing.passthrough)
+    return dict(sorted(found.items()))
+
+
+def crt_list(routing: Routing) -> tuple[tuple[str, ...], ...]:
+    """The crt-list lines: the default certificate (its own names not indexed: `!*`), then a
+    line per other certificate file with its SNI names. Names served by the default
+    certificate get no line. Empty without a default certificate (no HTTPS)."""
+    default = routing.default_certificate
+    if default is None:
+        return ()
+    names: dict[str, list[str]] = {}
+    for name in routing.tls_names:
+        if name.certificate is not None and name.certificate != default.file:
+            names.setdefault(name.certificate, []).append(name.name)
+    lines: list[tuple[str, ...]] = [(default.file, "!*")]
+    lines.extend((file, *sorted(names[file])) for file in sorted(names))
+    return tuple(lines)
+
+
+def duration(milliseconds: int) -> str:
+    """A timeout as HAProxy reads it, in the largest unit that keeps it exact."""
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)):
+        if milliseconds % size == 0:
+            return f"{milliseconds // size}{unit}"
+    return f"{milliseconds}ms"
 
 
 def _map(entries: Iterable[tuple[str, str]]) -> str:

@@ -8,9 +8,12 @@ HAProxy spells it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingress_ctl.globals import GlobalConfig
 
 
 class Value(BaseModel):
@@ -57,6 +60,20 @@ class Server(Value):
     weight: int = 1
 
 
+class Mode(StrEnum):
+    """What a backend or listener speaks: HTTP requests, or TCP streams (passthrough, TCP services)."""
+
+    HTTP = "http"
+    TCP = "tcp"
+
+
+class ProxyProtocol(StrEnum):
+    """The PROXY protocol version sent to a backend's servers."""
+
+    V1 = "v1"
+    V2 = "v2"
+
+
 class Backend(Value):
     """A HAProxy backend: the servers behind one Service port, or a built-in answer."""
 
@@ -67,6 +84,9 @@ class Backend(Value):
     """Servers are DNS names (ExternalName Services) resolved by HAProxy."""
     status: int | None = None
     """Built-in backends answer this status themselves (404 page)."""
+    mode: Mode = Mode.HTTP
+    send_proxy: ProxyProtocol | None = None
+    """Connections to every server start with a PROXY protocol header (a backend-wide setting)."""
 
 
 class Route(Value):
@@ -92,14 +112,66 @@ class VirtualHost(Value):
     default_source: ObjectRef | None = None
 
 
+class Certificate(Value):
+    """A certificate chain and its private key, parsed and re-serialized as PEM."""
+
+    file: str
+    """Where HAProxy reads it: named by the hash of `pem` (naming.certificate_file)."""
+    pem: str = Field(repr=False)
+    """Serialized by `certificates` from parsed objects; kept out of repr (it holds a key)."""
+    subject: str
+    """For reports only: never rendered."""
+    not_after: datetime
+
+
+class TLSName(Value):
+    """An SNI name (exact or `*.` wildcard) of a terminated host: its certificate and policy."""
+
+    name: str
+    certificate: str | None
+    """The certificate file; None serves the default certificate."""
+    redirect: bool
+    """Plain-HTTP requests for this host are redirected to HTTPS (308)."""
+    hsts: str | None
+    """The Strict-Transport-Security value sent on HTTPS responses; None sends none."""
+    source: ObjectRef
+
+
+class PassthroughRoute(Value):
+    """An SNI name whose TLS connections go, undecrypted, to a TCP backend."""
+
+    name: str
+    backend: str
+    source: ObjectRef
+
+
+class TCPService(Value):
+    """A TCP listener of the tcp-services ConfigMap and the backend it forwards to."""
+
+    port: int
+    backend: str
+    accept_proxy: bool = False
+    """The listener expects a PROXY protocol header from its clients."""
+    certificate: str | None = None
+    """TLS is terminated on the listener with this certificate file (None: plain TCP)."""
+
+
 class Routing(Value):
-    """The whole HTTP routing table plus the backends it names."""
+    """Everything HAProxy serves: HTTP routing, TLS, passthrough, TCP services, and their backends."""
 
     hosts: tuple[VirtualHost, ...] = ()
     default_backend: str
     default_source: str
     """Why this default: `Ingress ns/name`, `--default-backend-service`, or `built-in 404`."""
     backends: tuple[Backend, ...] = ()
+    config: GlobalConfig = GlobalConfig()
+    default_certificate: Certificate | None = None
+    """Served to clients whose SNI name has no certificate of its own; None: no HTTPS at all."""
+    certificates: tuple[Certificate, ...] = ()
+    """Every certificate file that HAProxy loads, the default one included, sorted by file."""
+    tls_names: tuple[TLSName, ...] = ()
+    passthrough: tuple[PassthroughRoute, ...] = ()
+    tcp_services: tuple[TCPService, ...] = ()
 
     def backend(self, name: str) -> Backend:
         """The backend with this name (every name a route uses is present)."""

@@ -7,6 +7,7 @@ a Translation into short tuples and strings that a table test can compare.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +15,7 @@ import yaml
 
 from ingress_ctl import matching
 from ingress_ctl.objects import parse_object
+from ingress_ctl.routing import Certificate
 from ingress_ctl.settings import Settings
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.translation import Translation, translate
@@ -78,6 +80,7 @@ def ingress(
     default: Manifest | None = None,
     minute: int | None = None,
     annotations: dict[str, str] | None = None,
+    tls: list[Manifest] | None = None,
 ) -> Manifest:
     spec: Manifest = {}
     if class_name is not None:
@@ -86,12 +89,56 @@ def ingress(
         spec["defaultBackend"] = default
     if rules:
         spec["rules"] = list(rules)
+    if tls is not None:
+        spec["tls"] = tls
     stamp = created(minute) if minute is not None else None
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": meta(name, namespace, creationTimestamp=stamp, annotations=annotations),
         "spec": spec,
+    }
+
+
+def tls(secret: str | None, *hosts: str) -> Manifest:
+    """One `spec.tls` entry of an Ingress."""
+    found: Manifest = {"hosts": list(hosts)}
+    if secret is not None:
+        found["secretName"] = secret
+    return found
+
+
+def tls_secret(
+    name: str,
+    chain_pem: bytes,
+    key_pem: bytes,
+    *,
+    namespace: str = "default",
+    kind: str = "kubernetes.io/tls",
+    string_data: bool = False,
+) -> Manifest:
+    """A TLS Secret: base64 `data` as the API server gives, or `stringData` as files may."""
+    if string_data:
+        body: Manifest = {
+            "stringData": {"tls.crt": chain_pem.decode(), "tls.key": key_pem.decode()}
+        }
+    else:
+        encoded = {"tls.crt": chain_pem, "tls.key": key_pem}
+        body = {"data": {key: base64.b64encode(value).decode() for key, value in encoded.items()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta(name, namespace),
+        "type": kind,
+    } | body
+
+
+def configmap(name: str, data: dict[str, str], *, namespace: str = "default") -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(name, namespace),
+        "data": data,
     }
 
 
@@ -111,11 +158,13 @@ def service(
     *ports: Manifest,
     namespace: str = "default",
     external_name: str | None = None,
+    annotations: dict[str, str] | None = None,
 ) -> Manifest:
     spec: Manifest = {"ports": list(ports) or [service_port(80, target=8080)]}
     if external_name is not None:
         spec.update(type="ExternalName", externalName=external_name)
-    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(name, namespace), "spec": spec}
+    metadata = meta(name, namespace, annotations=annotations)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
 
 
 def endpoint(
@@ -185,10 +234,18 @@ def snapshot(manifests: Iterable[Manifest]) -> Snapshot:
     return Snapshot.of(objects)
 
 
-def run(*manifests: Manifest, settings: Settings | None = None) -> Translation:
+def run(
+    *manifests: Manifest,
+    settings: Settings | None = None,
+    fallback_certificate: Certificate | None = None,
+) -> Translation:
     """Translate these manifests (an IngressClass `haproxy` of ours is always present)."""
     everything = [ingress_class(), *manifests]
-    return translate(snapshot(everything), settings=settings or Settings())
+    return translate(
+        snapshot(everything),
+        settings=settings or Settings(),
+        fallback_certificate=fallback_certificate,
+    )
 
 
 # Views: compact, comparable parts of a Translation.

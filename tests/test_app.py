@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from ingress_ctl import __version__
+from ingress_ctl.fallback import load_or_create
 from ingress_ctl.haproxy.process import ProcStatus, parse_show_proc
 from ingress_ctl.haproxy.sockets import send_commands
 from ingress_ctl.rendering import render
@@ -52,6 +53,7 @@ class Controller:
     http_port: int
     status_port: int
     log: Path
+    https_port: int
 
     def write(self, *manifests: Manifest) -> None:
         write_manifests(self.manifests, *manifests)
@@ -104,7 +106,7 @@ def running_controller(
     """Start `ingress-ctl run` on these manifests; SIGTERM it (and any HAProxy left) after."""
     with short_tmp_dir() as root:
         folder, state_dir, log = root / "manifests", root / "state", root / "controller.log"
-        http_port, status_port = http_port or free_port(), free_port()
+        http_port, status_port, https_port = http_port or free_port(), free_port(), free_port()
         folder.mkdir()
         write_manifests(folder, *manifests)
         flags = {
@@ -112,6 +114,7 @@ def running_controller(
             "--state-dir": state_dir,
             "--bind-address": "127.0.0.1",
             "--http-port": http_port,
+            "--https-port": https_port,
             "--status-port": status_port,
             "--haproxy-bin": haproxy_bin,
         }
@@ -123,7 +126,7 @@ def running_controller(
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-        controller = Controller(process, folder, state_dir, http_port, status_port, log)
+        controller = Controller(process, folder, state_dir, http_port, status_port, log, https_port)
         try:
             yield controller
         finally:
@@ -233,15 +236,23 @@ def test_status_reports_what_is_served_and_what_was_rejected(served: Controller)
 
 
 def test_state_directory_holds_the_rendered_files_and_sockets(served: Controller) -> None:
-    settings = Settings(bind_address=IPv4Address("127.0.0.1"), http_port=served.http_port)
-    loaded = load_manifests([served.manifests])
-    expected = render(
-        translate(Snapshot.of(loaded.objects), settings=settings).routing, settings=settings
+    settings = Settings(
+        bind_address=IPv4Address("127.0.0.1"),
+        http_port=served.http_port,
+        https_port=served.https_port,
     )
+    loaded = load_manifests([served.manifests])
+    fallback = load_or_create(served.state_dir)  # made by the controller, read back here
+    translation = translate(
+        Snapshot.of(loaded.objects), settings=settings, fallback_certificate=fallback
+    )
+    expected = render(translation.routing, settings=settings)
 
     on_disk = {name: (served.state_dir / name).read_text() for name in expected}
 
-    assert set(expected) == {"haproxy.cfg", "maps/hosts.map", "maps/exact.map", "maps/prefix.map"}
+    maps = {"maps/hosts.map", "maps/exact.map", "maps/prefix.map", "maps/tls.map"}
+    certificates = {"certs/https.crt-list", fallback.file}
+    assert set(expected) == {"haproxy.cfg", "maps/trusted-proxies.map", *maps, *certificates}
     assert on_disk == expected
     assert (served.state_dir / "master.sock").is_socket()
     assert (served.state_dir / "admin.sock").is_socket()

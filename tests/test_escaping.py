@@ -12,7 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingress_ctl.escaping import UnsafeValue, config_word, map_word, socket_word
+from ingress_ctl.escaping import (
+    UnsafeValue,
+    config_word,
+    crt_list_line,
+    map_word,
+    socket_payload,
+    socket_word,
+)
 from tests.conftest import free_port
 
 PRINTABLE = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1)
@@ -124,3 +131,49 @@ def test_haproxy_reads_every_quoted_word_back_exactly(
 ) -> None:
     hostile = ["'", "\\", '"', "$HOME", "${HOME}", "#", "a b", "%[src]", "';lua-load /x'", "\\'"]
     assert _serve_words(haproxy_bin, tmp_path, hostile + words) == hostile + words
+
+
+def test_crt_list_lines_are_files_and_sni_filters() -> None:
+    assert crt_list_line(("certs/ab12.pem", "!*")) == "certs/ab12.pem !*"
+    assert crt_list_line(("certs/a.pem", "a.example.com", "*.b.example.com")) == (
+        "certs/a.pem a.example.com *.b.example.com"
+    )
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        (),
+        "certs/a.pem a.example.com",
+        ("certs/a.pem", "[alpn h2]"),
+        ("certs/a.pem", "[alpn"),
+        ("#certs/a.pem",),
+        ("certs/a.pem", "a b"),
+        ("certs/a.pem", "a\nb"),
+        ("certs/a.pem", ""),
+        ("certs/a.pem", "a\\b"),
+        ("certs/a.pem", "ä.example.com"),
+        ("certs/a.pem", 1),
+    ],
+)
+def test_crt_list_lines_refuse_anything_else(words: object) -> None:
+    with pytest.raises(UnsafeValue):
+        crt_list_line(words)
+
+
+@given(st.lists(ANY_TEXT, min_size=1, max_size=4))
+def test_a_crt_list_line_is_one_line_of_plain_words_or_refused(words: list[str]) -> None:
+    try:
+        line = crt_list_line(tuple(words))
+    except UnsafeValue:
+        return
+    assert line.split(" ") == words
+    assert all(word[:1] not in ("#", "[", "") and "\n" not in word for word in words)
+
+
+def test_socket_payloads_are_lines_with_no_empty_one() -> None:
+    assert socket_payload("a\nb\n") == "a\nb"
+    for payload in ("", "a\n\nb", "a\r\nb", "a\x00", "\nb", "é"):
+        with pytest.raises(UnsafeValue) as refused:
+            socket_payload(payload)
+        assert payload.strip() == "" or payload.strip() not in str(refused.value)

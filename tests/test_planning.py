@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
+from ingress_ctl.certificates import parse_pem, self_signed
 from ingress_ctl.planning import Plan, plan, reply_ok
 from ingress_ctl.rendering import Rendered, render_state
+from ingress_ctl.routing import Certificate
 from ingress_ctl.settings import Settings, parse_service_port
+from tests.certs import Issued, TestCA
 from tests.manifests import (
     Manifest,
+    configmap,
     endpoint,
     endpoint_slice,
     ingress,
@@ -19,6 +24,8 @@ from tests.manifests import (
     run,
     service,
     service_port,
+    tls,
+    tls_secret,
 )
 
 SETTINGS = Settings()
@@ -209,4 +216,224 @@ def test_scaling_down_and_up_again_needs_no_reload() -> None:
     ],
 )
 def test_replies_are_checked(command: str, reply: str, ok: bool) -> None:
+    assert reply_ok(command, reply) is ok
+
+
+# --- TLS: certificates through the runtime API, default certificate and listeners by reload --
+
+CA = TestCA()
+CERTS = {name: CA.issue(name) for name in ("a.example.com", "b.example.com", "c.example.com")}
+RENEWED = CA.issue("a.example.com")
+BROKEN = replace(CERTS["b.example.com"], chain_pem=b"not a certificate")
+FALLBACK = self_signed()
+OTHER_FALLBACK = self_signed()
+TLS_SETTINGS = Settings(configmap="ingress/config", tcp_services_configmap="ingress/tcp")
+
+
+def tls_cluster(
+    *,
+    secrets: dict[str, Issued] | None = None,
+    tls_hosts: dict[str, tuple[str, ...]] | None = None,
+    annotations: dict[str, str] | None = None,
+    config: dict[str, str] | None = None,
+    passthrough: tuple[str, ...] = (),
+    tcp: dict[str, str] | None = None,
+    web_annotations: dict[str, str] | None = None,
+) -> list[Manifest]:
+    """Service web, Secret per name, one Ingress with `spec.tls` per Secret (hosts given)."""
+    secrets = {"a": CERTS["a.example.com"]} if secrets is None else secrets
+    tls_hosts = tls_hosts or {name: (f"{name}.example.com",) for name in secrets}
+    found = [
+        service("web", annotations=web_annotations),
+        endpoint_slice("web-1", "web", endpoint("10.0.0.1")),
+        *(tls_secret(name, cert.chain_pem, cert.key_pem) for name, cert in secrets.items()),
+        ingress(
+            "site",
+            rule("a.example.com", path("/", "web")),
+            tls=[tls(name, *hosts) for name, hosts in tls_hosts.items()],
+            annotations=annotations,
+        ),
+        configmap("config", config or {}, namespace="ingress"),
+        configmap("tcp", tcp or {}, namespace="ingress"),
+    ]
+    if passthrough:
+        rules = [rule(host, path("/", "web")) for host in passthrough]
+        found.append(ingress("pt", *rules, annotations={"ingress-ctl.io/ssl-passthrough": "true"}))
+    return found
+
+
+def tls_rendered(
+    manifests: list[Manifest],
+    previous: Rendered | None = None,
+    fallback: Certificate | None = FALLBACK,
+) -> Rendered:
+    routing = run(*manifests, settings=TLS_SETTINGS, fallback_certificate=fallback).routing
+    layout = previous.layout if previous is not None else None
+    return render_state(routing, settings=TLS_SETTINGS, previous=layout)
+
+
+def tls_step(
+    before: list[Manifest], after: list[Manifest], *, fallback: Certificate | None = FALLBACK
+) -> Plan:
+    first = tls_rendered(before)
+    return plan(first, tls_rendered(after, first, fallback))
+
+
+def file_of(issued: Issued) -> str:
+    return parse_pem(issued.chain_pem, issued.key_pem).file
+
+
+def heads(found: Plan) -> list[str]:
+    """The commands without their payloads (first lines)."""
+    return [command.split("\n", 1)[0] for command in found.commands]
+
+
+A, B = file_of(CERTS["a.example.com"]), file_of(CERTS["b.example.com"])
+NEW_A = file_of(RENEWED)
+POLICY = "redirect|max-age=31536000\\;includeSubDomains"
+"""A tls.map value on the socket: `;` is escaped."""
+CRT_LIST = "certs/https.crt-list"
+
+
+def load(file: str) -> list[str]:
+    return [f"new ssl cert {file}", f"set ssl cert {file} <<", f"commit ssl cert {file}"]
+
+
+TLS_RUNTIME_CASES = {
+    "a TLS host with a new certificate": (
+        tls_cluster(),
+        tls_cluster(secrets={"a": CERTS["a.example.com"], "b": CERTS["b.example.com"]}),
+        [
+            *load(B),
+            f"add ssl crt-list {CRT_LIST} <<",
+            f"add map maps/tls.map b.example.com {POLICY}",
+        ],
+    ),
+    "a renewed certificate for an existing SNI name": (
+        tls_cluster(),
+        tls_cluster(secrets={"a": RENEWED}),
+        [
+            *load(NEW_A),
+            f"add ssl crt-list {CRT_LIST} <<",
+            f"del ssl crt-list {CRT_LIST} {A}",
+            f"del ssl cert {A}",
+        ],
+    ),
+    "a TLS host removed": (
+        tls_cluster(secrets={"a": CERTS["a.example.com"], "b": CERTS["b.example.com"]}),
+        tls_cluster(),
+        [
+            "del map maps/tls.map b.example.com",
+            f"del ssl crt-list {CRT_LIST} {B}",
+            f"del ssl cert {B}",
+        ],
+    ),
+    "a host added to a certificate's line": (
+        tls_cluster(),
+        tls_cluster(tls_hosts={"a": ("a.example.com", "www.example.com")}),
+        [
+            f"del ssl crt-list {CRT_LIST} {A}",
+            f"add ssl crt-list {CRT_LIST} <<",
+            f"add map maps/tls.map www.example.com {POLICY}",
+        ],
+    ),
+    "a TLS host whose Secret breaks falls back to the default certificate": (
+        tls_cluster(secrets={"a": CERTS["a.example.com"], "b": CERTS["b.example.com"]}),
+        tls_cluster(secrets={"a": CERTS["a.example.com"], "b": BROKEN}),
+        [f"del ssl crt-list {CRT_LIST} {B}", f"del ssl cert {B}"],
+    ),
+    "HSTS and redirect switched off by annotation": (
+        tls_cluster(),
+        tls_cluster(
+            annotations={"ingress-ctl.io/ssl-redirect": "false", "ingress-ctl.io/hsts": "false"}
+        ),
+        ["set map maps/tls.map a.example.com stay|none"],
+    ),
+    "trusted proxies": (
+        tls_cluster(),
+        tls_cluster(config={"trusted-proxy-cidrs": "10.0.0.0/8,::1"}),
+        [
+            "add map maps/trusted-proxies.map 10.0.0.0/8 trusted",
+            "add map maps/trusted-proxies.map ::1/128 trusted",
+        ],
+    ),
+    "a passthrough name added to an existing passthrough backend": (
+        tls_cluster(passthrough=("p.example.com",)),
+        tls_cluster(passthrough=("p.example.com", "q.example.com")),
+        ["add map maps/passthrough.map q.example.com pt_default_web_80"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TLS_RUNTIME_CASES))
+def test_tls_runtime_changes(case: str) -> None:
+    before, after, commands = TLS_RUNTIME_CASES[case]
+    found = tls_step(before, after)
+    assert found.reload is None
+    assert heads(found) == commands
+
+
+def test_certificate_payloads_are_the_pem_and_the_crt_list_line() -> None:
+    found = tls_step(tls_cluster(), tls_cluster(secrets={"a": RENEWED}))
+    renewed = parse_pem(RENEWED.chain_pem, RENEWED.key_pem)
+    assert found.commands[1] == f"set ssl cert {NEW_A} <<\n{renewed.pem.rstrip()}"
+    assert found.commands[3] == f"add ssl crt-list {CRT_LIST} <<\n{NEW_A} a.example.com"
+
+
+TLS_RELOAD_CASES = {
+    "a new default certificate": (
+        tls_cluster(),
+        tls_cluster(),
+        OTHER_FALLBACK,
+        "default-certificate",
+    ),
+    "HTTPS turned on": (tls_cluster(secrets={}), tls_cluster(secrets={}), None, "config"),
+    "a TCP service's certificate changes": (
+        tls_cluster(tcp={"9000": "default/web:80", "9000.tls": "default/a"}),
+        tls_cluster(
+            secrets={"a": RENEWED}, tcp={"9000": "default/web:80", "9000.tls": "default/a"}
+        ),
+        FALLBACK,
+        "config",
+    ),
+    "a Service starts to expect the PROXY protocol": (
+        tls_cluster(),
+        tls_cluster(web_annotations={"ingress-ctl.io/send-proxy-protocol": "v1"}),
+        FALLBACK,
+        "config",
+    ),
+    "a timeout": (tls_cluster(), tls_cluster(config={"timeout-server": "5m"}), FALLBACK, "config"),
+    "the first passthrough name": (
+        tls_cluster(),
+        tls_cluster(passthrough=("p.example.com",)),
+        FALLBACK,
+        "backends",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TLS_RELOAD_CASES))
+def test_tls_reload_changes(case: str) -> None:
+    before, after, fallback, reason = TLS_RELOAD_CASES[case]
+    assert tls_step(before, after, fallback=fallback) == Plan(reload=reason)
+
+
+@pytest.mark.parametrize(
+    ("command", "reply", "ok"),
+    [
+        ("new ssl cert certs/x.pem", "New empty certificate store 'certs/x.pem'!\n", True),
+        ("new ssl cert certs/x.pem", "Certificate 'certs/x.pem' already exists!\n", False),
+        ("set ssl cert certs/x.pem <<\nPEM", "Transaction created for certificate x!\n", True),
+        ("set ssl cert certs/x.pem <<\nPEM", "unable to load the certificate\n", False),
+        ("commit ssl cert certs/x.pem", "Committing certs/x.pem\nSuccess!\n", True),
+        ("commit ssl cert certs/x.pem", "inconsistencies\nCan't commit certs/x.pem!\n", False),
+        ("add ssl crt-list l <<\nx a", "Inserting certificate 'x' in crt-list 'l'.\nSuccess!", True),
+        ("add ssl crt-list l <<\nx a", "Can't edit the crt-list: certificate 'x' does not exist!", False),
+        ("del ssl crt-list l x", "Entry 'x' deleted in crtlist 'l'!\n", True),
+        ("del ssl crt-list l x", "Can't delete the entry: certificate 'x' can't be found\n", False),
+        ("del ssl cert x", "Certificate 'x' deleted!\n", True),
+        ("del ssl cert x", "Can't remove the certificate: certificate 'x' in use!\n", False),
+    ],
+)  # fmt: skip
+def test_certificate_replies_are_checked(command: str, reply: str, ok: bool) -> None:
     assert reply_ok(command, reply) is ok

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingress_ctl.applying import write_files
+from ingress_ctl.certificates import parse_pem
 from ingress_ctl.rendering import render
 from ingress_ctl.settings import Settings, parse_service_port
 from ingress_ctl.snapshot import Snapshot
@@ -27,16 +28,31 @@ CASES = {
         Settings(default_backend_service=parse_service_port("ext/fallback:8080")),
     ),
     "empty": (GOLDEN / "empty" / "input.yaml", Settings(http_port=8080)),
+    "tls": (
+        GOLDEN / "tls" / "input.yaml",
+        Settings(configmap="ingress/ingress-ctl", tcp_services_configmap="ingress/tcp-services"),
+    ),
+    "passthrough": (
+        GOLDEN / "passthrough" / "input.yaml",
+        Settings(configmap="ingress/ingress-ctl", https_port=8443),
+    ),
 }
+FALLBACK = "fallback.pem"
+"""A case with this file next to its input serves HTTPS with it as the fallback certificate."""
 
 
 def rendered(case: str) -> dict[str, str]:
     source, settings = CASES[case]
     loaded = load_manifests([source])
     assert loaded.problems == ()
-    return render(
-        translate(Snapshot.of(loaded.objects), settings=settings).routing, settings=settings
+    fallback = source.parent / FALLBACK
+    certificate = (
+        parse_pem(fallback.read_bytes(), fallback.read_bytes()) if fallback.exists() else None
     )
+    translation = translate(
+        Snapshot.of(loaded.objects), settings=settings, fallback_certificate=certificate
+    )
+    return render(translation.routing, settings=settings)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -5,6 +5,6 @@ reported as a problem on the object and field that caused it; everything
 else is served.
 """
 
-from ingress_ctl.translation.ingresses import Translation, translate
+from ingress_ctl.translation.translate import Translation, translate
 
 __all__ = ["Translation", "translate"]

@@ -95,6 +95,31 @@ async def test_unsafe_commands_are_refused_before_connecting(tmp_path: Path, com
         await send_commands(path=tmp_path / "absent.sock", commands=["show info", command])
 
 
+async def test_a_payload_ends_its_line_and_an_empty_line_ends_the_payload(
+    fake_cli: FakeCLI,
+) -> None:
+    fake_cli.answer = b"New\n\nTransaction created\n\nSuccess!\n\nx\n\n"
+    commands = ["new ssl cert c", "set ssl cert c <<\nPEM 1\nPEM 2", "commit ssl cert c", "show x"]
+
+    replies = await send_commands(path=fake_cli.path, commands=commands)
+
+    assert replies == ["New", "Transaction created", "Success!", "x"]
+    assert fake_cli.received == [
+        b"new ssl cert c;set ssl cert c <<\nPEM 1\nPEM 2\n\ncommit ssl cert c;show x\n"
+    ]
+
+
+@pytest.mark.parametrize("payload", ["", "KEY\n\nKEY", "KEY\r\nKEY", "KEY\0", "\nKEY", "KEY\n"])
+async def test_unsafe_payloads_are_refused_without_quoting_them(
+    tmp_path: Path, payload: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        await send_commands(
+            path=tmp_path / "absent.sock", commands=[f"set ssl cert c <<\n{payload}"]
+        )
+    assert "KEY" not in str(refused.value)
+
+
 async def test_an_escaped_backslash_at_the_end_is_sent(fake_cli: FakeCLI) -> None:
     fake_cli.answer = b"\n\n"
 

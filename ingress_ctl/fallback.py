@@ -1,0 +1,39 @@
+"""The self-signed default certificate: made once, then kept in the state directory.
+
+HTTPS always has a default certificate: `--default-ssl-certificate`'s Secret,
+else this one. It is read back at every start, so clients keep seeing the
+same certificate; an unreadable file is replaced by a fresh one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from ingress_ctl import naming
+from ingress_ctl.certificates import CertificateError, parse_pem, self_signed
+from ingress_ctl.routing import Certificate
+
+log = logging.getLogger(__name__)
+
+
+def load_or_create(state_dir: Path) -> Certificate:
+    """The fallback certificate of this state directory, made and saved (mode 0600) if needed."""
+    path = state_dir / naming.FALLBACK_CERTIFICATE
+    try:
+        pem = path.read_bytes()
+        return parse_pem(pem, pem)
+    except FileNotFoundError:
+        pass
+    except (OSError, CertificateError) as error:
+        log.warning("replacing the unreadable %s: %s", path, error)
+    certificate = self_signed()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(certificate.pem)
+    os.replace(temporary, path)
+    log.info("made a self-signed default certificate: %s", path)
+    return certificate

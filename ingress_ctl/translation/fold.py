@@ -1,0 +1,84 @@
+"""The state of one translation while it folds objects in, oldest Ingress first.
+
+Holds the virtual hosts, passthrough routes and backends found so far and
+the problems met; `translate` freezes it into a Routing at the end. Backends
+are made here for every kind of user: HTTP routes, passthrough routes and
+TCP services (the last two are `mode tcp` copies under their own names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ingress_ctl import naming
+from ingress_ctl.objects import IngressBackend
+from ingress_ctl.problems import Problem, Severity
+from ingress_ctl.routing import (
+    Backend,
+    Mode,
+    ObjectRef,
+    PassthroughRoute,
+    PathType,
+    Route,
+    ServiceRef,
+)
+from ingress_ctl.translation.backends import Index, resolve_backend
+
+
+@dataclass
+class HostState:
+    """What one host key has gathered: its routes and its default backend."""
+
+    routes: dict[tuple[PathType, str], Route] = field(default_factory=dict)
+    default_backend: str | None = None
+    default_source: ObjectRef | None = None
+
+
+@dataclass
+class Fold:
+    """Mutable state while folding; frozen into a Routing at the end."""
+
+    index: Index
+    hosts: dict[str, HostState] = field(default_factory=dict)
+    passthrough: dict[str, PassthroughRoute] = field(default_factory=dict)
+    backends: dict[str, Backend] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    default: tuple[str, str] | None = None
+
+    def problem(
+        self, source: ObjectRef, where: str, reason: str, severity: Severity = "error"
+    ) -> None:
+        self.problems.append(Problem(source=source, field=where, reason=reason, severity=severity))
+
+    def backend(
+        self, source: ObjectRef, where: str, ref: IngressBackend, *, passthrough: bool = False
+    ) -> str | None:
+        """The name of the backend an IngressBackend reaches; None (with a problem) if unusable.
+
+        A passthrough backend is the `mode tcp` twin of the HTTP one.
+        """
+        if ref.service is None:
+            self.problem(source, where, "only Service backends are supported")
+            return None
+        port = ref.service.port.number or ref.service.port.name
+        if port is None:
+            self.problem(source, f"{where}.service.port", "needs a number or a name")
+            return None
+        service = ServiceRef(namespace=source.namespace, name=ref.service.name, port=port)
+        name = naming.passthrough_backend_name(service) if passthrough else None
+        backend, missing = self.service_backend(service, tcp_name=name)
+        if missing is not None:
+            answer = "connections are closed" if passthrough else "requests answer 503"
+            self.problem(source, f"{where}.service", f"{missing}; {answer}")
+        return backend.name
+
+    def service_backend(
+        self, service: ServiceRef, *, tcp_name: str | None = None
+    ) -> tuple[Backend, str | None]:
+        """The backend of a Service port (a `mode tcp` one named `tcp_name` if given), kept
+        for the Routing, and the reason it has no servers, if any."""
+        backend, missing = resolve_backend(service, index=self.index)
+        if tcp_name is not None:
+            backend = backend.model_copy(update={"name": tcp_name, "mode": Mode.TCP})
+        self.backends[backend.name] = backend
+        return backend, missing

@@ -1,0 +1,216 @@
+"""`translate`: a snapshot of objects folded into the routing model, in one pass.
+
+The global ConfigMap first (its values are the defaults of every Ingress),
+then our Ingresses oldest first: a passthrough Ingress adds SNI routes, any
+other adds HTTP routes and TLS names. Then the default certificate, the TCP
+services, and the frozen Routing with only the certificates in use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+
+from ingress_ctl.globals import GlobalConfig
+from ingress_ctl.objects import ConfigMap, Ingress, IngressClass, Secret, Service
+from ingress_ctl.problems import Problem
+from ingress_ctl.reports import IngressReport
+from ingress_ctl.routing import Certificate, ObjectRef, Routing, TCPService, TLSName, Value
+from ingress_ctl.settings import Settings
+from ingress_ctl.snapshot import Snapshot
+from ingress_ctl.translation.annotations import (
+    SEND_PROXY_PROTOCOL,
+    field_of,
+    ingress_options,
+    send_proxy,
+)
+from ingress_ctl.translation.backends import Index
+from ingress_ctl.translation.configmap import global_config
+from ingress_ctl.translation.fold import Fold
+from ingress_ctl.translation.ingresses import (
+    BUILTIN_404,
+    add_http,
+    controller_default,
+    virtual_hosts,
+)
+from ingress_ctl.translation.ownership import ownership
+from ingress_ctl.translation.passthrough import add_passthrough
+from ingress_ctl.translation.tcp import add_tcp_services
+from ingress_ctl.translation.tls import TLSFold
+
+
+class Translation(Value):
+    """The routing model, every problem found, and a report per Ingress."""
+
+    routing: Routing
+    problems: tuple[Problem, ...]
+    ingresses: tuple[IngressReport, ...]
+
+
+def translate(
+    snapshot: Snapshot,
+    *,
+    settings: Settings,
+    fallback_certificate: Certificate | None = None,
+    now: datetime | None = None,
+) -> Translation:
+    """Fold a snapshot into the routing model (pure and deterministic for a given `now`).
+
+    `fallback_certificate` is the default certificate unless `--default-ssl-certificate`
+    names a usable Secret; with neither, nothing is served over HTTPS. `now` (default: the
+    current time) decides which certificates have expired.
+    """
+    fold = Fold(index=Index.of(snapshot))
+    configmap, source = _configmap(fold, snapshot, settings.configmap, "the defaults apply")
+    config, problems = global_config(configmap, source=source)
+    fold.problems.extend(problems)
+    _check_services(fold, snapshot)
+    tls = TLSFold(secrets=snapshot.objects(Secret), now=now or datetime.now(UTC))
+    classes = {name: cls for (_, name), cls in snapshot.objects(IngressClass).items()}
+    reports = [
+        _fold_ingress(fold, tls, ingress, classes, settings, config)
+        for ingress in _oldest_first(snapshot)
+    ]
+    default_certificate = tls.default(fold, settings, fallback_certificate)
+    tcp_configmap, tcp_source = _configmap(
+        fold, snapshot, settings.tcp_services_configmap, "no TCP services are served"
+    )
+    tcp = add_tcp_services(
+        fold,
+        tls,
+        tcp_configmap,
+        source=tcp_source,
+        settings=settings,
+        default_certificate=default_certificate,
+    )
+    names = _tls_names(fold, tls, https=default_certificate is not None)
+    if default_certificate is None:
+        _no_passthrough(fold)
+    return Translation(
+        routing=_routing(fold, settings, config, tls, default_certificate, names, tcp),
+        problems=tuple(fold.problems),
+        ingresses=tuple(sorted(reports, key=lambda r: (r.source.namespace, r.source.name))),
+    )
+
+
+def _oldest_first(snapshot: Snapshot) -> list[Ingress]:
+    def age(ingress: Ingress) -> tuple[object, ...]:
+        meta = ingress.metadata
+        return (meta.creation_timestamp, meta.namespace, meta.name)
+
+    return sorted(snapshot.objects(Ingress).values(), key=age)
+
+
+def _fold_ingress(
+    fold: Fold,
+    tls: TLSFold,
+    ingress: Ingress,
+    classes: Mapping[str, IngressClass],
+    settings: Settings,
+    config: GlobalConfig,
+) -> IngressReport:
+    meta = ingress.metadata
+    source = ObjectRef(kind="Ingress", namespace=meta.namespace, name=meta.name)
+    ignored = ownership(ingress, classes=classes, settings=settings)
+    if ignored is not None:
+        return IngressReport(source=source, state="ignored", reason=ignored)
+    before = len(fold.problems)
+    options, issues = ingress_options(meta.annotations, config)
+    for where, reason in issues:
+        fold.problem(source, where, reason)
+    if options.ssl_passthrough:
+        served = add_passthrough(fold, ingress, source)
+    else:
+        served = add_http(fold, ingress, source) + tls.add_ingress(fold, ingress, source, options)
+    return IngressReport(
+        source=source,
+        state="serving",
+        routes=tuple(served),
+        problems=tuple(fold.problems[before:]),
+    )
+
+
+def _configmap(
+    fold: Fold, snapshot: Snapshot, ref: str | None, otherwise: str
+) -> tuple[ConfigMap | None, ObjectRef]:
+    """The ConfigMap a flag names (a warning if it names one that does not exist)."""
+    namespace, _, name = (ref or "/").partition("/")
+    source = ObjectRef(kind="ConfigMap", namespace=namespace, name=name)
+    found = snapshot.objects(ConfigMap).get((namespace, name))
+    if ref is not None and found is None:
+        fold.problem(source, "(object)", f"not found; {otherwise}", "warning")
+    return found, source
+
+
+def _check_services(fold: Fold, snapshot: Snapshot) -> None:
+    """A problem for every Service whose PROXY protocol annotation cannot be read."""
+    for (namespace, name), service in sorted(snapshot.objects(Service).items()):
+        try:
+            send_proxy(service.metadata.annotations)
+        except ValueError as error:
+            source = ObjectRef(kind="Service", namespace=namespace, name=name)
+            reason = f"{error}; no PROXY protocol is sent"
+            fold.problem(source, field_of(SEND_PROXY_PROTOCOL), reason)
+
+
+def _tls_names(fold: Fold, tls: TLSFold, *, https: bool) -> tuple[TLSName, ...]:
+    """The terminated SNI names that are served: none without HTTPS, none passed through."""
+    kept = []
+    for name in sorted(tls.names.values(), key=lambda found: found.name):
+        if not https:
+            reason = "HTTPS is off: no default certificate (give --default-ssl-certificate)"
+            fold.problem(name.source, "spec.tls", reason, "warning")
+        elif name.name in fold.passthrough:
+            owner = fold.passthrough[name.name].source
+            reason = f"{name.name} is passed through by {owner}: its certificate is never served"
+            fold.problem(name.source, "spec.tls", reason, "warning")
+        else:
+            kept.append(name)
+    return tuple(kept)
+
+
+def _no_passthrough(fold: Fold) -> None:
+    """Without HTTPS there is no port to pass TLS through: drop the routes, say why."""
+    for route in fold.passthrough.values():
+        reason = "HTTPS is off: no default certificate (give --default-ssl-certificate)"
+        fold.problem(route.source, "metadata.annotations", reason, "warning")
+    fold.passthrough.clear()
+
+
+def _routing(
+    fold: Fold,
+    settings: Settings,
+    config: GlobalConfig,
+    tls: TLSFold,
+    default_certificate: Certificate | None,
+    names: tuple[TLSName, ...],
+    tcp: tuple[TCPService, ...],
+) -> Routing:
+    default, why = controller_default(fold, settings)
+    backends = dict(fold.backends)
+    backends.setdefault(BUILTIN_404.name, BUILTIN_404)
+    passthrough = tuple(fold.passthrough[name] for name in sorted(fold.passthrough))
+    return Routing(
+        hosts=virtual_hosts(fold),
+        default_backend=default,
+        default_source=why,
+        backends=tuple(backends[name] for name in sorted(backends)),
+        config=config,
+        default_certificate=default_certificate,
+        certificates=_in_use(tls, default_certificate, names, tcp),
+        tls_names=names,
+        passthrough=passthrough,
+        tcp_services=tcp,
+    )
+
+
+def _in_use(
+    tls: TLSFold,
+    default: Certificate | None,
+    names: Iterable[TLSName],
+    tcp: Iterable[TCPService],
+) -> tuple[Certificate, ...]:
+    files = {name.certificate for name in names} | {service.certificate for service in tcp}
+    if default is not None:
+        files.add(default.file)
+    return tuple(tls.by_file[file] for file in sorted(file for file in files if file))
