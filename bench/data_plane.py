@@ -66,9 +66,12 @@ def running(command: list[str], *, wait_port: int, host: str = "127.0.0.1") -> I
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
-        while subprocess.run(
-            ["curl", "-s", "-o", "/dev/null", f"http://{host}:{wait_port}/"], check=False
-        ).returncode != 0:
+        while (
+            subprocess.run(
+                ["curl", "-s", "-o", "/dev/null", f"http://{host}:{wait_port}/"], check=False
+            ).returncode
+            != 0
+        ):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{command[0]} did not answer on {wait_port}")
             time.sleep(0.05)
@@ -116,9 +119,7 @@ def wrk(
 def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="icdp"))
     haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    (root / "nginx.conf").write_text(
-        NGINX_CONF.format(root=root, ip=BACKEND_IP, port=BACKEND_PORT)
-    )
+    (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, ip=BACKEND_IP, port=BACKEND_PORT))
     (root / "minimal.cfg").write_text(
         MINIMAL_CONF.format(port=MINIMAL_PORT, ip=BACKEND_IP, backend_port=BACKEND_PORT)
     )
@@ -131,7 +132,9 @@ def main() -> None:
             rows.append({"target": "nginx directly", "mode": mode, **direct, "ours/minimal": ""})
             with running([haproxy, "-db", "-f", str(root / "minimal.cfg")], wait_port=MINIMAL_PORT):
                 minimal = wrk(MINIMAL_PORT, host="host0.example.com", path="/api/x", close=close)
-            rows.append({"target": "hand-written HAProxy", "mode": mode, **minimal, "ours/minimal": ""})
+            rows.append(
+                {"target": "hand-written HAProxy", "mode": mode, **minimal, "ours/minimal": ""}
+            )
             for hosts in (1, 1000):
                 directory = ours(root, hosts)
                 command = [haproxy, "-db", "-C", str(directory), "-f", "haproxy.cfg"]
@@ -139,7 +142,14 @@ def main() -> None:
                     host = f"host{hosts // 2}.example.com"
                     found = wrk(OURS_PORT, host=host, path="/api/x", close=close)
                 ratio = round(found["req/s"] / minimal["req/s"], 3)
-                rows.append({"target": f"ingress-ctl, {hosts} hosts × 3 paths", "mode": mode, **found, "ours/minimal": ratio})
+                rows.append(
+                    {
+                        "target": f"ingress-ctl, {hosts} hosts x 3 paths",
+                        "mode": mode,
+                        **found,
+                        "ours/minimal": ratio,
+                    }
+                )
     shutil.rmtree(root, ignore_errors=True)
     report("data_plane", "Data plane: wrk through HAProxy (req/s, higher is better)", rows)
 

@@ -59,6 +59,6 @@ def report(name: str, title: str, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         print("| " + " | ".join(str(row[column]) for column in columns) + " |")
     RESULTS.mkdir(exist_ok=True)
-    payload = {"benchmark": name, "title": title, "at": datetime.now(UTC).isoformat()}
-    payload |= {"machine": facts, "rows": rows}
+    payload: dict[str, Any] = {"benchmark": name, "title": title}
+    payload |= {"at": datetime.now(UTC).isoformat(), "machine": facts, "rows": rows}
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")

@@ -30,8 +30,9 @@ CHANGES = 1000
 
 def manifest(kind: str, name: str, **body: Any) -> KubeObject:
     api = {"Ingress": "networking.k8s.io/v1", "EndpointSlice": "discovery.k8s.io/v1"}
-    labels = {"kubernetes.io/service-name": name.split("-")[0]} if kind == "EndpointSlice" else {}
-    raw = {"apiVersion": api.get(kind, "v1"), "kind": kind}
+    service = name.split("-", maxsplit=1)[0]
+    labels = {"kubernetes.io/service-name": service} if kind == "EndpointSlice" else {}
+    raw: dict[str, Any] = {"apiVersion": api.get(kind, "v1"), "kind": kind}
     raw["metadata"] = {"name": name, "namespace": "bench", "labels": labels}
     parsed = parse_object(raw | body)
     assert parsed is not None
@@ -46,8 +47,10 @@ def cluster(services: int) -> list[KubeObject]:
     for i in range(services):
         name = f"svc{i}"
         backend = {"service": {"name": name, "port": {"number": 80}}}
-        rule = {"host": f"{name}.example.com", "http": {"paths": [
-            {"path": "/", "pathType": "Prefix", "backend": backend}]}}
+        rule = {
+            "host": f"{name}.example.com",
+            "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]},
+        }
         objects += [
             manifest("Ingress", name, spec={"ingressClassName": "haproxy", "rules": [rule]}),
             manifest("Service", name, spec={"ports": [{"port": 80, "targetPort": 8080}]}),
@@ -57,7 +60,9 @@ def cluster(services: int) -> list[KubeObject]:
 
 
 def endpoints(service: str, count: int, generation: int) -> KubeObject:
-    addresses = [{"addresses": [f"10.{generation % 200}.{i // 250}.{i % 250 + 1}"]} for i in range(count)]
+    addresses = [
+        {"addresses": [f"10.{generation % 200}.{i // 250}.{i % 250 + 1}"]} for i in range(count)
+    ]
     return manifest(
         "EndpointSlice", f"{service}-slice", addressType="IPv4",
         ports=[{"port": 8080}], endpoints=addresses,

@@ -12,6 +12,7 @@ import asyncio
 import json
 import tempfile
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -46,7 +47,9 @@ async def in_parallel(calls: list[Callable[[], Awaitable[Any]]]) -> float:
     return perf_counter() - started
 
 
-def body(index: int, generation: int = 0) -> dict[str, Any]:
+def body(index: int, generation: int = 0) -> Any:
+    """An EndpointSlice as the raw dict the API takes (typed Any: the client's stubs want
+    its generated models)."""
     raw = endpoint_slice(index, ENDPOINTS, generation=generation)
     raw["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] = "bench"
     return raw
@@ -55,11 +58,10 @@ def body(index: int, generation: int = 0) -> dict[str, Any]:
 async def measure(plane: ControlPlane) -> dict[str, Any]:
     api = await connect(kubeconfig=plane.kubeconfig)
     discovery = client.DiscoveryV1Api(api)
-    create_s = await in_parallel([
-        (lambda i=i: discovery.create_namespaced_endpoint_slice(
-            NAMESPACE, body(i), _preload_content=False))
-        for i in range(SLICES)
-    ])  # fmt: skip
+    create = discovery.create_namespaced_endpoint_slice
+    create_s = await in_parallel(
+        [partial(create, NAMESPACE, body(i), _preload_content=False) for i in range(SLICES)]
+    )
     store = Store()
     resource = next(r for r in NAMESPACED_RESOURCES if r.kind == "EndpointSlice")
     informer = Informer(api=api, resource=resource, store=store, metrics=Metrics())
@@ -70,11 +72,13 @@ async def measure(plane: ControlPlane) -> dict[str, Any]:
     assert len(store.snapshot().objects(EndpointSlice)) == SLICES
     revision = store.revision
     started = perf_counter()
-    update_s = await in_parallel([
-        (lambda i=i: discovery.replace_namespaced_endpoint_slice(
-            f"svc{i}-abcde", NAMESPACE, body(i, generation=1), _preload_content=False))
-        for i in range(UPDATES)
-    ])  # fmt: skip
+    replace = discovery.replace_namespaced_endpoint_slice
+    update_s = await in_parallel(
+        [
+            partial(replace, f"svc{i}-abcde", NAMESPACE, body(i, 1), _preload_content=False)
+            for i in range(UPDATES)
+        ]
+    )
     while store.revision < revision + UPDATES:
         await asyncio.sleep(0.005)
     watch_s = perf_counter() - started
@@ -94,10 +98,12 @@ async def measure(plane: ControlPlane) -> dict[str, Any]:
 
 def main() -> None:
     etcd, apiserver = build_binaries()
-    with tempfile.TemporaryDirectory(prefix="icws") as work:
-        with ControlPlane(workdir=Path(work), etcd_bin=etcd, apiserver_bin=apiserver) as plane:
-            plane.kubectl("create", "namespace", NAMESPACE)
-            row = asyncio.run(measure(plane))
+    with (
+        tempfile.TemporaryDirectory(prefix="icws") as work,
+        ControlPlane(workdir=Path(work), etcd_bin=etcd, apiserver_bin=apiserver) as plane,
+    ):
+        plane.kubectl("create", "namespace", NAMESPACE)
+        row = asyncio.run(measure(plane))
     print(json.dumps(row))
     report("watch_scale", "Watch at scale: EndpointSlice informer, real kube-apiserver", [row])
 

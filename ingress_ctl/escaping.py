@@ -41,6 +41,8 @@ def _printable(value: str, sink: str) -> str:
 
 def config_word(value: object) -> str:
     """One haproxy.cfg word that the parser reads back as exactly `value`."""
+    if type(value) is str and _BARE.fullmatch(value):
+        return value  # the common case, first: bare words are printable ASCII already
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise UnsafeValue(f"haproxy.cfg: {value!r} is not a string or an integer")
     text = _printable(str(value), "haproxy.cfg")
