@@ -26,7 +26,7 @@ from typing import Any
 from e2e.controlplane import ControlPlane, free_ports, stop_process
 from ingress_ctl.haproxy.process import parse_show_proc
 from ingress_ctl.haproxy.sockets import send_commands
-from tests.http import Response, get, get_or_none, wait_for
+from tests.http import Response, get, get_or_none, metric_samples, wait_for
 from tests.manifests import Manifest, endpoint, endpoint_slice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,9 +100,7 @@ class Controller:
 
     def metrics(self) -> dict[str, float]:
         """Every sample of /metrics, by name with labels."""
-        text = get(self.status_port, "/metrics").text
-        lines = (line for line in text.splitlines() if line and not line.startswith("#"))
-        return {name: float(value) for name, value in (line.rsplit(" ", 1) for line in lines)}
+        return metric_samples(self.status_port)
 
     def check_running(self) -> None:
         code = self.process.poll()

@@ -44,15 +44,35 @@ def get(
     timeout: float = 5.0,
 ) -> Response:
     """GET path from address:port, sending `Host: host` exactly as given (else address:port)."""
+    return request(port, path, host=host, address=address, timeout=timeout)
+
+
+def request(
+    port: int,
+    path: str = "/",
+    *,
+    method: str = "GET",
+    host: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    address: str = "127.0.0.1",
+    timeout: float = 5.0,
+) -> Response:
+    """One request to address:port with `Host: host` exactly as given (else address:port),
+    these headers, and a body (with its Content-Length)."""
     connection = http.client.HTTPConnection(address, port, timeout=timeout)
     try:
-        connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
         connection.putheader("Host", f"{address}:{port}" if host is None else host)
         connection.putheader("Connection", "close")
-        connection.endheaders()
+        for name, value in (headers or {}).items():
+            connection.putheader(name, value)
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
         response = connection.getresponse()
-        headers = {name.lower(): value for name, value in response.getheaders()}
-        return Response(status=response.status, headers=headers, body=response.read())
+        received = {name.lower(): value for name, value in response.getheaders()}
+        return Response(status=response.status, headers=received, body=response.read())
     finally:
         connection.close()
 
@@ -73,3 +93,10 @@ def wait_for(probe: Callable[[], T | None], *, timeout: float, interval: float =
             raise AssertionError(f"still nothing after {timeout} s")
         time.sleep(interval)
     return found
+
+
+def metric_samples(port: int) -> dict[str, float]:
+    """Every sample of the controller's /metrics on port, by name with labels."""
+    text = get(port, "/metrics").text
+    lines = (line for line in text.splitlines() if line and not line.startswith("#"))
+    return {name: float(value) for name, value in (line.rsplit(" ", 1) for line in lines)}

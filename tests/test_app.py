@@ -34,7 +34,7 @@ from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
 from ingress_ctl.translation import translate
 from tests.conftest import ROOT, EchoBackends, echo_service, free_port, short_tmp_dir
-from tests.http import Response, get, get_or_none, wait_for
+from tests.http import Response, get, get_or_none, metric_samples, wait_for
 from tests.manifests import Manifest, ingress, ingress_class, path, rule
 
 pytestmark = pytest.mark.haproxy
@@ -66,9 +66,7 @@ class Controller:
 
     def metrics(self) -> dict[str, float]:
         """Every sample of /metrics, by name with labels."""
-        text = get(self.status_port, "/metrics").text
-        lines = (line for line in text.splitlines() if line and not line.startswith("#"))
-        return {name: float(value) for name, value in (line.rsplit(" ", 1) for line in lines)}
+        return metric_samples(self.status_port)
 
     def haproxy(self) -> ProcStatus:
         """The HAProxy master's `show proc`, over the master socket in the state directory."""
