@@ -1,0 +1,61 @@
+"""The pure core imports no I/O: translation, rendering and planning stay pure functions."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "ingress_ctl"
+PURE = sorted(
+    [
+        *(PACKAGE / f"{name}.py" for name in (
+            "objects", "routing", "matching", "escaping", "naming", "snapshot", "problems",
+            "reports", "settings", "slots", "planning", "rendering", "globals", "certificates",
+        )),
+        *(PACKAGE / "translation").glob("*.py"),
+        *(PACKAGE / "annotations").glob("*.py"),
+    ]
+)  # fmt: skip
+IO_LIBRARIES = {"asyncio", "aiohttp", "kubernetes_asyncio", "subprocess", "prometheus_client"}
+IO_MODULES = {
+    "app", "applying", "syncing", "serving", "haproxy", "sources", "kubeapi", "leading",
+    "publishing", "reporting", "events", "fallback", "logs", "cli", "status", "metrics",
+}  # fmt: skip
+
+
+def imported(path: Path) -> set[str]:
+    """Every module a file imports, as written."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def io_imports(names: set[str]) -> set[str]:
+    found = set()
+    for name in names:
+        parts = name.split(".")
+        if parts[0] in IO_LIBRARIES:
+            found.add(name)
+        if parts[0] == "ingress_ctl" and len(parts) > 1 and parts[1] in IO_MODULES:
+            found.add(name)
+    return found
+
+
+@pytest.mark.parametrize("path", PURE, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_pure_modules_import_no_io(path: Path) -> None:
+    assert io_imports(imported(path)) == set()
+
+
+def test_the_check_sees_io_imports() -> None:
+    assert io_imports({"asyncio", "ingress_ctl.haproxy.process", "ingress_ctl.routing"}) == {
+        "asyncio",
+        "ingress_ctl.haproxy.process",
+    }
+    assert len(PURE) > 20
