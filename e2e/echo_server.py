@@ -1,7 +1,8 @@
 """A tiny HTTP/1.1 echo backend for e2e tests (standalone, stdlib only).
 
 Every request, whatever its method or path, gets ``200`` with a JSON body naming the
-backend, the method, the request path (with query string) and the Host header, plus an
+backend, the method, the request path (with query string), the Host header and every
+request header (names in lowercase, repeated ones joined with ``, ``), plus an
 ``X-Backend: <name>`` header. Keep-alive is supported. Prints one line to stdout once
 it listens (callers wait for it).
 
@@ -32,6 +33,10 @@ class EchoHandler(BaseHTTPRequestHandler):
                     "method": self.command,
                     "path": self.path,
                     "host": self.headers.get("Host"),
+                    "headers": {
+                        name.lower(): ", ".join(self.headers.get_all(name) or ())
+                        for name in self.headers
+                    },
                 }
             ).encode()
             + b"\n"

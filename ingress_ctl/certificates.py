@@ -3,8 +3,9 @@
 Tenant bytes never reach HAProxy: a Secret's `tls.crt` (leaf first, then its
 chain) and `tls.key` are parsed with `cryptography`, checked (RSA of 2048
 bits or more, or ECDSA on P-256/384/521; the key must belong to the leaf),
-and serialized again as PEM. The file name is the hash of that PEM. Pure: no
-I/O (making a key pair for the self-signed certificate draws random bytes).
+and serialized again as PEM; so is the `ca.crt` that verifies pods. The file
+name is the hash of that PEM. Pure: no I/O (making a key pair for the
+self-signed certificate draws random bytes).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ingress_ctl.objects import Secret
 from ingress_ctl.routing import Certificate
 
 TLS_SECRET_TYPE = "kubernetes.io/tls"
+CA_KEY = "ca.crt"
 MAX_PEM_BYTES = 256 * 1024
 MAX_CHAIN = 10
 MIN_RSA_BITS = 2048
@@ -41,10 +43,11 @@ def parse_tls_secret(secret: Secret) -> Certificate:
     """The certificate of a `kubernetes.io/tls` Secret, or CertificateError."""
     if secret.type != TLS_SECRET_TYPE:
         raise CertificateError(f"type is {secret.type!r}, not {TLS_SECRET_TYPE!r}")
-    return parse_pem(_secret_value(secret, "tls.crt"), _secret_value(secret, "tls.key"))
+    return parse_pem(secret_value(secret, "tls.crt"), secret_value(secret, "tls.key"))
 
 
-def _secret_value(secret: Secret, key: str) -> bytes:
+def secret_value(secret: Secret, key: str) -> bytes:
+    """The bytes of a Secret's key (`stringData` first, else base64 `data`), or CertificateError."""
     if key in secret.string_data:
         return secret.string_data[key].encode("utf-8", errors="replace")
     if key not in secret.data:
@@ -64,16 +67,24 @@ def parse_pem(chain_pem: bytes, key_pem: bytes) -> Certificate:
     return certificate(chain, key)
 
 
-def _chain(pem: bytes) -> list[x509.Certificate]:
+def _chain(pem: bytes, key: str = "tls.crt") -> list[x509.Certificate]:
     if len(pem) > MAX_PEM_BYTES:
-        raise CertificateError(f"tls.crt is larger than {MAX_PEM_BYTES} bytes")
+        raise CertificateError(f"{key} is larger than {MAX_PEM_BYTES} bytes")
     try:
         chain = x509.load_pem_x509_certificates(pem)
     except ValueError:
-        raise CertificateError("tls.crt holds no PEM certificate") from None
+        raise CertificateError(f"{key} holds no PEM certificate") from None
     if len(chain) > MAX_CHAIN:
-        raise CertificateError(f"tls.crt holds more than {MAX_CHAIN} certificates")
+        raise CertificateError(f"{key} holds more than {MAX_CHAIN} certificates")
     return chain
+
+
+def ca_bundle(pem: bytes) -> str:
+    """The CA certificates of a Secret's `ca.crt` (to verify pods), parsed and serialized again."""
+    found = _chain(pem, CA_KEY)
+    return "".join(
+        certificate.public_bytes(serialization.Encoding.PEM).decode() for certificate in found
+    )
 
 
 def _key(pem: bytes) -> PrivateKey:

@@ -1,7 +1,7 @@
-"""Command line: `run`, `render` and `explain`.
+"""Command line: `run`, `render`, `explain` and `migrate`.
 
-Exit codes: 0 when all is well, 1 when an object was rejected (`render`), 2 on
-usage errors.
+Exit codes: 0 when all is well, 1 when an object was rejected (`render`) or an
+ingress-nginx annotation would not behave the same (`migrate`), 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingress_ctl import __version__
+from ingress_ctl.annotations.migrating import migrate, report
 from ingress_ctl.app import run
 from ingress_ctl.applying import write_files
 from ingress_ctl.explaining import explain
+from ingress_ctl.objects import Ingress
 from ingress_ctl.rendering import render
 from ingress_ctl.settings import Settings, default_controller_namespace, parse_service_port
 from ingress_ctl.snapshot import Snapshot
@@ -67,6 +69,11 @@ def _routing_flags(parser: argparse.ArgumentParser) -> None:
         "--tcp-services-configmap",
         metavar="NS/NAME",
         help='ConfigMap of TCP services: "<port>": "<ns>/<service>:<port>[:PROXY[:PROXY]]"',
+    )
+    parser.add_argument(
+        "--nginx-compat",
+        action="store_true",
+        help="also read nginx.ingress.kubernetes.io/ annotations (see docs/annotations.md)",
     )
 
 
@@ -139,6 +146,11 @@ def _parser() -> argparse.ArgumentParser:
     _routing_flags(explaining)
     explaining.add_argument("-f", "--filename", type=Path, action="append", required=True)
     explaining.add_argument("--url", required=True)
+
+    migrating = commands.add_parser(
+        "migrate", help="report what the ingress-nginx annotations of Ingresses become"
+    )
+    migrating.add_argument("-f", "--filename", type=Path, action="append", required=True)
     return parser
 
 
@@ -192,6 +204,22 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    loaded = load_manifests(args.filename)
+    for problem in loaded.problems:
+        print(f"{problem.severity}: {problem}", file=sys.stderr)
+    ingresses = sorted(
+        (obj for obj in loaded.objects if isinstance(obj, Ingress)),
+        key=lambda found: (found.metadata.namespace, found.metadata.name),
+    )
+    migrations = [
+        migrate(f"{found.metadata.namespace}/{found.metadata.name}", found.metadata.annotations)
+        for found in ingresses
+    ]
+    print("\n".join(report(migrations)))
+    return int(any(migration.blocked for migration in migrations))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ingress-ctl` command."""
     try:
@@ -203,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _render(args, settings)
     if args.command == "explain":
         return _explain(args, settings)
+    if args.command == "migrate":
+        return _migrate(args)
     return asyncio.run(run(settings))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ingress_ctl.policies import Policy
 from ingress_ctl.routing import ServiceRef
 
 CONFIG_FILE = "haproxy.cfg"
@@ -44,6 +45,23 @@ with `pt_`, TCP services' with `tcp_`: they never clash."""
 def backend_name(service: ServiceRef) -> str:
     """`be_<namespace>_<service>_<port>`: `_` never appears in DNS labels or port names."""
     return f"be_{service.namespace}_{service.name}_{service.port}"
+
+
+def policy_backend_name(service: ServiceRef, policy: Policy) -> str:
+    """`be_<namespace>_<service>_<port>_<hash>`: a Service's backend with a policy of its own
+    (the hash of the policy: equal policies share a backend, different ones never do)."""
+    digest = hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:12]
+    return f"{backend_name(service)}_{digest}"
+
+
+def redirect_backend_name(host: str) -> str:
+    """`builtin_redirect_<host>`: the backend redirecting requests to `host` (a DNS name)."""
+    return f"builtin_redirect_{host}"
+
+
+def userlist_name(backend: str) -> str:
+    """`ul_<backend>`: the users of a backend with basic auth."""
+    return f"ul_{backend}"
 
 
 def passthrough_backend_name(service: ServiceRef) -> str:

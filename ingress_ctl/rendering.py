@@ -3,8 +3,9 @@
 Templates only loop and print. Every printed value passes through the escaping
 function of its sink (chosen by the template's name) as the environment's
 `finalize` hook, so no template can print a raw value. Output is
-deterministic: the same model gives byte-identical files. Certificate files
-hold the PEM that `certificates` serialized from parsed objects.
+deterministic: the same model gives byte-identical files. Certificate and CA
+files hold the PEM that `certificates` serialized from parsed objects. The
+lines a backend's policy asks for are in `policy.cfg.j2`.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ def render_state(
         },
         slots={name: _slot_lines(slots) for name, slots in layout.backends.items()},
         names=naming,
+        duration=duration,
         any_host=ANY_HOST,
         resolvers=any(backend.resolve for backend in routing.backends),
         bind_host=bind_host,
@@ -97,6 +99,7 @@ def render_state(
     if lines:
         files[naming.CRT_LIST] = _render("crt-list.j2", escaping.crt_list_line, lines=lines)
     files.update(certificates)
+    files.update((bundle.file, bundle.pem) for bundle in routing.ca_bundles)
     return Rendered(
         files=files, maps=maps, layout=layout, crt_list=lines, certificates=certificates
     )

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingress_ctl.globals import GlobalConfig
+from ingress_ctl.policies import Policy
 
 
 class Value(BaseModel):
@@ -83,10 +84,14 @@ class Backend(Value):
     resolve: bool = False
     """Servers are DNS names (ExternalName Services) resolved by HAProxy."""
     status: int | None = None
-    """Built-in backends answer this status themselves (404 page)."""
+    """Built-in backends answer this status themselves (404 page, 308 redirect)."""
+    redirect_to: str | None = None
+    """A built-in redirect to this host (same scheme, path and query); see from-to-www."""
     mode: Mode = Mode.HTTP
     send_proxy: ProxyProtocol | None = None
     """Connections to every server start with a PROXY protocol header (a backend-wide setting)."""
+    policy: Policy = Policy()
+    """What annotations ask of this backend; a backend of a Service per distinct policy."""
 
 
 class Route(Value):
@@ -156,6 +161,14 @@ class TCPService(Value):
     """TLS is terminated on the listener with this certificate file (None: plain TCP)."""
 
 
+class CABundle(Value):
+    """CA certificates that pods' certificates are verified against, as PEM."""
+
+    file: str
+    """Where HAProxy reads it: named by the hash of `pem` (naming.certificate_file)."""
+    pem: str = Field(repr=False)
+
+
 class Routing(Value):
     """Everything HAProxy serves: HTTP routing, TLS, passthrough, TCP services, and their backends."""
 
@@ -172,6 +185,8 @@ class Routing(Value):
     tls_names: tuple[TLSName, ...] = ()
     passthrough: tuple[PassthroughRoute, ...] = ()
     tcp_services: tuple[TCPService, ...] = ()
+    ca_bundles: tuple[CABundle, ...] = ()
+    """The CA files that backends verify their pods against, sorted by file."""
 
     def backend(self, name: str) -> Backend:
         """The backend with this name (every name a route uses is present)."""

@@ -93,6 +93,8 @@ class Settings(BaseModel):
     """`namespace/name` of the ConfigMap of global settings (timeouts, TLS, HSTS, ...)."""
     tcp_services_configmap: NamespacedName | None = None
     """`namespace/name` of the ConfigMap of TCP services (`"<port>": "<ns>/<svc>:<port>"`)."""
+    nginx_compat: bool = False
+    """Also read `nginx.ingress.kubernetes.io/` annotations, mapped onto ours."""
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     sync_settle: float = Field(default=0.05, ge=0, le=10)

@@ -176,3 +176,50 @@ def test_explain_needs_an_absolute_url(capsys: pytest.CaptureFixture[str], url: 
 
     assert (code, out) == (2, "")
     assert err == f"ingress-ctl explain: {url!r} is not an absolute URL like http://host/path\n"
+
+
+# --- nginx compatibility and migrate ---------------------------------------------------
+
+NGINX = "nginx.ingress.kubernetes.io/"
+
+
+def test_nginx_annotations_are_read_only_with_the_flag(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    manifests = manifest_file(
+        tmp_path,
+        ingress(
+            "shop",
+            rule("shop.test", path("/", "web")),
+            annotations={NGINX + "proxy-body-size": "1k"},
+        ),
+        service("web"),
+    )
+    plain = cli(capsys, "render", "-f", manifests)[1]
+    compat = cli(capsys, "render", "-f", manifests, "--nginx-compat")[1]
+    limit = "http-request deny deny_status 413 if { req.hdr_val(content-length) gt 1024 }"
+    assert limit not in plain
+    assert limit in compat
+
+
+def test_migrate_reports_each_nginx_annotation(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    annotations = {NGINX + "proxy-body-size": "1k", NGINX + "server-snippet": "x"}
+    manifests = manifest_file(
+        tmp_path,
+        ingress("b", rule("b.test", path("/", "web")), annotations=annotations),
+        ingress("a", rule("a.test", path("/", "web"))),
+    )
+    code, out, err = cli(capsys, "migrate", "-f", manifests)
+    assert (code, err) == (1, "")
+    assert out.splitlines() == [
+        "Ingress default/b:",
+        f"  translated  {NGINX}proxy-body-size -> ingress-ctl.io/proxy-body-size",
+        f"  refused     {NGINX}server-snippet: snippets are refused: raw configuration from an "
+        "Ingress could reach every tenant's traffic; use the typed annotations "
+        "(docs/annotations.md)",
+        "1 Ingresses with nginx annotations, 1 that would behave differently",
+    ]
+    clean = manifest_file(tmp_path, ingress("c", annotations={NGINX + "ssl-redirect": "true"}))
+    assert cli(capsys, "migrate", "-f", clean)[0] == 0

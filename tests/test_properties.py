@@ -437,7 +437,9 @@ def line_pattern(line: str, word: str, *, where: str) -> re.Pattern[str]:
 
 CRT_LIST_WORDS = r"(?![#\[])[\x21-\x7e]+(?: (?![#\[])[\x21-\x7e]+)*"
 """Words that neither open `[ssl options]` nor a comment, one space apart."""
-CONFIG_LINES = template_lines(TEMPLATES / "haproxy.cfg.j2", CONFIG_WORD)
+CONFIG_LINES = template_lines(TEMPLATES / "haproxy.cfg.j2", CONFIG_WORD) + template_lines(
+    TEMPLATES / "policy.cfg.j2", CONFIG_WORD
+)
 MAP_LINES = template_lines(TEMPLATES / "map.j2", MAP_WORD)
 CRT_LIST_LINES = template_lines(TEMPLATES / "crt-list.j2", CRT_LIST_WORDS)
 CERTIFICATE_FILE = re.compile(r"certs/[0-9a-f]{32}\.pem")

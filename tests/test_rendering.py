@@ -36,6 +36,7 @@ CASES = {
         GOLDEN / "passthrough" / "input.yaml",
         Settings(configmap="ingress/ingress-ctl", https_port=8443),
     ),
+    "annotations": (GOLDEN / "annotations" / "input.yaml", Settings(nginx_compat=True)),
 }
 FALLBACK = "fallback.pem"
 """A case with this file next to its input serves HTTPS with it as the fallback certificate."""

@@ -3,34 +3,30 @@
 Ingress annotations override the global ConfigMap for that Ingress's TLS
 hosts; a value that does not parse is reported with its field and the
 global value applies. The Service annotation says which PROXY protocol
-version the Service's pods expect.
+version the Service's pods expect. The keys and their parsers are
+registered in `ingress_ctl/annotations/tls.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from ingress_ctl.annotations import tls
+from ingress_ctl.annotations.registry import Annotation, field_of
 from ingress_ctl.globals import HSTS, GlobalConfig
 from ingress_ctl.routing import ProxyProtocol, Value
-from ingress_ctl.translation.values import boolean, choice, integer
 
 T = TypeVar("T")
 
-PREFIX = "ingress-ctl.io/"
-SSL_REDIRECT = PREFIX + "ssl-redirect"
-SSL_PASSTHROUGH = PREFIX + "ssl-passthrough"
-HSTS_ENABLED = PREFIX + "hsts"
-HSTS_MAX_AGE = PREFIX + "hsts-max-age"
-HSTS_INCLUDE_SUBDOMAINS = PREFIX + "hsts-include-subdomains"
-HSTS_PRELOAD = PREFIX + "hsts-preload"
-SEND_PROXY_PROTOCOL = PREFIX + "send-proxy-protocol"
-
-
-def field_of(annotation: str) -> str:
-    """The problem field of an annotation."""
-    return f"metadata.annotations[{annotation}]"
+SSL_REDIRECT = tls.SSL_REDIRECT.key
+SSL_PASSTHROUGH = tls.SSL_PASSTHROUGH.key
+HSTS_ENABLED = tls.HSTS.key
+HSTS_MAX_AGE = tls.HSTS_MAX_AGE.key
+HSTS_INCLUDE_SUBDOMAINS = tls.HSTS_INCLUDE_SUBDOMAINS.key
+HSTS_PRELOAD = tls.HSTS_PRELOAD.key
+SEND_PROXY_PROTOCOL = tls.SEND_PROXY_PROTOCOL.key
 
 
 class IngressOptions(Value):
@@ -46,14 +42,14 @@ class _Reader:
     annotations: Mapping[str, str]
     issues: list[tuple[str, str]] = field(default_factory=list)
 
-    def read(self, name: str, parse: Callable[[str], T], default: T) -> T:
-        raw = self.annotations.get(name)
+    def read(self, annotation: Annotation[T], default: T) -> T:
+        raw = self.annotations.get(annotation.key)
         if raw is None:
             return default
         try:
-            return parse(raw)
+            return annotation.parse(raw)
         except ValueError as error:
-            self.issues.append((field_of(name), f"{error}; {default!r} applies"))
+            self.issues.append((field_of(annotation.key), f"{error}; {default!r} applies"))
             return default
 
 
@@ -63,17 +59,15 @@ def ingress_options(
     """An Ingress's options, and (field, reason) for each annotation that did not parse."""
     reader = _Reader(annotations)
     hsts = HSTS(
-        enabled=reader.read(HSTS_ENABLED, boolean, config.hsts.enabled),
-        max_age=reader.read(HSTS_MAX_AGE, integer(0, 2**31 - 1), config.hsts.max_age),
-        include_subdomains=reader.read(
-            HSTS_INCLUDE_SUBDOMAINS, boolean, config.hsts.include_subdomains
-        ),
-        preload=reader.read(HSTS_PRELOAD, boolean, config.hsts.preload),
+        enabled=reader.read(tls.HSTS, config.hsts.enabled),
+        max_age=reader.read(tls.HSTS_MAX_AGE, config.hsts.max_age),
+        include_subdomains=reader.read(tls.HSTS_INCLUDE_SUBDOMAINS, config.hsts.include_subdomains),
+        preload=reader.read(tls.HSTS_PRELOAD, config.hsts.preload),
     )
     options = IngressOptions(
-        ssl_redirect=reader.read(SSL_REDIRECT, boolean, config.ssl_redirect),
+        ssl_redirect=reader.read(tls.SSL_REDIRECT, config.ssl_redirect),
         hsts=hsts,
-        ssl_passthrough=reader.read(SSL_PASSTHROUGH, boolean, False),
+        ssl_passthrough=reader.read(tls.SSL_PASSTHROUGH, False),
     )
     return options, reader.issues
 
@@ -81,4 +75,4 @@ def ingress_options(
 def send_proxy(annotations: Mapping[str, str]) -> ProxyProtocol | None:
     """The PROXY protocol version a Service's pods expect; ValueError when unreadable."""
     raw = annotations.get(SEND_PROXY_PROTOCOL)
-    return None if raw is None else choice(ProxyProtocol)(raw)
+    return None if raw is None else tls.SEND_PROXY_PROTOCOL.parse(raw)

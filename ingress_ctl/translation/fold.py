@@ -3,7 +3,8 @@
 Holds the virtual hosts, passthrough routes and backends found so far and
 the problems met; `translate` freezes it into a Routing at the end. Backends
 are made here for every kind of user: HTTP routes, passthrough routes and
-TCP services (the last two are `mode tcp` copies under their own names).
+TCP services (the last two are `mode tcp` copies under their own names);
+an HTTP route whose annotations ask for a policy gets a copy named by it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ingress_ctl import naming
 from ingress_ctl.objects import IngressBackend
+from ingress_ctl.policies import Policy
 from ingress_ctl.problems import Problem, Severity
 from ingress_ctl.routing import (
     Backend,
@@ -23,6 +25,7 @@ from ingress_ctl.routing import (
     ServiceRef,
 )
 from ingress_ctl.translation.backends import Index, resolve_backend
+from ingress_ctl.translation.policies import NOTHING
 
 
 @dataclass
@@ -44,6 +47,8 @@ class Fold:
     backends: dict[str, Backend] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     default: tuple[str, str] | None = None
+    ca_bundles: dict[str, str] = field(default_factory=dict)
+    """CA files that backends verify their pods against (file -> PEM), made so far."""
 
     def problem(
         self, source: ObjectRef, where: str, reason: str, severity: Severity = "error"
@@ -51,11 +56,18 @@ class Fold:
         self.problems.append(Problem(source=source, field=where, reason=reason, severity=severity))
 
     def backend(
-        self, source: ObjectRef, where: str, ref: IngressBackend, *, passthrough: bool = False
+        self,
+        source: ObjectRef,
+        where: str,
+        ref: IngressBackend,
+        *,
+        passthrough: bool = False,
+        policy: Policy | None = None,
     ) -> str | None:
         """The name of the backend an IngressBackend reaches; None (with a problem) if unusable.
 
-        A passthrough backend is the `mode tcp` twin of the HTTP one.
+        A passthrough backend is the `mode tcp` twin of the HTTP one; an HTTP one with a
+        policy is a backend of its own (see naming.policy_backend_name).
         """
         if ref.service is None:
             self.problem(source, where, "only Service backends are supported")
@@ -66,19 +78,23 @@ class Fold:
             return None
         service = ServiceRef(namespace=source.namespace, name=ref.service.name, port=port)
         name = naming.passthrough_backend_name(service) if passthrough else None
-        backend, missing = self.service_backend(service, tcp_name=name)
+        backend, missing = self.service_backend(service, tcp_name=name, policy=policy)
         if missing is not None:
             answer = "connections are closed" if passthrough else "requests answer 503"
             self.problem(source, f"{where}.service", f"{missing}; {answer}")
         return backend.name
 
     def service_backend(
-        self, service: ServiceRef, *, tcp_name: str | None = None
+        self, service: ServiceRef, *, tcp_name: str | None = None, policy: Policy | None = None
     ) -> tuple[Backend, str | None]:
-        """The backend of a Service port (a `mode tcp` one named `tcp_name` if given), kept
-        for the Routing, and the reason it has no servers, if any."""
+        """The backend of a Service port (a `mode tcp` one named `tcp_name` if given, one
+        with a policy if it is not the default), kept for the Routing, and the reason it has
+        no servers, if any."""
         backend, missing = resolve_backend(service, index=self.index)
         if tcp_name is not None:
             backend = backend.model_copy(update={"name": tcp_name, "mode": Mode.TCP})
+        elif policy is not None and policy != NOTHING:
+            name = naming.policy_backend_name(service, policy)
+            backend = backend.model_copy(update={"name": name, "policy": policy})
         self.backends[backend.name] = backend
         return backend, missing

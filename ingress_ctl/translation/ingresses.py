@@ -9,20 +9,27 @@ from __future__ import annotations
 
 from ingress_ctl import naming
 from ingress_ctl.matching import parse_host, parse_path, prefix_base
-from ingress_ctl.objects import HTTPIngressPath, Ingress
+from ingress_ctl.objects import HTTPIngressPath, Ingress, IngressBackend
+from ingress_ctl.policies import Policy
 from ingress_ctl.problems import Problem
 from ingress_ctl.routing import Backend, ObjectRef, PathType, Route, VirtualHost
 from ingress_ctl.settings import Settings
 from ingress_ctl.translation.fold import Fold, HostState
+from ingress_ctl.translation.policies import RoutePolicies
 
 BUILTIN_404 = Backend(name=naming.NOT_FOUND_BACKEND, status=404)
 
 
-def add_http(fold: Fold, ingress: Ingress, source: ObjectRef) -> list[str]:
-    """Fold an Ingress's rules and default backend; returns a report line per route."""
+def add_http(
+    fold: Fold, ingress: Ingress, source: ObjectRef, policies: RoutePolicies | None = None
+) -> list[str]:
+    """Fold an Ingress's rules and default backend (with the policies its annotations ask
+    for); returns a report line per route."""
     default = None
     if ingress.spec.default_backend is not None:
-        default = fold.backend(source, "spec.defaultBackend", ingress.spec.default_backend)
+        backend = ingress.spec.default_backend
+        policy = _policy(policies, backend)
+        default = fold.backend(source, "spec.defaultBackend", backend, policy=policy)
         if default is not None and not ingress.spec.rules:
             _claim_global_default(fold, source, default)
     served = []
@@ -37,30 +44,53 @@ def add_http(fold: Fold, ingress: Ingress, source: ObjectRef) -> list[str]:
         if default is not None:
             _claim_host_default(fold, vhost, host, source, default)
         for j, path in enumerate(rule.http.paths if rule.http else ()):
-            route = _route(fold, source, host, f"{where}.http.paths[{j}]", path)
+            route = route_of(fold, source, host, f"{where}.http.paths[{j}]", path, policies)
             if route is not None and _claim_route(fold, vhost, route):
                 served.append(f"{host or '*'}{route.path} ({route.path_type}) -> {route.backend}")
     return served
 
 
-def _route(
-    fold: Fold, source: ObjectRef, host: str, where: str, path: HTTPIngressPath
+def _policy(
+    policies: RoutePolicies | None,
+    backend: IngressBackend,
+    path: str | None = None,
+    kind: PathType | None = None,
+) -> Policy | None:
+    if policies is None or backend.service is None:
+        return None
+    return policies.of(backend.service.name, path, kind)
+
+
+def route_of(
+    fold: Fold,
+    source: ObjectRef,
+    host: str,
+    where: str,
+    path: HTTPIngressPath,
+    policies: RoutePolicies | None,
 ) -> Route | None:
+    """The route of one path of a rule (its backend made), or None with a problem."""
     try:
         value = parse_path(path.path)
     except ValueError as error:
         fold.problem(source, f"{where}.path", f"{error}; path ignored")
         return None
-    backend = fold.backend(source, f"{where}.backend", path.backend)
+    kind = PathType.EXACT if path.path_type == "Exact" else PathType.PREFIX
+    policy = _policy(policies, path.backend, value, kind)
+    backend = fold.backend(source, f"{where}.backend", path.backend, policy=policy)
     if backend is None:
         return None
-    kind = PathType.EXACT if path.path_type == "Exact" else PathType.PREFIX
     return Route(host=host, path=value, path_type=kind, backend=backend, source=source, rule=where)
 
 
-def _claim_route(fold: Fold, vhost: HostState, route: Route) -> bool:
+def route_key(route: Route) -> tuple[PathType, str]:
+    """What two routes of a host must differ in (a Prefix's trailing slash does not count)."""
     path = route.path if route.path_type is PathType.EXACT else prefix_base(route.path) or "/"
-    key = (route.path_type, path)
+    return (route.path_type, path)
+
+
+def _claim_route(fold: Fold, vhost: HostState, route: Route) -> bool:
+    key = route_key(route)
     owner = vhost.routes.get(key)
     if owner is not None:
         fold.problem(

@@ -1,30 +1,39 @@
 """`translate`: a snapshot of objects folded into the routing model, in one pass.
 
 The global ConfigMap first (its values are the defaults of every Ingress),
-then our Ingresses oldest first: a passthrough Ingress adds SNI routes, any
-other adds HTTP routes and TLS names. Then the default certificate, the TCP
-services, and the frozen Routing with only the certificates in use.
+then our Ingresses oldest first (their annotations read into route policies):
+a passthrough Ingress adds SNI routes, any other adds HTTP routes and TLS
+names; canary Ingresses come last and join the routes of the others; then
+the from-to-www redirects of hosts no Ingress serves. Then the default
+certificate, the TCP services, and the frozen Routing with only the
+certificates in use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from ingress_ctl.annotations.registry import field_of
 from ingress_ctl.globals import GlobalConfig
 from ingress_ctl.objects import ConfigMap, Ingress, IngressClass, Secret, Service
 from ingress_ctl.problems import Problem
 from ingress_ctl.reports import IngressReport
-from ingress_ctl.routing import Certificate, ObjectRef, Routing, TCPService, TLSName, Value
+from ingress_ctl.routing import (
+    Backend,
+    CABundle,
+    Certificate,
+    ObjectRef,
+    Routing,
+    TCPService,
+    TLSName,
+    Value,
+)
 from ingress_ctl.settings import Settings
 from ingress_ctl.snapshot import Snapshot
-from ingress_ctl.translation.annotations import (
-    SEND_PROXY_PROTOCOL,
-    field_of,
-    ingress_options,
-    send_proxy,
-)
+from ingress_ctl.translation.annotations import SEND_PROXY_PROTOCOL, ingress_options, send_proxy
 from ingress_ctl.translation.backends import Index
+from ingress_ctl.translation.canaries import add_canary
 from ingress_ctl.translation.configmap import global_config
 from ingress_ctl.translation.fold import Fold
 from ingress_ctl.translation.ingresses import (
@@ -35,8 +44,14 @@ from ingress_ctl.translation.ingresses import (
 )
 from ingress_ctl.translation.ownership import ownership
 from ingress_ctl.translation.passthrough import add_passthrough
+from ingress_ctl.translation.policies import (
+    IngressAnnotations,
+    ingress_annotations,
+    service_problems,
+)
 from ingress_ctl.translation.tcp import add_tcp_services
 from ingress_ctl.translation.tls import TLSFold
+from ingress_ctl.translation.www import add_www_redirects
 
 
 class Translation(Value):
@@ -66,11 +81,12 @@ def translate(
     fold.problems.extend(problems)
     _check_services(fold, snapshot)
     tls = TLSFold(secrets=snapshot.objects(Secret), now=now or datetime.now(UTC))
-    classes = {name: cls for (_, name), cls in snapshot.objects(IngressClass).items()}
-    reports = [
-        _fold_ingress(fold, tls, ingress, classes, settings, config)
-        for ingress in _oldest_first(snapshot)
-    ]
+    reports, owned = _owned(fold, tls, snapshot, settings)
+    owned.sort(key=lambda item: item[2].canary is not None)  # canaries join the others' routes
+    reports += [_fold_ingress(fold, tls, *item, config) for item in owned]
+    add_www_redirects(
+        fold, ((ingress, source) for ingress, source, found in owned if found.from_to_www)
+    )
     default_certificate = tls.default(fold, settings, fallback_certificate)
     tcp_configmap, tcp_source = _configmap(
         fold, snapshot, settings.tcp_services_configmap, "no TCP services are served"
@@ -101,27 +117,56 @@ def _oldest_first(snapshot: Snapshot) -> list[Ingress]:
     return sorted(snapshot.objects(Ingress).values(), key=age)
 
 
+Owned = tuple[Ingress, ObjectRef, IngressAnnotations]
+
+
+def _owned(
+    fold: Fold, tls: TLSFold, snapshot: Snapshot, settings: Settings
+) -> tuple[list[IngressReport], list[Owned]]:
+    """Reports of the Ingresses we ignore, and ours with their annotations read, oldest first."""
+    classes = {name: cls for (_, name), cls in snapshot.objects(IngressClass).items()}
+    ignored: list[IngressReport] = []
+    owned: list[Owned] = []
+    for ingress in _oldest_first(snapshot):
+        meta = ingress.metadata
+        source = ObjectRef(kind="Ingress", namespace=meta.namespace, name=meta.name)
+        reason = ownership(ingress, classes=classes, settings=settings)
+        if reason is not None:
+            ignored.append(IngressReport(source=source, state="ignored", reason=reason))
+            continue
+        annotations = ingress_annotations(
+            ingress,
+            source,
+            services=fold.index.services,
+            secrets=tls.secrets,
+            bundles=fold.ca_bundles,
+            nginx=settings.nginx_compat,
+        )
+        owned.append((ingress, source, annotations))
+    return ignored, owned
+
+
 def _fold_ingress(
     fold: Fold,
     tls: TLSFold,
     ingress: Ingress,
-    classes: Mapping[str, IngressClass],
-    settings: Settings,
+    source: ObjectRef,
+    annotations: IngressAnnotations,
     config: GlobalConfig,
 ) -> IngressReport:
-    meta = ingress.metadata
-    source = ObjectRef(kind="Ingress", namespace=meta.namespace, name=meta.name)
-    ignored = ownership(ingress, classes=classes, settings=settings)
-    if ignored is not None:
-        return IngressReport(source=source, state="ignored", reason=ignored)
     before = len(fold.problems)
-    options, issues = ingress_options(meta.annotations, config)
+    fold.problems.extend(annotations.problems)
+    options, issues = ingress_options(annotations.ours, config)
     for where, reason in issues:
         fold.problem(source, where, reason)
-    if options.ssl_passthrough:
+    if annotations.canary is not None:
+        served = add_canary(fold, ingress, source, annotations.policies, annotations.canary)
+    elif options.ssl_passthrough:
         served = add_passthrough(fold, ingress, source)
     else:
-        served = add_http(fold, ingress, source) + tls.add_ingress(fold, ingress, source, options)
+        served = add_http(fold, ingress, source, annotations.policies)
+        served += tls.add_ingress(fold, ingress, source, options)
+    fold.problems.extend(annotations.policies.finish())
     return IngressReport(
         source=source,
         state="serving",
@@ -143,8 +188,9 @@ def _configmap(
 
 
 def _check_services(fold: Fold, snapshot: Snapshot) -> None:
-    """A problem for every Service whose PROXY protocol annotation cannot be read."""
+    """A problem for every Service annotation of ours that cannot be read."""
     for (namespace, name), service in sorted(snapshot.objects(Service).items()):
+        fold.problems.extend(service_problems(service))
         try:
             send_proxy(service.metadata.annotations)
         except ValueError as error:
@@ -201,6 +247,15 @@ def _routing(
         tls_names=names,
         passthrough=passthrough,
         tcp_services=tcp,
+        ca_bundles=_bundles(fold, backends.values()),
+    )
+
+
+def _bundles(fold: Fold, backends: Iterable[Backend]) -> tuple[CABundle, ...]:
+    """The CA files that the backends verify their pods against."""
+    files = {backend.policy.backend.upstream.ca_file for backend in backends}
+    return tuple(
+        CABundle(file=file, pem=fold.ca_bundles[file]) for file in sorted(f for f in files if f)
     )
 
 

@@ -1,0 +1,241 @@
+"""Policies: what annotations ask HAProxy to do for a backend and the routes that use it.
+
+Only validated values live here (the parsers are in `ingress_ctl/annotations/`);
+every field has a default that means "nothing special", so `Policy()` is a plain
+backend. Two routes with equal policies share one backend; a policy that differs
+makes a backend of its own (see naming.policy_backend_name). Durations are whole
+milliseconds. This module imports nothing of ours: the routing model embeds it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network
+
+from pydantic import BaseModel, ConfigDict
+
+Network = IPv4Network | IPv6Network
+
+
+class Part(BaseModel):
+    """Base of every policy value: frozen, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Balance(StrEnum):
+    """HAProxy `balance` algorithms; the hashed ones use `hash-type consistent`."""
+
+    ROUNDROBIN = "roundrobin"
+    LEASTCONN = "leastconn"
+    RANDOM = "random"
+    FIRST = "first"
+    SOURCE = "source"
+    URI = "uri"
+
+    @property
+    def hashed(self) -> bool:
+        """Whether the algorithm hashes a request property onto the servers."""
+        return self in (Balance.SOURCE, Balance.URI)
+
+
+class SameSite(StrEnum):
+    """The SameSite attribute of a cookie."""
+
+    STRICT = "Strict"
+    LAX = "Lax"
+    NONE = "None"
+
+
+class Protocol(StrEnum):
+    """What the pods speak: HTTP/1.1, HTTP/1.1 over TLS, HTTP/2 over TLS (ALPN h2), cleartext HTTP/2."""
+
+    HTTP = "http"
+    HTTPS = "https"
+    H2 = "h2"
+    H2C = "h2c"
+
+    @property
+    def tls(self) -> bool:
+        return self in (Protocol.HTTPS, Protocol.H2)
+
+
+class Timeouts(Part):
+    """Backend timeouts (ms); None inherits the global ConfigMap's value."""
+
+    connect: int | None = None
+    server: int | None = None
+    queue: int | None = None
+    tunnel: int | None = None
+
+
+class Affinity(Part):
+    """Cookie session affinity: HAProxy inserts a cookie naming the server that answered."""
+
+    name: str
+    path: str | None = None
+    domain: str | None = None
+    max_age: int | None = None
+    """Seconds (the cookie's Max-Age attribute); None makes a session cookie."""
+    same_site: SameSite | None = None
+    secure: bool = False
+    http_only: bool = True
+
+
+class HealthCheck(Part):
+    """Active HTTP health checks of every server."""
+
+    path: str = "/"
+    interval: int = 2_000
+    status: int | None = None
+    """The status a healthy server answers; None accepts any 2xx or 3xx."""
+
+
+class Upstream(Part):
+    """How HAProxy talks to the pods."""
+
+    protocol: Protocol = Protocol.HTTP
+    ca_file: str | None = None
+    """TLS protocols only: verify the pods' certificates against this CA file; None: no check."""
+    unverifiable: bool = False
+    """A CA was asked for but could not be read: requests answer 503 (fail closed)."""
+
+
+class BackendPolicy(Part):
+    """What a Service (or an Ingress, which wins) asks of the backend's servers."""
+
+    timeouts: Timeouts = Timeouts()
+    balance: Balance = Balance.ROUNDROBIN
+    affinity: Affinity | None = None
+    upstream: Upstream = Upstream()
+    health: HealthCheck | None = None
+    maxconn: int | None = None
+    """Per server: requests beyond it wait in the queue."""
+
+
+class User(Part):
+    """One user of a basic-auth list: a name and a crypt(3) hash."""
+
+    name: str
+    hash: str
+
+
+class BasicAuth(Part):
+    """Requests without valid credentials of one of `users` answer 401."""
+
+    realm: str
+    users: tuple[User, ...]
+
+
+class RateLimit(Part):
+    """Per client address: requests per period, and concurrent connections."""
+
+    requests: int | None = None
+    period: int = 1_000
+    connections: int | None = None
+    status: int = 429
+
+
+class PathRewrite(Part):
+    """`http-request replace-path <regex> <replacement>` (replacement uses `\\1`..)."""
+
+    regex: str
+    replacement: str
+
+
+class Header(Part):
+    """A header name and value (value printed as a log-format string with no `%`)."""
+
+    name: str
+    value: str
+
+
+class HeaderEdits(Part):
+    """Headers deleted, then set (replaced), then added."""
+
+    set: tuple[Header, ...] = ()
+    add: tuple[Header, ...] = ()
+    delete: tuple[str, ...] = ()
+
+
+class Cors(Part):
+    """CORS: preflight requests answered by HAProxy, allowed origins echoed on responses."""
+
+    origins: tuple[str, ...] = ("*",)
+    """`*` alone, or exact origins (`https://a.example.com`)."""
+    methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS")
+    headers: tuple[str, ...] = (
+        "DNT",
+        "Keep-Alive",
+        "User-Agent",
+        "X-Requested-With",
+        "If-Modified-Since",
+        "Cache-Control",
+        "Content-Type",
+        "Range",
+        "Authorization",
+    )
+    expose: tuple[str, ...] = ()
+    credentials: bool = True
+    max_age: int = 1_728_000
+    """Seconds a browser may cache a preflight answer."""
+
+    @property
+    def any_origin(self) -> bool:
+        """`*` without credentials is sent as `*`; with credentials the origin is echoed."""
+        return self.origins == ("*",)
+
+
+class Redirect(Part):
+    """Every request answers a redirect to `location`."""
+
+    location: str
+    code: int = 302
+
+
+class Canary(Part):
+    """How a canary Ingress shares the requests of the routes it joins."""
+
+    weight: int = 0
+    """Percent of the requests that no header or cookie decides."""
+    header: str | None = None
+    header_value: str | None = None
+    """The value of `header` that picks the canary (None: `always`; `never` keeps the main)."""
+    cookie: str | None = None
+    """A cookie whose value `always` picks the canary (`never` keeps the main)."""
+
+
+class CanarySplit(Part):
+    """A route's requests shared with the backend of a canary Ingress."""
+
+    backend: str
+    canary: Canary
+
+
+class RoutePolicy(Part):
+    """What an Ingress asks for the requests of its routes; applied in their backend."""
+
+    allow: tuple[Network, ...] | None = None
+    """When set, other client addresses answer 403 (all of them when empty)."""
+    deny: tuple[Network, ...] = ()
+    auth: BasicAuth | None = None
+    rate_limit: RateLimit | None = None
+    rewrite: PathRewrite | None = None
+    request_headers: HeaderEdits = HeaderEdits()
+    response_headers: HeaderEdits = HeaderEdits()
+    upstream_vhost: str | None = None
+    """The Host header the pods see."""
+    cors: Cors | None = None
+    redirect: Redirect | None = None
+    app_root: str | None = None
+    """Requests for `/` are redirected (302) here."""
+    body_size: int | None = None
+    """Bytes; a larger Content-Length answers 413."""
+    canary: CanarySplit | None = None
+
+
+class Policy(Part):
+    """Everything annotations ask of one backend."""
+
+    backend: BackendPolicy = BackendPolicy()
+    route: RoutePolicy = RoutePolicy()
