@@ -63,7 +63,9 @@ def _routing_flags(parser: argparse.ArgumentParser) -> None:
         help="TLS Secret served when no other certificate matches (default: self-signed)",
     )
     parser.add_argument(
-        "--configmap", metavar="NS/NAME", help="ConfigMap of global settings (see docs/tls.md)"
+        "--configmap",
+        metavar="NS/NAME",
+        help="ConfigMap of global settings (see the README, Global ConfigMap)",
     )
     parser.add_argument(
         "--tcp-services-configmap",
@@ -73,7 +75,7 @@ def _routing_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--nginx-compat",
         action="store_true",
-        help="also read nginx.ingress.kubernetes.io/ annotations (see docs/annotations.md)",
+        help="also read nginx.ingress.kubernetes.io/ annotations (see the README, Annotations)",
     )
 
 

@@ -218,7 +218,7 @@ def test_migrate_reports_each_nginx_annotation(
         f"  translated  {NGINX}proxy-body-size -> ingress-ctl.io/proxy-body-size",
         f"  refused     {NGINX}server-snippet: snippets are refused: raw configuration from an "
         "Ingress could reach every tenant's traffic; use the typed annotations "
-        "(docs/annotations.md)",
+        "(the README's Annotations section)",
         "1 Ingresses with nginx annotations, 1 that would behave differently",
     ]
     clean = manifest_file(tmp_path, ingress("c", annotations={NGINX + "ssl-redirect": "true"}))
