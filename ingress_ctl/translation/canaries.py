@@ -13,12 +13,11 @@ main route's former backend goes when nothing else reaches it.
 from __future__ import annotations
 
 from ingress_ctl import naming
-from ingress_ctl.matching import parse_host
 from ingress_ctl.objects import Ingress
 from ingress_ctl.policies import Canary, CanarySplit
 from ingress_ctl.routing import ObjectRef, Route
 from ingress_ctl.translation.fold import Fold
-from ingress_ctl.translation.ingresses import route_key, route_of
+from ingress_ctl.translation.ingresses import route_key, route_of, rule_hosts
 from ingress_ctl.translation.policies import RoutePolicies
 
 
@@ -30,15 +29,9 @@ def add_canary(
         reason = "a canary Ingress only shares routes: spec.tls and spec.defaultBackend are ignored"
         fold.problem(source, "spec", reason, "warning")
     served = []
-    for i, rule in enumerate(ingress.spec.rules):
-        where = f"spec.rules[{i}]"
-        try:
-            host = parse_host(rule.host) if rule.host else ""
-        except ValueError as error:
-            fold.problem(source, f"{where}.host", f"{error}; rule ignored")
-            continue
-        for j, path in enumerate(rule.http.paths if rule.http else ()):
-            route = route_of(fold, source, host, f"{where}.http.paths[{j}]", path, policies)
+    for host, rule_paths in rule_hosts(fold, ingress, source):
+        for where, path in rule_paths:
+            route = route_of(fold, source, host, where, path, policies)
             if route is not None and _join(fold, route, canary):
                 served.append(
                     f"canary {host or '*'}{route.path} ({route.path_type}) -> {route.backend}"

@@ -7,6 +7,8 @@ reported. `translation/translate.py` calls this for every Ingress it serves.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ingress_ctl import naming
 from ingress_ctl.matching import parse_host, parse_path, prefix_base
 from ingress_ctl.objects import HTTPIngressPath, Ingress, IngressBackend
@@ -33,6 +35,22 @@ def add_http(
         if default is not None and not ingress.spec.rules:
             _claim_global_default(fold, source, default)
     served = []
+    for host, rule_paths in rule_hosts(fold, ingress, source):
+        vhost = fold.hosts.setdefault(host, HostState())
+        if default is not None:
+            _claim_host_default(fold, vhost, host, source, default)
+        for where, path in rule_paths:
+            route = route_of(fold, source, host, where, path, policies)
+            if route is not None and _claim_route(fold, vhost, route):
+                served.append(f"{host or '*'}{route.path} ({route.path_type}) -> {route.backend}")
+    return served
+
+
+def rule_hosts(
+    fold: Fold, ingress: Ingress, source: ObjectRef
+) -> Iterator[tuple[str, list[tuple[str, HTTPIngressPath]]]]:
+    """Each rule's host ("" for none) with its paths and where they stand; a rule whose host
+    does not parse is reported and skipped."""
     for i, rule in enumerate(ingress.spec.rules):
         where = f"spec.rules[{i}]"
         try:
@@ -40,14 +58,8 @@ def add_http(
         except ValueError as error:
             fold.problem(source, f"{where}.host", f"{error}; rule ignored")
             continue
-        vhost = fold.hosts.setdefault(host, HostState())
-        if default is not None:
-            _claim_host_default(fold, vhost, host, source, default)
-        for j, path in enumerate(rule.http.paths if rule.http else ()):
-            route = route_of(fold, source, host, f"{where}.http.paths[{j}]", path, policies)
-            if route is not None and _claim_route(fold, vhost, route):
-                served.append(f"{host or '*'}{route.path} ({route.path_type}) -> {route.backend}")
-    return served
+        paths = rule.http.paths if rule.http else ()
+        yield host, [(f"{where}.http.paths[{j}]", path) for j, path in enumerate(paths)]
 
 
 def _policy(
