@@ -30,7 +30,7 @@ system:
 	fi
 
 run: venv system
-	examples/demo.sh
+	PATH="$$PATH:/usr/sbin:/sbin" examples/demo.sh
 
 test: venv system
 	PATH="$$PATH:/usr/sbin:/sbin" $(VENV)/bin/pytest $(PYTEST_ARGS)
