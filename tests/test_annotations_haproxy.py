@@ -25,6 +25,7 @@ from ingress_ctl.translation import Translation
 from tests.backends import Backend, running
 from tests.certs import TestCA
 from tests.conftest import EchoBackends, Pipeline, echo_service, free_port, short_tmp_dir
+from tests.h2_backend import serving
 from tests.http import Response, request, wait_for
 from tests.manifests import (
     Manifest,
@@ -527,3 +528,30 @@ def test_from_to_www_redirects_unserved_peer_hosts(proxy: Proxy) -> None:
     from_www = proxy.request("www.shop.test", "/")
     assert (from_www.status, from_www.headers["location"]) == (308, "http://shop.test/")
     assert proxy.request("www.blog.test").status == 200
+
+
+def test_http2_to_the_pods_and_server_timeouts(proxy: Proxy, tmp_path: Path) -> None:
+    issued = TestCA().issue("pod.internal")
+    cert, key = tmp_path / "pod.crt", tmp_path / "pod.key"
+    cert.write_bytes(issued.chain_pem)
+    key.write_bytes(issued.key_pem)
+    clear, tls = ("127.0.0.46", free_port("127.0.0.46")), ("127.0.0.47", free_port("127.0.0.47"))
+    with serving(*clear), serving(*tls, tls=(cert, key)):
+        translation = proxy.serve(
+            service("clear", service_port(80, target=clear[1])),
+            endpoint_slice("clear-1", "clear", endpoint(clear[0]), ports=((None, clear[1]),)),
+            service("tls", service_port(80, target=tls[1])),
+            endpoint_slice("tls-1", "tls", endpoint(tls[0]), ports=((None, tls[1]),)),
+            app("h1.test", {}, path("/", "clear")),
+            app("h2c.test", {P + "backend-protocol": "h2c"}, path("/", "clear")),
+            app("h2.test", {P + "backend-protocol": "h2"}, path("/", "tls")),
+            app("quick.test", {P + "timeout-server": "300ms"}, path("/", "clear")),
+        )
+        assert errors(translation) == []
+
+        assert proxy.request("h1.test").json()["http_version"] == "1.1"
+        assert proxy.request("h2c.test").json()["http_version"] == "2"
+        assert proxy.request("h2.test").json()["http_version"] == "2"
+        assert proxy.request("h1.test", "/slow").status == 200
+        assert proxy.request("quick.test", "/slow").status == 504
+        assert proxy.request("quick.test").status == 200
