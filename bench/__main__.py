@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("runtime_latency", "control_plane", "watch_scale", "apply_to_first_200", "data_plane", "data_plane_cost")
+BENCHMARKS = (
+    "runtime_latency",
+    "control_plane",
+    "watch_scale",
+    "apply_to_first_200",
+    "data_plane",
+    "data_plane_cost",
+)
 
 
 def main() -> int:
