@@ -29,6 +29,12 @@ PAYLOAD = " <<\n"
 """Separates a runtime API command from its payload (see haproxy/sockets.py)."""
 
 
+class Escaped(str):
+    """Text a template already rendered for haproxy.cfg, every value in it escaped by
+    `config_word`: printed again as it is. Only `rendering` makes these (a block rendered
+    once and printed in many places); nothing a tenant writes is one."""
+
+
 class UnsafeValue(ValueError):
     """A value that cannot be written safely to its sink."""
 
@@ -43,6 +49,10 @@ def config_word(value: object) -> str:
     """One haproxy.cfg word that the parser reads back as exactly `value`."""
     if type(value) is str and _BARE.fullmatch(value):
         return value  # the common case, first: bare words are printable ASCII already
+    if type(value) is int:
+        return str(value)  # digits and a sign: always bare (bool is not int's type)
+    if type(value) is Escaped:
+        return value
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise UnsafeValue(f"haproxy.cfg: {value!r} is not a string or an integer")
     text = _printable(str(value), "haproxy.cfg")

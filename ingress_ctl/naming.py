@@ -47,11 +47,15 @@ def backend_name(service: ServiceRef) -> str:
     return f"be_{service.namespace}_{service.name}_{service.port}"
 
 
+def policy_id(policy: Policy) -> str:
+    """12 hex digits of the policy's hash: equal policies share it, different ones never do."""
+    return hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:12]
+
+
 def policy_backend_name(service: ServiceRef, policy: Policy) -> str:
-    """`be_<namespace>_<service>_<port>_<hash>`: a Service's backend with a policy of its own
-    (the hash of the policy: equal policies share a backend, different ones never do)."""
-    digest = hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:12]
-    return f"{backend_name(service)}_{digest}"
+    """`be_<namespace>_<service>_<port>_<policy id>`: a Service's backend with a policy of
+    its own (equal policies share a backend, different ones never do)."""
+    return f"{backend_name(service)}_{policy_id(policy)}"
 
 
 def redirect_backend_name(host: str) -> str:
@@ -59,9 +63,9 @@ def redirect_backend_name(host: str) -> str:
     return f"builtin_redirect_{host}"
 
 
-def userlist_name(backend: str) -> str:
-    """`ul_<backend>`: the users of a backend with basic auth."""
-    return f"ul_{backend}"
+def userlist_name(policy: str) -> str:
+    """`ul_<policy id>`: the users of a basic-auth policy (one list for every backend with it)."""
+    return f"ul_{policy}"
 
 
 def passthrough_backend_name(service: ServiceRef) -> str:

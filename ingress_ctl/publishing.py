@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from ipaddress import ip_address
 
 from kubernetes_asyncio import client
@@ -108,7 +108,10 @@ def status_updates(
 
 def status_patch(addresses: Addresses) -> dict[str, object]:
     """The merge patch that sets an Ingress's load-balancer status."""
-    entries = [entry.model_dump(exclude_none=True) for entry in addresses]
+    entries = [
+        {key: value for key, value in asdict(entry).items() if value is not None}
+        for entry in addresses
+    ]
     return {"status": {"loadBalancer": {"ingress": entries}}}
 
 

@@ -20,6 +20,7 @@ import jinja2
 
 from ingress_ctl import escaping, naming
 from ingress_ctl.matching import ANY_HOST, build_table
+from ingress_ctl.policies import Policy
 from ingress_ctl.routing import Routing, TLSName
 from ingress_ctl.settings import Settings
 from ingress_ctl.slots import Layout, Slot, assign_slots
@@ -39,6 +40,7 @@ def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        auto_reload=False,
     )
 
 
@@ -82,6 +84,7 @@ def render_state(
             for name, milliseconds in routing.config.timeouts.model_dump().items()
         },
         slots={name: _slot_lines(slots) for name, slots in layout.backends.items()},
+        policies=_policy_blocks(routing),
         names=naming,
         duration=duration,
         any_host=ANY_HOST,
@@ -103,6 +106,24 @@ def render_state(
     return Rendered(
         files=files, maps=maps, layout=layout, crt_list=lines, certificates=certificates
     )
+
+
+def _policy_blocks(routing: Routing) -> dict[Policy, escaping.Escaped]:
+    """The lines of each distinct backend policy (`policy.cfg.j2`), rendered once: thousands
+    of backends share a few policies, and a block depends on nothing but its policy."""
+    blocks: dict[Policy, escaping.Escaped] = {}
+    for backend in routing.backends:
+        if backend.policy not in blocks:
+            text = _render(
+                "policy.cfg.j2",
+                escaping.config_word,
+                policy=backend.policy,
+                policy_id=naming.policy_id(backend.policy),
+                names=naming,
+                duration=duration,
+            )
+            blocks[backend.policy] = escaping.Escaped(text)
+    return blocks
 
 
 def _maps(routing: Routing) -> dict[str, dict[str, str]]:

@@ -41,7 +41,7 @@ def has_slots(backend: Backend) -> bool:
 def assign_slots(routing: Routing, *, previous: Layout | None = None) -> Layout:
     """The slot layout for routing, keeping what `previous` had where possible."""
     before = previous.backends if previous is not None else {}
-    return Layout(
+    return Layout.model_construct(  # servers come from a validated Routing
         backends={
             backend.name: _assign(backend.servers, before.get(backend.name, ()))
             for backend in routing.backends
@@ -74,4 +74,4 @@ def reassign_slots(layout: Layout, backends: Iterable[Backend]) -> Layout | None
         if len(backend.servers) > len(previous):
             return None
         updated[backend.name] = _assign(backend.servers, previous)
-    return Layout.model_construct(backends=updated)  # every slot is a validated Server
+    return Layout.model_construct(backends=updated)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingress_ctl.escaping import (
+    Escaped,
     UnsafeValue,
     config_word,
     crt_list_line,
@@ -57,6 +58,19 @@ def test_config_word_leaves_harmless_words_bare_and_quotes_the_rest() -> None:
         config_word(True)
     with pytest.raises(UnsafeValue):
         config_word(None)
+    assert config_word(-3) == "-3"
+
+
+class Text(str):
+    """A str subclass that is not Escaped: no way around the escaper."""
+
+
+def test_only_rendered_blocks_pass_config_word_as_they_are() -> None:
+    block = "    balance roundrobin\n    timeout server 5s\n"
+    assert config_word(Escaped(block)) == block
+    for imitation in (block, Text(block)):
+        with pytest.raises(UnsafeValue):
+            config_word(imitation)
 
 
 @pytest.mark.parametrize("value", ["a b", "x\ty", "", "#comment", "back\\slash", "é"])

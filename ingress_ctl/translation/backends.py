@@ -135,7 +135,7 @@ def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Serv
     else:
         legacy = index.endpoints.get(key)
         ready, fallback = _legacy_servers(legacy, port) if legacy else (set(), set())
-    return tuple(sorted(ready or fallback, key=lambda s: (s.address, s.port)))
+    return tuple(sorted(ready or fallback))
 
 
 def _target_port(ports: Iterable[EndpointPort], port: ServicePort) -> int | None:
@@ -192,4 +192,4 @@ def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> tuple[set[Server
 def _ip_servers(addresses: Iterable[str], port: int) -> set[Server]:
     """Servers for addresses that objects.py already checked and made canonical (and a
     port it checked): built without validating them again, the hot path at 100,000."""
-    return {Server.model_construct(address=address, port=port, weight=1) for address in addresses}
+    return {Server(address, port) for address in addresses}
