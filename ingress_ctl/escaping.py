@@ -22,6 +22,8 @@ import re
 _BARE = re.compile(r"^[A-Za-z0-9_.:/@+\-\[\]]+$")
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
 _MAP_WORD = re.compile(r"^[\x21-\x7e]+$")
+_PLAIN_MAP_WORD = re.compile(r"^[\x21\x22\x24-\x5b\x5d-\x7e][\x21-\x5b\x5d-\x7e]*$")
+"""A map word that needs no further check: no backslash, no leading `#`."""
 _CRT_LIST_WORD = re.compile(r"^!?[A-Za-z0-9*][A-Za-z0-9*._/-]*$")
 
 
@@ -63,6 +65,8 @@ def config_word(value: object) -> str:
 
 def map_word(value: object) -> str:
     """A map-file key or value: printable ASCII, no whitespace, no escapes, no comment."""
+    if type(value) is str and _PLAIN_MAP_WORD.fullmatch(value):
+        return value  # the common case, first
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(text, str) or not _MAP_WORD.fullmatch(text) or "\\" in text:
         raise UnsafeValue(f"map file: {value!r} is not a plain printable word")

@@ -19,6 +19,7 @@ import re
 import socket
 from collections.abc import Container
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ingress_ctl.routing import PathType, Route, Routing, VirtualHost
 
@@ -61,8 +62,10 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def parse_path(raw: str | None) -> str:
-    """A rule path: absolute, characters allowed in a URL path, no dot segments."""
+    """A rule path: absolute, characters allowed in a URL path, no dot segments (cached:
+    most Ingresses use the same few paths)."""
     path = raw or "/"
     if len(path) > 2048 or not _PATH.fullmatch(path):
         raise ValueError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import socket
-from dataclasses import replace
+from dataclasses import InitVar, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -21,8 +21,6 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
-    ValidationInfo,
-    field_validator,
 )
 from pydantic.dataclasses import dataclass
 
@@ -227,24 +225,33 @@ class EndpointPort:
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class EndpointSlice:
+    """An EndpointSlice, its endpoints kept as the addresses translation reads (in canonical
+    form, checked once here rather than at each translation): those of ready endpoints, and
+    those of serving, terminating ones (routed to only when none is ready). FQDN slices keep
+    none: only IP addresses are routed to."""
+
     kind: Literal["EndpointSlice"] = "EndpointSlice"
     metadata: Metadata
     address_type: str = Field(default="IPv4", alias="addressType")
-    endpoints: tuple[Endpoint, ...] = ()
+    endpoints: InitVar[tuple[Endpoint, ...]] = ()
     ports: tuple[EndpointPort, ...] = ()
+    ready: tuple[str, ...] = field(init=False, default=())
+    terminating: tuple[str, ...] = field(init=False, default=())
 
-    @field_validator("endpoints")
-    @classmethod
-    def _canonical_addresses(
-        cls, endpoints: tuple[Endpoint, ...], info: ValidationInfo
-    ) -> tuple[Endpoint, ...]:
-        """IP addresses in canonical form, checked once here rather than at each translation."""
-        if info.data.get("address_type") not in ("IPv4", "IPv6"):
-            return endpoints
-        return tuple(
-            replace(endpoint, addresses=_canonical(i, endpoint.addresses))
-            for i, endpoint in enumerate(endpoints)
-        )
+    def __post_init__(self, endpoints: tuple[Endpoint, ...]) -> None:
+        if self.address_type not in ("IPv4", "IPv6"):
+            return
+        ready: list[str] = []
+        terminating: list[str] = []
+        for i, endpoint in enumerate(endpoints):
+            addresses = _canonical(i, endpoint.addresses)
+            conditions = endpoint.conditions
+            if conditions.ready is not False:  # unknown readiness counts as ready
+                ready.extend(addresses)
+            elif conditions.serving and conditions.terminating:
+                terminating.extend(addresses)
+        object.__setattr__(self, "ready", tuple(ready))  # frozen: set once, while made
+        object.__setattr__(self, "terminating", tuple(terminating))
 
 
 def _canonical(index: int, addresses: tuple[str, ...]) -> tuple[str, ...]:
@@ -253,7 +260,7 @@ def _canonical(index: int, addresses: tuple[str, ...]) -> tuple[str, ...]:
         try:
             found.append(canonical_ip(address))
         except ValueError as error:
-            raise ValueError(f"[{index}].addresses[{j}]: {error}") from None
+            raise ValueError(f"endpoints[{index}].addresses[{j}]: {error}") from None
     return tuple(found)
 
 

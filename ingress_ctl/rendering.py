@@ -73,6 +73,7 @@ def render_state(
 ) -> Rendered:
     """The files for routing, keeping the server slots of `previous` where possible."""
     layout = assign_slots(routing, previous=previous)
+    policies, policy_lines = _policy_blocks(routing)
     bind_host = str(settings.bind_address)
     config = _render(
         "haproxy.cfg.j2",
@@ -84,7 +85,8 @@ def render_state(
             for name, milliseconds in routing.config.timeouts.model_dump().items()
         },
         slots={name: _slot_lines(slots) for name, slots in layout.backends.items()},
-        policies=_policy_blocks(routing),
+        policies=policies,
+        policy_lines=policy_lines,
         names=naming,
         duration=duration,
         any_host=ANY_HOST,
@@ -108,22 +110,33 @@ def render_state(
     )
 
 
-def _policy_blocks(routing: Routing) -> dict[Policy, escaping.Escaped]:
-    """The lines of each distinct backend policy (`policy.cfg.j2`), rendered once: thousands
-    of backends share a few policies, and a block depends on nothing but its policy."""
+def _policy_blocks(routing: Routing) -> tuple[dict[Policy, escaping.Escaped], dict[str, str]]:
+    """The lines of each distinct backend policy (`policy.cfg.j2`), rendered once, and the
+    lines of each backend: thousands of backends share a few policies, and a block depends
+    on nothing but its policy."""
     blocks: dict[Policy, escaping.Escaped] = {}
+    known: dict[int, escaping.Escaped] = {}  # by identity first: cheaper than hashing
+    lines: dict[str, str] = {}
     for backend in routing.backends:
-        if backend.policy not in blocks:
-            text = _render(
-                "policy.cfg.j2",
-                escaping.config_word,
-                policy=backend.policy,
-                policy_id=naming.policy_id(backend.policy),
-                names=naming,
-                duration=duration,
-            )
-            blocks[backend.policy] = escaping.Escaped(text)
-    return blocks
+        policy = backend.policy
+        text = known.get(id(policy))
+        if text is None:
+            text = blocks.get(policy) or _policy_block(policy)
+            blocks[policy] = known[id(policy)] = text
+        lines[backend.name] = text
+    return blocks, lines
+
+
+def _policy_block(policy: Policy) -> escaping.Escaped:
+    text = _render(
+        "policy.cfg.j2",
+        escaping.config_word,
+        policy=policy,
+        policy_id=naming.policy_id(policy),
+        names=naming,
+        duration=duration,
+    )
+    return escaping.Escaped(text)
 
 
 def _maps(routing: Routing) -> dict[str, dict[str, str]]:
@@ -197,8 +210,12 @@ def _slot_lines(slots: tuple[Slot, ...]) -> list[SlotLine]:
 
 
 @cache
-def _server_names(count: int) -> tuple[str, ...]:
-    return tuple(naming.server_name(index) for index in range(1, count + 1))
+def _server_names(count: int) -> tuple[escaping.Escaped, ...]:
+    """Escaped once: printed 100,000 times at scale."""
+    return tuple(
+        escaping.Escaped(escaping.config_word(naming.server_name(index)))
+        for index in range(1, count + 1)
+    )
 
 
 def _map(entries: Iterable[tuple[str, str]]) -> str:

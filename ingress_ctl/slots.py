@@ -51,6 +51,8 @@ def assign_slots(routing: Routing, *, previous: Layout | None = None) -> Layout:
 
 
 def _assign(servers: tuple[Server, ...], previous: tuple[Slot, ...]) -> tuple[Slot, ...]:
+    if not previous:  # a new backend: servers in order, then the empty slots
+        return servers + (None,) * (slot_count(len(servers)) - len(servers))
     wanted: Mapping[tuple[str, int], Server] = {(s.address, s.port): s for s in servers}
     slots: list[Slot] = [None] * max(len(previous), slot_count(len(servers)))
     placed: set[tuple[str, int]] = set()

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from ingress_ctl import naming
 from ingress_ctl.matching import parse_host
 from ingress_ctl.objects import (
-    Endpoint,
     EndpointPort,
     Endpoints,
     EndpointSlice,
@@ -82,10 +81,11 @@ def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
     empty = Backend(name=naming.backend_name(ref), service=ref)
     try:
         port, service = _service_port(ref, index=index)
-        found = empty.model_copy(update={"send_proxy": _send_proxy(service)})
+        proxy = _send_proxy(service)
         if service.spec.type == "ExternalName":
-            return _external(found, service, port), None
-        return found.model_copy(update={"servers": _servers(service, port, index=index)}), None
+            return _external(empty, service, port, proxy), None
+        servers = _servers(service, port, index=index)
+        return empty.model_copy(update={"send_proxy": proxy, "servers": servers}), None
     except BackendError as error:
         return empty, str(error)
 
@@ -111,7 +111,9 @@ def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Servic
     raise BackendError(f"Service {ref.namespace}/{ref.name} has no port {ref.port!r}")
 
 
-def _external(backend: Backend, service: Service, port: ServicePort) -> Backend:
+def _external(
+    backend: Backend, service: Service, port: ServicePort, proxy: ProxyProtocol | None
+) -> Backend:
     ref = service.metadata
     try:
         host = parse_host(service.spec.external_name or "")
@@ -124,7 +126,7 @@ def _external(backend: Backend, service: Service, port: ServicePort) -> Backend:
         raise BackendError(f"ExternalName {host!r} is the controller's own host")
     target = port.target_port if isinstance(port.target_port, int) else port.port
     servers = (Server(address=host, port=target),)
-    return backend.model_copy(update={"servers": servers, "resolve": True})
+    return backend.model_copy(update={"servers": servers, "resolve": True, "send_proxy": proxy})
 
 
 def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:
@@ -164,20 +166,9 @@ def _slice_servers(
         target = _target_port(eps.ports, port)
         if target is None:
             continue
-        for endpoint in eps.endpoints:
-            bucket = _bucket(endpoint, ready, terminating)
-            if bucket is not None:
-                bucket.update(_ip_servers(endpoint.addresses, target))
+        ready.update([Server(address, target) for address in eps.ready])
+        terminating.update([Server(address, target) for address in eps.terminating])
     return ready, terminating
-
-
-def _bucket(endpoint: Endpoint, ready: set[Server], terminating: set[Server]) -> set[Server] | None:
-    conditions = endpoint.conditions
-    if conditions.ready is not False:
-        return ready
-    if conditions.serving and conditions.terminating:
-        return terminating
-    return None
 
 
 def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> tuple[set[Server], set[Server]]:
@@ -185,11 +176,5 @@ def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> tuple[set[Server
     for subset in endpoints.subsets:
         target = _target_port(subset.ports, port)
         if target is not None:
-            ready.update(_ip_servers((a.ip for a in subset.addresses), target))
+            ready.update([Server(address.ip, target) for address in subset.addresses])
     return ready, set()
-
-
-def _ip_servers(addresses: Iterable[str], port: int) -> set[Server]:
-    """Servers for addresses that objects.py already checked and made canonical (and a
-    port it checked): built without validating them again, the hot path at 100,000."""
-    return {Server(address, port) for address in addresses}

@@ -49,6 +49,8 @@ class Fold:
     default: tuple[str, str] | None = None
     ca_bundles: dict[str, str] = field(default_factory=dict)
     """CA files that backends verify their pods against (file -> PEM), made so far."""
+    refs: dict[tuple[str, str, int | str], ServiceRef] = field(default_factory=dict)
+    """Service ports named so far: most are named by several paths."""
 
     def problem(
         self, source: ObjectRef, where: str, reason: str, severity: Severity = "error"
@@ -76,7 +78,10 @@ class Fold:
         if port is None:
             self.problem(source, f"{where}.service.port", "needs a number or a name")
             return None
-        service = ServiceRef(namespace=source.namespace, name=ref.service.name, port=port)
+        key = (source.namespace, ref.service.name, port)
+        service = self.refs.get(key)
+        if service is None:
+            service = self.refs[key] = ServiceRef(namespace=key[0], name=key[1], port=port)
         name = naming.passthrough_backend_name(service) if passthrough else None
         backend, missing = self.service_backend(service, tcp_name=name, policy=policy)
         if missing is not None:
@@ -93,7 +98,7 @@ class Fold:
         backend, missing = resolve_backend(service, index=self.index)
         if tcp_name is not None:
             backend = backend.model_copy(update={"name": tcp_name, "mode": Mode.TCP})
-        elif policy is not None and policy != NOTHING:
+        elif policy is not None and policy is not NOTHING and policy != NOTHING:
             name = naming.policy_backend_name(service, policy)
             backend = backend.model_copy(update={"name": name, "policy": policy})
         self.backends[backend.name] = backend

@@ -50,6 +50,8 @@ def problems(source: ObjectRef, issues: list[Issue]) -> list[Problem]:
 def service_problems(service: Service) -> list[Problem]:
     """The problems of a Service's annotations of ours (reported once, on the Service)."""
     meta = service.metadata
+    if not meta.annotations:
+        return []
     found, issues = reading.gather(meta.annotations, "Service")
     source = ObjectRef(kind="Service", namespace=meta.namespace, name=meta.name)
     return problems(source, issues + reading.check(found, "Service"))

@@ -31,7 +31,12 @@ from ingress_ctl.routing import (
 )
 from ingress_ctl.settings import Settings
 from ingress_ctl.snapshot import Snapshot
-from ingress_ctl.translation.annotations import SEND_PROXY_PROTOCOL, ingress_options, send_proxy
+from ingress_ctl.translation.annotations import (
+    SEND_PROXY_PROTOCOL,
+    IngressOptions,
+    ingress_options,
+    send_proxy,
+)
 from ingress_ctl.translation.backends import Index
 from ingress_ctl.translation.canaries import add_canary
 from ingress_ctl.translation.configmap import global_config
@@ -83,7 +88,8 @@ def translate(
     tls = TLSFold(secrets=snapshot.objects(Secret), now=now or datetime.now(UTC))
     reports, owned = _owned(fold, tls, snapshot, settings)
     owned.sort(key=lambda item: item[2].canary is not None)  # canaries join the others' routes
-    reports += [_fold_ingress(fold, tls, *item, config) for item in owned]
+    defaults, _ = ingress_options({}, config)  # most Ingresses have no annotations
+    reports += [_fold_ingress(fold, tls, *item, config, defaults) for item in owned]
     add_www_redirects(
         fold, ((ingress, source) for ingress, source, found in owned if found.from_to_www)
     )
@@ -153,10 +159,13 @@ def _fold_ingress(
     source: ObjectRef,
     annotations: IngressAnnotations,
     config: GlobalConfig,
+    defaults: IngressOptions,
 ) -> IngressReport:
     before = len(fold.problems)
     fold.problems.extend(annotations.problems)
-    options, issues = ingress_options(annotations.ours, config)
+    options, issues = (
+        ingress_options(annotations.ours, config) if annotations.ours else (defaults, [])
+    )
     for where, reason in issues:
         fold.problem(source, where, reason)
     if annotations.canary is not None:
