@@ -37,6 +37,8 @@ WATCH_CALL_TIMEOUT = aiohttp.ClientTimeout(sock_connect=10, sock_read=WATCH_TIME
 BACKOFF_START_S = 0.2
 BACKOFF_MAX_S = 5.0
 GONE = 410
+LIST_PAGE = 500
+"""Objects per list page: a list of 10,000 EndpointSlices is never one body in memory."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,10 @@ class Informer:
         metrics: Metrics,
         namespace: str | None = None,
         field_selector: str | None = None,
+        page_size: int = LIST_PAGE,
     ) -> None:
         self.resource = resource
+        self._page_size = page_size
         self.namespace = namespace if resource.one_namespace is not None else None
         self.listed = asyncio.Event()
         self._store = store
@@ -166,16 +170,18 @@ class Informer:
                 await backoff.wait()
 
     async def _list(self, reason: str) -> None:
-        body = await call_json(self._call, **self._selector)
+        """List in pages (one consistent snapshot: every page has the list's version; an
+        expired continue token fails the list, which starts again)."""
         objects: list[KubeObject] = []
         rejected: list[tuple[ObjectKey, list[Problem]]] = []
-        for raw in body.get("items", ()):
-            raw.setdefault("kind", self.resource.kind)
-            parsed = _parse(raw)
-            if isinstance(parsed, list):
-                rejected.append((_key(raw), parsed))
-            elif parsed is not None:
-                objects.append(parsed)
+        token: str | None = None
+        while True:
+            pages = {"_continue": token} if token else {}
+            body = await call_json(self._call, limit=self._page_size, **pages, **self._selector)
+            self._parse_page(body.get("items", ()), objects, rejected)
+            token = body["metadata"].get("continue")
+            if not token:
+                break
         self._store.replace_kind(self.resource.kind, objects, namespace=self.namespace)
         for key, problems in rejected:
             self._store.reject(key, problems)
@@ -183,6 +189,20 @@ class Informer:
         self.listed.set()
         self._version = str(body["metadata"]["resourceVersion"])
         log.debug("%s: listed %d at %s", self.name, len(objects), self._version)
+
+    def _parse_page(
+        self,
+        items: list[dict[str, Any]],
+        objects: list[KubeObject],
+        rejected: list[tuple[ObjectKey, list[Problem]]],
+    ) -> None:
+        for raw in items:
+            raw.setdefault("kind", self.resource.kind)
+            parsed = _parse(raw)
+            if isinstance(parsed, list):
+                rejected.append((_key(raw), parsed))
+            elif parsed is not None:
+                objects.append(parsed)
 
     async def _watch(self) -> None:
         response = await self._call(
