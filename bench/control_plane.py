@@ -124,9 +124,15 @@ def controller_memory(size: int) -> dict[str, Any]:
         items = cluster(size, endpoints=ENDPOINTS)
         (manifests / "cluster.json").write_text(json.dumps({"kind": "List", "items": items}))
         del items
+        return process_memory(["--manifests", str(manifests)])
+
+
+def process_memory(source: list[str]) -> dict[str, Any]:
+    """Start `ingress-ctl run` with these source flags; once ready: its peak and current RSS."""
+    with tempfile.TemporaryDirectory(prefix="icmem") as work:
         status_port = free_port()
         command = [
-            sys.executable, "-m", "ingress_ctl", "run", "--manifests", str(manifests),
+            sys.executable, "-m", "ingress_ctl", "run", *source,
             "--bind-address", "127.0.0.1", "--http-port", str(free_port()),
             "--https-port", str(free_port()), "--status-port", str(status_port),
             "--state-dir", str(Path(work) / "s"), "--log-level", "warning",

@@ -34,7 +34,8 @@ from types import TracebackType
 
 BUILD_SCRIPT = Path(__file__).with_name("build-controlplane.sh")
 KUBECTL = Path("/usr/bin/kubectl")
-SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
+SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/16"
+"""Room for the 10,000 Services of the scale benchmark."""
 LOOPBACK = "127.0.0.1"
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from ipaddress import ip_address, ip_network
 from typing import Any
 
 import pytest
 
-from e2e.controlplane import ControlPlane
+from e2e.controlplane import SERVICE_CLUSTER_IP_RANGE, ControlPlane
 from e2e.fixtures import StartEcho
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +53,7 @@ def test_service_and_endpointslice_round_trip(control_plane: ControlPlane, names
     control_plane.kubectl("apply", "-f", "-", input=json.dumps(service_with_endpoints(namespace)))
 
     service = get_json(control_plane, "-n", namespace, "service", "web")
-    assert service["spec"]["clusterIP"].startswith("10.0.0.")
+    assert ip_address(service["spec"]["clusterIP"]) in ip_network(SERVICE_CLUSTER_IP_RANGE)
     slices = get_json(
         control_plane, "-n", namespace, "endpointslices", "-l", "kubernetes.io/service-name=web"
     )

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ingress_ctl.routing import ObjectRef, Value
+from pydantic.dataclasses import dataclass
+
+from ingress_ctl.routing import RECORD, ObjectRef
 
 Severity = Literal["error", "warning"]
 
 
-class Problem(Value):
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class Problem:
     """One thing wrong with one object; errors reject a part of it, warnings do not."""
 
     source: ObjectRef

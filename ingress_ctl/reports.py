@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic.dataclasses import dataclass
+
 from ingress_ctl.problems import Problem
-from ingress_ctl.routing import ObjectRef, Value
+from ingress_ctl.routing import RECORD, ObjectRef
 
 IngressState = Literal["serving", "ignored"]
 
 
-class IngressReport(Value):
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class IngressReport:
     """One Ingress as /status shows it: the routes it serves, or why it is ignored."""
 
     source: ObjectRef

@@ -12,16 +12,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf
+from pydantic.dataclasses import dataclass
 
 from ingress_ctl.globals import GlobalConfig
 from ingress_ctl.policies import Policy
 
 
 class Value(BaseModel):
-    """Base of every model value: frozen, strict about unknown fields."""
+    """Base of the model's few, large values: frozen, strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+RECORD = ConfigDict(extra="forbid")
+"""Values made by the thousand (routes, hosts, backends, references, problems, reports) are
+frozen, slotted dataclasses validated by pydantic: a tenth of a model's memory."""
 
 
 class PathType(StrEnum):
@@ -31,7 +37,8 @@ class PathType(StrEnum):
     PREFIX = "Prefix"
 
 
-class ObjectRef(Value):
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class ObjectRef:
     """Names a Kubernetes object in problems and reports."""
 
     kind: str
@@ -43,7 +50,8 @@ class ObjectRef(Value):
         return f"{self.kind} {where}"
 
 
-class ServiceRef(Value):
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class ServiceRef:
     """A Service port as an Ingress backend names it (port by number or by name)."""
 
     namespace: str
@@ -80,12 +88,14 @@ class ProxyProtocol(StrEnum):
     V2 = "v2"
 
 
-class Backend(Value):
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class Backend:
     """A HAProxy backend: the servers behind one Service port, or a built-in answer."""
 
     name: str
     service: ServiceRef | None = None
-    servers: tuple[Server, ...] = ()
+    servers: tuple[InstanceOf[Server], ...] = ()
+    """Made by translation from checked values; checked here only to be Servers."""
     resolve: bool = False
     """Servers are DNS names (ExternalName Services) resolved by HAProxy."""
     status: int | None = None
@@ -99,7 +109,8 @@ class Backend(Value):
     """What annotations ask of this backend; a backend of a Service per distinct policy."""
 
 
-class Route(Value):
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class Route:
     """One path of one host, and the backend it reaches."""
 
     host: str
@@ -112,7 +123,8 @@ class Route(Value):
     """Where in the source the route comes from, e.g. `spec.rules[0].http.paths[1]`."""
 
 
-class VirtualHost(Value):
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class VirtualHost:
     """Everything routed for one host key; the most specific host key owns a request."""
 
     host: str

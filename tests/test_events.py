@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -67,10 +68,8 @@ def test_ingress_events_come_from_served_ingresses_only() -> None:
     missing = problem("Service shop/api not found; requests answer 503")
     reports = [
         IngressReport(source=SOURCE, state="serving", problems=(missing,)),
-        IngressReport(
-            source=SOURCE.model_copy(update={"name": "gone"}), state="serving", problems=(missing,)
-        ),
-        IngressReport(source=SOURCE.model_copy(update={"name": "other"}), state="ignored"),
+        IngressReport(source=replace(SOURCE, name="gone"), state="serving", problems=(missing,)),
+        IngressReport(source=replace(SOURCE, name="other"), state="ignored"),
     ]
 
     events = ingress_events(reports, {("shop", "web"): served()})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ingress_ctl import naming
 from ingress_ctl.matching import parse_host
@@ -85,7 +85,7 @@ def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
         if service.spec.type == "ExternalName":
             return _external(empty, service, port, proxy), None
         servers = _servers(service, port, index=index)
-        return empty.model_copy(update={"send_proxy": proxy, "servers": servers}), None
+        return replace(empty, send_proxy=proxy, servers=servers), None
     except BackendError as error:
         return empty, str(error)
 
@@ -126,7 +126,7 @@ def _external(
         raise BackendError(f"ExternalName {host!r} is the controller's own host")
     target = port.target_port if isinstance(port.target_port, int) else port.port
     servers = (Server(address=host, port=target),)
-    return backend.model_copy(update={"servers": servers, "resolve": True, "send_proxy": proxy})
+    return replace(backend, servers=servers, resolve=True, send_proxy=proxy)
 
 
 def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:

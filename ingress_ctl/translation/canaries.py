@@ -12,6 +12,8 @@ main route's former backend goes when nothing else reaches it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ingress_ctl import naming
 from ingress_ctl.objects import Ingress
 from ingress_ctl.policies import Canary, CanarySplit
@@ -58,8 +60,8 @@ def _join(fold: Fold, canary_route: Route, canary: Canary) -> bool:
     route_policy = backend.policy.route.model_copy(update={"canary": split})
     policy = backend.policy.model_copy(update={"route": route_policy})
     name = naming.policy_backend_name(backend.service, policy)
-    fold.backends[name] = backend.model_copy(update={"name": name, "policy": policy})
-    vhost.routes[key] = main.model_copy(update={"backend": name})
+    fold.backends[name] = replace(backend, name=name, policy=policy)
+    vhost.routes[key] = replace(main, backend=name)
     if not _in_use(fold, backend.name):
         del fold.backends[backend.name]
     return True

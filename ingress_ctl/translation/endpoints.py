@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ingress_ctl.objects import Endpoints, EndpointSlice, Service
 from ingress_ctl.routing import Backend, Routing
@@ -76,7 +77,7 @@ class EndpointRefresher:
                 assert backend.service is not None
                 servers = endpoint_servers(backend.service, index=index)
                 if servers != backend.servers:
-                    backends[position] = backend.model_copy(update={"servers": servers})
+                    backends[position] = replace(backend, servers=servers)
                     updated.append(backends[position])
         if updated:
             self.routing = self.routing.model_copy(update={"backends": tuple(backends)})

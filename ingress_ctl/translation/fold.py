@@ -9,7 +9,7 @@ an HTTP route whose annotations ask for a policy gets a copy named by it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ingress_ctl import naming
 from ingress_ctl.objects import IngressBackend
@@ -97,9 +97,9 @@ class Fold:
         no servers, if any."""
         backend, missing = resolve_backend(service, index=self.index)
         if tcp_name is not None:
-            backend = backend.model_copy(update={"name": tcp_name, "mode": Mode.TCP})
+            backend = replace(backend, name=tcp_name, mode=Mode.TCP)
         elif policy is not None and policy is not NOTHING and policy != NOTHING:
             name = naming.policy_backend_name(service, policy)
-            backend = backend.model_copy(update={"name": name, "policy": policy})
+            backend = replace(backend, name=name, policy=policy)
         self.backends[backend.name] = backend
         return backend, missing

@@ -14,7 +14,7 @@ other entry is served.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ingress_ctl import naming
 from ingress_ctl.objects import DNS_LABEL, DNS_SUBDOMAIN, ConfigMap
@@ -112,7 +112,7 @@ def _backend(fold: Fold, source: ObjectRef, where: str, port: int, entry: _Entry
     if missing is not None:
         fold.problem(source, where, f"{missing}; connections are closed")
     if entry.encode and backend.send_proxy is None:
-        fold.backends[backend.name] = backend.model_copy(update={"send_proxy": ProxyProtocol.V1})
+        fold.backends[backend.name] = replace(backend, send_proxy=ProxyProtocol.V1)
     return backend.name
 
 
