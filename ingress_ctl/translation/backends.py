@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ingress_ctl import naming
 from ingress_ctl.matching import parse_host
@@ -78,16 +78,17 @@ def resolve_backend(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | No
 
 
 def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
-    empty = Backend(name=naming.backend_name(ref), service=ref)
+    name = naming.backend_name(ref)
     try:
         port, service = _service_port(ref, index=index)
-        proxy = _send_proxy(service)
-        if service.spec.type == "ExternalName":
-            return _external(empty, service, port, proxy), None
-        servers = _servers(service, port, index=index)
-        return replace(empty, send_proxy=proxy, servers=servers), None
+        external = service.spec.type == "ExternalName"
+        servers = _external(service, port) if external else _servers(service, port, index=index)
     except BackendError as error:
-        return empty, str(error)
+        return Backend(name=name, service=ref), str(error)
+    proxy = _send_proxy(service)
+    return Backend(
+        name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy
+    ), None
 
 
 def _send_proxy(service: Service) -> ProxyProtocol | None:
@@ -111,9 +112,8 @@ def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Servic
     raise BackendError(f"Service {ref.namespace}/{ref.name} has no port {ref.port!r}")
 
 
-def _external(
-    backend: Backend, service: Service, port: ServicePort, proxy: ProxyProtocol | None
-) -> Backend:
+def _external(service: Service, port: ServicePort) -> tuple[Server, ...]:
+    """The one server of an ExternalName Service: its DNS name, resolved by HAProxy."""
     ref = service.metadata
     try:
         host = parse_host(service.spec.external_name or "")
@@ -125,8 +125,7 @@ def _external(
         # HAProxy resolves with libc too: this would reach the controller's own ports.
         raise BackendError(f"ExternalName {host!r} is the controller's own host")
     target = port.target_port if isinstance(port.target_port, int) else port.port
-    servers = (Server(address=host, port=target),)
-    return replace(backend, servers=servers, resolve=True, send_proxy=proxy)
+    return (Server(address=host, port=target),)
 
 
 def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:
