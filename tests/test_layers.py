@@ -59,3 +59,18 @@ def test_the_check_sees_io_imports() -> None:
         "ingress_ctl.haproxy.process",
     }
     assert len(PURE) > 20
+
+
+def escaped_makers(path: Path) -> int:
+    """How many times a file calls `Escaped(...)` (text that skips the escaper)."""
+    return sum(
+        1
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and (getattr(node.func, "attr", None) or getattr(node.func, "id", None)) == "Escaped"
+    )
+
+
+def test_only_rendering_marks_text_as_escaped() -> None:
+    sources = [path for path in PACKAGE.rglob("*.py") if escaped_makers(path)]
+    assert [path.relative_to(PACKAGE) for path in sources] == [Path("rendering.py")]
