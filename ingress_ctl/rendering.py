@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 
 from ingress_ctl import escaping, naming
-from ingress_ctl.matching import ANY_HOST, build_table
+from ingress_ctl.matching import ANY_HOST, build_table, route_entries
 from ingress_ctl.routing import Routing, TLSName
 from ingress_ctl.settings import Settings
 from ingress_ctl.slots import Layout, Slot, assign_slots
@@ -109,8 +109,7 @@ def _maps(routing: Routing) -> dict[str, dict[str, str]]:
     """Every map HAProxy loads (the passthrough map only when the configuration uses it)."""
     table = build_table(routing)
     maps = {
-        naming.EXACT_MAP: {key: route.backend for key, route in table.exact.items()},
-        naming.PREFIX_MAP: {key: route.backend for key, route in table.prefix},
+        naming.ROUTES_MAP: {key: route.backend for key, route in route_entries(table)},
         naming.HOSTS_MAP: dict(table.hosts),
         naming.TLS_MAP: {name.name: tls_policy(name) for name in routing.tls_names},
         naming.TRUSTED_PROXIES_MAP: {

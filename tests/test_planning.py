@@ -105,7 +105,7 @@ RUNTIME_CASES = {
         cluster(hosts=("a.example.com",)),
         cluster(hosts=("a.example.com", "b.example.com")),
         [
-            "add map maps/prefix.map b.example.com/ be_default_web_80",
+            "add map maps/routes.map b.example.com/ be_default_web_80",
             "add map maps/hosts.map b.example.com builtin_404",
         ],
     ),
@@ -114,23 +114,23 @@ RUNTIME_CASES = {
         cluster(hosts=("a.example.com",)),
         [
             "del map maps/hosts.map b.example.com",
-            "del map maps/prefix.map b.example.com/",
+            "del map maps/routes.map b.example.com/",
         ],
     ),
     "path added, with a ; escaped for the socket": (
         cluster(paths=("/",)),
         cluster(paths=("/", "/x;y")),
         [
-            "add map maps/exact.map a.example.com/x\\;y be_default_web_80",
-            "add map maps/prefix.map a.example.com/x\\;y/ be_default_web_80",
+            "add map maps/routes.map a.example.com/x\\;y/ be_default_web_80",
+            "add map maps/routes.map a.example.com/x\\;y? be_default_web_80",
         ],
     ),
     "path moved to another existing backend": (
         cluster(api=("10.0.0.5",), api_path_service="web"),
         cluster(api=("10.0.0.5",), api_path_service="api"),
         [
-            "set map maps/exact.map api.example.com/v1 be_default_api_80",
-            "set map maps/prefix.map api.example.com/v1/ be_default_api_80",
+            "set map maps/routes.map api.example.com/v1/ be_default_api_80",
+            "set map maps/routes.map api.example.com/v1? be_default_api_80",
         ],
     ),
 }
