@@ -250,7 +250,7 @@ def test_state_directory_holds_the_rendered_files_and_sockets(served: Controller
 
     maps = {"maps/hosts.map", "maps/routes.map", "maps/tls.map"}
     certificates = {"certs/https.crt-list", fallback.file}
-    assert set(expected) == {"haproxy.cfg", "maps/trusted-proxies.map", *maps, *certificates}
+    assert set(expected) == {"haproxy.cfg", *maps, *certificates}
     assert on_disk == expected
     assert (served.state_dir / "master.sock").is_socket()
     assert (served.state_dir / "admin.sock").is_socket()

@@ -349,12 +349,13 @@ TLS_RUNTIME_CASES = {
         ),
         ["set map maps/tls.map a.example.com stay|none"],
     ),
-    "trusted proxies": (
-        tls_cluster(),
+    "trusted proxies changed": (
+        tls_cluster(config={"trusted-proxy-cidrs": "192.168.0.0/16"}),
         tls_cluster(config={"trusted-proxy-cidrs": "10.0.0.0/8,::1"}),
         [
             "add map maps/trusted-proxies.map 10.0.0.0/8 trusted",
             "add map maps/trusted-proxies.map ::1/128 trusted",
+            "del map maps/trusted-proxies.map 192.168.0.0/16",
         ],
     ),
     "a passthrough name added to an existing passthrough backend": (
@@ -403,6 +404,18 @@ TLS_RELOAD_CASES = {
         "config",
     ),
     "a timeout": (tls_cluster(), tls_cluster(config={"timeout-server": "5m"}), FALLBACK, "config"),
+    "the first trusted proxy (the X-Forwarded-* rules become conditional)": (
+        tls_cluster(),
+        tls_cluster(config={"trusted-proxy-cidrs": "10.0.0.0/8"}),
+        FALLBACK,
+        "config",
+    ),
+    "the last trusted proxy gone": (
+        tls_cluster(config={"trusted-proxy-cidrs": "10.0.0.0/8"}),
+        tls_cluster(),
+        FALLBACK,
+        "config",
+    ),
     "the first passthrough name": (
         tls_cluster(),
         tls_cluster(passthrough=("p.example.com",)),
