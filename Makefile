@@ -45,8 +45,8 @@ lint: venv
 	$(VENV)/bin/hadolint Dockerfile
 
 bench: venv system
-	@command -v wrk >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null \
+	@command -v wrk >/dev/null && command -v valgrind >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light valgrind >/dev/null \
 	    && (service nginx stop >/dev/null 2>&1 || true); }
 	PATH="$$PATH:/usr/sbin:/sbin" $(PY) -m bench
 

@@ -6,11 +6,13 @@ with the same order of lookups as the HAProxy configuration:
 
 1. host key: the exact host, else its one-label wildcard (`*.rest`), else
    ANY_HOST (rules without a host);
-2. the exact table: `hostkey + path` for Exact paths, and for Prefix paths
-   the path itself (a request equal to a prefix is its longest match);
-   Exact wins a tie because it is written last;
-3. the prefix table: `hostkey + prefix + "/"`, longest first;
-4. the host key's default backend, else the controller's default.
+2. the route map, one longest-prefix lookup (HAProxy's `map_beg`) of
+   `hostkey + path + "?"`: it holds `hostkey + path + "?"` for Exact paths,
+   and for Prefix paths `hostkey + prefix + "?"` (a request equal to the
+   prefix) and `hostkey + prefix + "/"`. A request path never holds a `?`,
+   so a `?` key matches the whole path only, and beats every `/` key (it is
+   longer); Exact wins a tie with a Prefix because it is written last;
+3. the host key's default backend, else the controller's default.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from ingress_ctl.routing import PathType, Route, Routing, VirtualHost
 
 ANY_HOST = "@"
 """Host key of rules without a host; `@` is never part of a DNS name."""
+WHOLE_PATH = "?"
+"""Ends the route keys that match a whole path: HAProxy's `path` never holds a `?` (nor does a
+rule path), so the route lookup is `hostkey + path + "?"` (the template writes the `?`)."""
 
 _LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
@@ -131,6 +136,14 @@ def _add_host(table: Table, vhost: VirtualHost, default_backend: str) -> None:
         table.exact[key + route.path] = route
 
 
+def route_entries(table: Table) -> list[tuple[str, Route]]:
+    """The route map: whole-path keys (`+ "?"`) and prefix keys, longest first (deterministic;
+    HAProxy's `map_beg` takes the longest matching key whatever the order)."""
+    entries = [(key + WHOLE_PATH, route) for key, route in table.exact.items()]
+    entries.extend(table.prefix)
+    return sorted(entries, key=lambda item: (-len(item[0]), item[0]))
+
+
 @dataclass(frozen=True)
 class Match:
     """Where a request goes and why."""
@@ -145,14 +158,14 @@ def lookup(table: Table, *, routing: Routing, host: str, path: str) -> Match:
     """Resolve a request exactly as the rendered HAProxy configuration does."""
     key = host_key(request_host=host, hosts=table.hosts)
     path_only = path.split("?", 1)[0]
-    wanted = key + path_only
-    route = table.exact.get(wanted)
-    if route is not None:
-        kind = "exact path" if route.path_type is PathType.EXACT else "prefix equal to the path"
-        return Match(key, route, route.backend, f"{kind} {route.path!r}")
-    for prefix, candidate in table.prefix:
-        if wanted.startswith(prefix):
-            return Match(key, candidate, candidate.backend, f"longest prefix {candidate.path!r}")
+    wanted = key + path_only + WHOLE_PATH
+    for entry, route in route_entries(table):
+        if not wanted.startswith(entry):
+            continue
+        if entry.endswith(WHOLE_PATH):
+            kind = "exact path" if route.path_type is PathType.EXACT else "prefix equal to the path"
+            return Match(key, route, route.backend, f"{kind} {route.path!r}")
+        return Match(key, route, route.backend, f"longest prefix {route.path!r}")
     if key in table.hosts:
         return Match(key, None, table.hosts[key], "no path matched: the host's default backend")
     return Match(key, None, routing.default_backend, f"no host matched: {routing.default_source}")

@@ -25,7 +25,7 @@ from ingress_ctl.routing import Value
 from ingress_ctl.slots import Layout, Slot
 
 _SLOT_LINE = re.compile(r"^(    server s[0-9]+) (?!.* resolvers ).*$", re.MULTILINE)
-ROUTE_MAPS = (naming.EXACT_MAP, naming.PREFIX_MAP)
+ROUTE_MAPS = (naming.ROUTES_MAP,)
 OTHER_MAPS = (naming.TLS_MAP, naming.PASSTHROUGH_MAP, naming.TRUSTED_PROXIES_MAP)
 
 

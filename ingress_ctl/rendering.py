@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 
 from ingress_ctl import escaping, naming
-from ingress_ctl.matching import ANY_HOST, build_table
+from ingress_ctl.matching import ANY_HOST, build_table, route_entries
 from ingress_ctl.policies import Policy
 from ingress_ctl.routing import Routing, TLSName
 from ingress_ctl.settings import Settings
@@ -140,17 +140,19 @@ def _policy_block(policy: Policy) -> escaping.Escaped:
 
 
 def _maps(routing: Routing) -> dict[str, dict[str, str]]:
-    """Every map HAProxy loads (the passthrough map only when the configuration uses it)."""
+    """Every map HAProxy loads, and only those: the TLS map with HTTPS on, the trusted-proxy
+    map when there are trusted proxies, the passthrough map when the configuration uses it
+    (the configuration differs without them, so a map comes or goes only with a reload)."""
     table = build_table(routing)
     maps = {
-        naming.EXACT_MAP: {key: route.backend for key, route in table.exact.items()},
-        naming.PREFIX_MAP: {key: route.backend for key, route in table.prefix},
+        naming.ROUTES_MAP: {key: route.backend for key, route in route_entries(table)},
         naming.HOSTS_MAP: dict(table.hosts),
-        naming.TLS_MAP: {name.name: tls_policy(name) for name in routing.tls_names},
-        naming.TRUSTED_PROXIES_MAP: {
-            str(network): "trusted" for network in routing.config.trusted_proxy_cidrs
-        },
     }
+    if routing.default_certificate is not None:
+        maps[naming.TLS_MAP] = {name.name: tls_policy(name) for name in routing.tls_names}
+    if routing.config.trusted_proxy_cidrs:
+        cidrs = routing.config.trusted_proxy_cidrs
+        maps[naming.TRUSTED_PROXIES_MAP] = {str(network): "trusted" for network in cidrs}
     if routing.passthrough:
         maps[naming.PASSTHROUGH_MAP] = _passthrough(routing)
     return maps

@@ -248,9 +248,9 @@ def test_state_directory_holds_the_rendered_files_and_sockets(served: Controller
 
     on_disk = {name: (served.state_dir / name).read_text() for name in expected}
 
-    maps = {"maps/hosts.map", "maps/exact.map", "maps/prefix.map", "maps/tls.map"}
+    maps = {"maps/hosts.map", "maps/routes.map", "maps/tls.map"}
     certificates = {"certs/https.crt-list", fallback.file}
-    assert set(expected) == {"haproxy.cfg", "maps/trusted-proxies.map", *maps, *certificates}
+    assert set(expected) == {"haproxy.cfg", *maps, *certificates}
     assert on_disk == expected
     assert (served.state_dir / "master.sock").is_socket()
     assert (served.state_dir / "admin.sock").is_socket()

@@ -47,7 +47,7 @@ def test_render_out_writes_the_configuration_and_maps(
 
     written = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()}
     assert written == rendered("demo")
-    assert {"haproxy.cfg", "maps/hosts.map", "maps/exact.map", "maps/prefix.map"} <= set(written)
+    assert {"haproxy.cfg", "maps/hosts.map", "maps/routes.map"} <= set(written)
 
 
 def test_render_reports_a_rejected_rule_and_exits_1(

@@ -105,7 +105,7 @@ RUNTIME_CASES = {
         cluster(hosts=("a.example.com",)),
         cluster(hosts=("a.example.com", "b.example.com")),
         [
-            "add map maps/prefix.map b.example.com/ be_default_web_80",
+            "add map maps/routes.map b.example.com/ be_default_web_80",
             "add map maps/hosts.map b.example.com builtin_404",
         ],
     ),
@@ -114,23 +114,23 @@ RUNTIME_CASES = {
         cluster(hosts=("a.example.com",)),
         [
             "del map maps/hosts.map b.example.com",
-            "del map maps/prefix.map b.example.com/",
+            "del map maps/routes.map b.example.com/",
         ],
     ),
     "path added, with a ; escaped for the socket": (
         cluster(paths=("/",)),
         cluster(paths=("/", "/x;y")),
         [
-            "add map maps/exact.map a.example.com/x\\;y be_default_web_80",
-            "add map maps/prefix.map a.example.com/x\\;y/ be_default_web_80",
+            "add map maps/routes.map a.example.com/x\\;y/ be_default_web_80",
+            "add map maps/routes.map a.example.com/x\\;y? be_default_web_80",
         ],
     ),
     "path moved to another existing backend": (
         cluster(api=("10.0.0.5",), api_path_service="web"),
         cluster(api=("10.0.0.5",), api_path_service="api"),
         [
-            "set map maps/exact.map api.example.com/v1 be_default_api_80",
-            "set map maps/prefix.map api.example.com/v1/ be_default_api_80",
+            "set map maps/routes.map api.example.com/v1/ be_default_api_80",
+            "set map maps/routes.map api.example.com/v1? be_default_api_80",
         ],
     ),
 }
@@ -349,12 +349,13 @@ TLS_RUNTIME_CASES = {
         ),
         ["set map maps/tls.map a.example.com stay|none"],
     ),
-    "trusted proxies": (
-        tls_cluster(),
+    "trusted proxies changed": (
+        tls_cluster(config={"trusted-proxy-cidrs": "192.168.0.0/16"}),
         tls_cluster(config={"trusted-proxy-cidrs": "10.0.0.0/8,::1"}),
         [
             "add map maps/trusted-proxies.map 10.0.0.0/8 trusted",
             "add map maps/trusted-proxies.map ::1/128 trusted",
+            "del map maps/trusted-proxies.map 192.168.0.0/16",
         ],
     ),
     "a passthrough name added to an existing passthrough backend": (
@@ -403,6 +404,18 @@ TLS_RELOAD_CASES = {
         "config",
     ),
     "a timeout": (tls_cluster(), tls_cluster(config={"timeout-server": "5m"}), FALLBACK, "config"),
+    "the first trusted proxy (the X-Forwarded-* rules become conditional)": (
+        tls_cluster(),
+        tls_cluster(config={"trusted-proxy-cidrs": "10.0.0.0/8"}),
+        FALLBACK,
+        "config",
+    ),
+    "the last trusted proxy gone": (
+        tls_cluster(config={"trusted-proxy-cidrs": "10.0.0.0/8"}),
+        tls_cluster(),
+        FALLBACK,
+        "config",
+    ),
     "the first passthrough name": (
         tls_cluster(),
         tls_cluster(passthrough=("p.example.com",)),

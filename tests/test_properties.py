@@ -507,7 +507,7 @@ def test_template_lines_that_cannot_be_modelled_are_refused(template: str) -> No
         line_pattern(template, "x", where="t")
 
 
-@pytest.mark.parametrize("name", ["haproxy.cfg", "maps/exact.map", "maps/hosts.map"])
+@pytest.mark.parametrize("name", ["haproxy.cfg", "maps/routes.map", "maps/hosts.map"])
 def test_golden_files_hold_only_template_lines(name: str) -> None:
     """The patterns accept everything the templates really make."""
     patterns = lines_of(name)
@@ -713,7 +713,7 @@ CONTEXT = (ingress_class(), service("web"), endpoint_slice("web-1", "web", endpo
 def served_alongside(bad_rule: Manifest) -> Outcome:
     outcome = pipeline([*CONTEXT, ingress("mixed", bad_rule, SIBLING)])
     assert outcome.rejected == ()
-    assert "ok.example.com/ok be_default_web_80" in outcome.files[naming.EXACT_MAP].splitlines()
+    assert "ok.example.com/ok? be_default_web_80" in outcome.files[naming.ROUTES_MAP].splitlines()
     config = outcome.files[naming.CONFIG_FILE].splitlines()
     assert any(line.split()[:2] == ["backend", "be_default_web_80"] for line in config)
     check_lines(outcome)

@@ -321,6 +321,11 @@ async def test_redirects_hsts_and_forwarded_headers(proxy: Proxy, backends: Exit
     )
     assert _get_with(proxy.http_port, "a.example.com", spoofed).status == 308
 
+    # The first trusted proxy turns on the conditional X-Forwarded-* rules (a reload);
+    # other changes of the list are map changes (runtime).
+    outcome = await proxy.apply(*manifests, config(**{"trusted-proxy-cidrs": "10.0.0.0/8"}))
+    assert outcome.action == "reload"
+    assert _get_with(proxy.http_port, "a.example.com", spoofed).status == 308
     reloads = await proxy.reloads()
     outcome = await proxy.apply(*manifests, config(**{"trusted-proxy-cidrs": "127.0.0.0/8"}))
     assert outcome.action == "runtime" and await proxy.reloads() == reloads
