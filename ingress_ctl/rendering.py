@@ -140,7 +140,7 @@ def _policy_block(policy: Policy) -> escaping.Escaped:
 
 
 def _maps(routing: Routing) -> dict[str, dict[str, str]]:
-    """Every map HAProxy loads, and only those: the TLS map with HTTPS on, the trusted-proxy
+    """Every map HAProxy loads, and only those: the TLS map when a host has TLS, the trusted-proxy
     map when there are trusted proxies, the passthrough map when the configuration uses it
     (the configuration differs without them, so a map comes or goes only with a reload)."""
     table = build_table(routing)
@@ -148,7 +148,7 @@ def _maps(routing: Routing) -> dict[str, dict[str, str]]:
         naming.ROUTES_MAP: {key: route.backend for key, route in route_entries(table)},
         naming.HOSTS_MAP: dict(table.hosts),
     }
-    if routing.default_certificate is not None:
+    if routing.tls_names:  # none without HTTPS
         maps[naming.TLS_MAP] = {name.name: tls_policy(name) for name in routing.tls_names}
     if routing.config.trusted_proxy_cidrs:
         cidrs = routing.config.trusted_proxy_cidrs

@@ -248,7 +248,7 @@ def test_state_directory_holds_the_rendered_files_and_sockets(served: Controller
 
     on_disk = {name: (served.state_dir / name).read_text() for name in expected}
 
-    maps = {"maps/hosts.map", "maps/routes.map", "maps/tls.map"}
+    maps = {"maps/hosts.map", "maps/routes.map"}  # tls.map only once a host has TLS
     certificates = {"certs/https.crt-list", fallback.file}
     assert set(expected) == {"haproxy.cfg", *maps, *certificates}
     assert on_disk == expected

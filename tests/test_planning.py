@@ -416,6 +416,13 @@ TLS_RELOAD_CASES = {
         FALLBACK,
         "config",
     ),
+    "the first TLS host (the redirect/HSTS rules appear)": (
+        tls_cluster(secrets={}),
+        tls_cluster(),
+        FALLBACK,
+        "config",
+    ),
+    "the last TLS host gone": (tls_cluster(), tls_cluster(secrets={}), FALLBACK, "config"),
     "the first passthrough name": (
         tls_cluster(),
         tls_cluster(passthrough=("p.example.com",)),
