@@ -175,7 +175,7 @@ class Applier:
     async def _check(self, files: Mapping[str, str]) -> Outcome | None:
         staging = self._state_dir / STAGING
         await asyncio.to_thread(_fresh_folder, staging, files)
-        result = await self._process.check(config=staging / naming.CONFIG_FILE, directory=staging)
+        result = await self._process.check(config=Path(naming.CONFIG_FILE), directory=staging)
         if result.ok:
             return None
         self._metrics.check_failures.inc()

@@ -8,12 +8,13 @@ what serves, what is on disk, what the status says and what the metrics count.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from ingress_ctl.applying import Outcome
 from ingress_ctl.rendering import Rendered
-from tests.conftest import EchoBackends, Pipeline, echo_service, free_port
+from tests.conftest import EchoBackends, Pipeline, echo_service, free_port, short_tmp_dir
 from tests.manifests import Manifest, ingress, path, rule
 
 pytestmark = pytest.mark.haproxy
@@ -34,6 +35,23 @@ def v1(echo_backends: EchoBackends) -> tuple[Manifest, Manifest]:
 def app(pipeline: Pipeline, v1: tuple[Manifest, Manifest]) -> Rendered:
     """Files routing app.test to the echo backend `v1` (not applied yet)."""
     return pipeline.render(ingress("app", rule("app.test", path("/", "v1"))), *v1)
+
+
+async def test_a_relative_state_directory_serves(
+    haproxy_bin: str, v1: tuple[Manifest, Manifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` passes `--state-dir .state`: the staged check and the start must both
+    find their files although HAProxy changes into its directory first."""
+    with short_tmp_dir() as folder:
+        monkeypatch.chdir(folder.parent)
+        pipeline = Pipeline(haproxy_bin=haproxy_bin, state_dir=Path(folder.name))
+        try:
+            rendered = pipeline.render(ingress("app", rule("app.test", path("/", "v1"))), *v1)
+            outcome = await pipeline.apply(rendered)
+            assert outcome.action == "start", outcome
+            assert pipeline.get("app.test").status == 200
+        finally:
+            await pipeline.process.stop()
 
 
 def on_disk(pipeline: Pipeline, rendered: Rendered) -> dict[str, str]:

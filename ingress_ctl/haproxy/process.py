@@ -156,7 +156,7 @@ class HAProxyProcess:
         `directory` defaults to the state directory; a staging folder checks files
         before they are installed.
         """
-        root = self._state_dir if directory is None else directory
+        root = self._state_dir if directory is None else directory.absolute()
         checker = await asyncio.create_subprocess_exec(
             self._binary, "-c", "-C", str(root), "-f", str(config),
             stdin=asyncio.subprocess.DEVNULL,
