@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -169,3 +171,44 @@ def busy_port() -> Iterator[int]:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         yield int(holder.getsockname()[1])
+
+
+class EchoProxy:
+    """A module's HAProxy (one Pipeline) and its echo backends, driven synchronously."""
+
+    def __init__(
+        self, pipeline: Pipeline, runner: asyncio.Runner, echoes: dict[str, tuple[str, int]]
+    ) -> None:
+        self.pipeline = pipeline
+        self.runner = runner
+        self.echoes = echoes
+        """Echo backend name -> (address, port)."""
+
+    def services(self, *names: str) -> list[Manifest]:
+        """Services with endpoints, each reaching the echo backend of the same name."""
+        return [made for name in names for made in echo_service(name, *self.echoes[name])]
+
+
+@contextmanager
+def echo_proxy(haproxy_bin: str, names: Sequence[str], first: int) -> Iterator[EchoProxy]:
+    """Echo backends `names` on 127.0.0.<first>, <first + 1>, ... (started in parallel: each
+    start waits for its backend) and a Pipeline, stopped afterwards."""
+    addresses = {name: f"127.0.0.{first + index}" for index, name in enumerate(names)}
+    echoes = {name: (address, free_port(address)) for name, address in addresses.items()}
+    backends = EchoBackends()
+    try:
+        with ThreadPoolExecutor(len(echoes)) as pool:
+            list(
+                pool.map(
+                    lambda item: backends.start(name=item[0], host=item[1][0], port=item[1][1]),
+                    echoes.items(),
+                )
+            )
+        with short_tmp_dir() as state_dir, asyncio.Runner() as runner:
+            pipeline = Pipeline(haproxy_bin=haproxy_bin, state_dir=state_dir)
+            try:
+                yield EchoProxy(pipeline, runner, echoes)
+            finally:
+                runner.run(pipeline.process.stop())
+    finally:
+        backends.stop()

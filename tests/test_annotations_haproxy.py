@@ -7,7 +7,6 @@ echo body names the backend and shows the path and headers it received).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import ssl
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from ingress_ctl.settings import Settings
 from ingress_ctl.translation import Translation
 from tests.backends import Backend, running
 from tests.certs import TestCA
-from tests.conftest import EchoBackends, Pipeline, echo_service, free_port, short_tmp_dir
+from tests.conftest import EchoProxy, echo_proxy, free_port
 from tests.h2_backend import serving
 from tests.http import Response, request, wait_for
 from tests.manifests import (
@@ -52,18 +51,8 @@ HASHES = {
 """crypt(3) hashes of PASSWORD: bcrypt and SHA-512-crypt."""
 
 
-class Proxy:
+class Proxy(EchoProxy):
     """The module's HAProxy and echo backends, driven synchronously."""
-
-    def __init__(
-        self, pipeline: Pipeline, runner: asyncio.Runner, echoes: dict[str, tuple[str, int]]
-    ) -> None:
-        self.pipeline = pipeline
-        self._runner = runner
-        self.echoes = echoes
-
-    def services(self, *names: str) -> list[Manifest]:
-        return [made for name in names for made in echo_service(name, *self.echoes[name])]
 
     def serve(self, *manifests: Manifest, nginx_compat: bool = False) -> Translation:
         """Serve exactly these manifests (plus our IngressClass and the echo Services)."""
@@ -79,13 +68,13 @@ class Proxy:
             settings=settings,
             previous=current.layout if current is not None else None,
         )
-        self.last: Outcome = self._runner.run(self.pipeline.apply(rendered))
+        self.last: Outcome = self.runner.run(self.pipeline.apply(rendered))
         assert self.last.action in {"start", "reload", "runtime", "none"}, self.last
         return translation
 
     def down(self, port: int) -> bool:
         """Whether HAProxy's checks marked every server on `port` down."""
-        [reply] = self._runner.run(self.pipeline.process.runtime(["show servers state"]))
+        [reply] = self.runner.run(self.pipeline.process.runtime(["show servers state"]))
         rows = [line.split() for line in reply.splitlines()[1:] if not line.startswith("#")]
         states = [row[5] for row in rows if len(row) > 18 and row[18] == str(port)]
         return bool(states) and all(state == "0" for state in states)
@@ -106,20 +95,8 @@ class Proxy:
 
 @pytest.fixture(scope="module")
 def proxy(haproxy_bin: str) -> Iterator[Proxy]:
-    addresses = {name: f"127.0.0.{41 + index}" for index, name in enumerate(ECHOES)}
-    echoes = {name: (address, free_port(address)) for name, address in addresses.items()}
-    backends = EchoBackends()
-    try:
-        for name, (address, port) in echoes.items():
-            backends.start(name=name, host=address, port=port)
-        with short_tmp_dir() as state_dir, asyncio.Runner() as runner:
-            pipeline = Pipeline(haproxy_bin=haproxy_bin, state_dir=state_dir)
-            try:
-                yield Proxy(pipeline, runner, echoes)
-            finally:
-                runner.run(pipeline.process.stop())
-    finally:
-        backends.stop()
+    with echo_proxy(haproxy_bin, ECHOES, first=41) as made:
+        yield Proxy(made.pipeline, made.runner, made.echoes)
 
 
 def app(

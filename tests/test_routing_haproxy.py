@@ -8,15 +8,13 @@ that answered.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from ingress_ctl.applying import Outcome
 from ingress_ctl.settings import parse_service_port
-from tests.conftest import EchoBackends, Pipeline, echo_service, free_port, short_tmp_dir
+from tests.conftest import EchoProxy, echo_proxy, echo_service
 from tests.http import Response
 from tests.manifests import (
     Manifest,
@@ -49,38 +47,27 @@ ECHOES = (
 TEXT = "text/plain; charset=utf-8"
 
 
-class Proxy:
+class Proxy(EchoProxy):
     """The module's HAProxy and echo backends, driven synchronously."""
-
-    def __init__(
-        self, pipeline: Pipeline, runner: asyncio.Runner, echoes: dict[str, tuple[str, int]]
-    ) -> None:
-        self._pipeline = pipeline
-        self._runner = runner
-        self._echoes = echoes
 
     def service(self, name: str) -> Manifest:
         """Service `name` (port 80), targeting the port of the echo backend `name`."""
-        return echo_service(name, *self._echoes[name])[0]
+        return echo_service(name, *self.echoes[name])[0]
 
     def endpoints(self, name: str) -> Manifest:
         """An EndpointSlice of Service `name` holding the echo backend `name`."""
-        return echo_service(name, *self._echoes[name])[1]
-
-    def services(self, *names: str) -> list[Manifest]:
-        """Services with endpoints, each reaching the echo backend of the same name."""
-        return [made for name in names for made in echo_service(name, *self._echoes[name])]
+        return echo_service(name, *self.echoes[name])[1]
 
     def serve(self, *manifests: Manifest, default_backend_service: str | None = None) -> Outcome:
         """Make HAProxy serve exactly these manifests (plus our IngressClass)."""
         flag = parse_service_port(default_backend_service) if default_backend_service else None
-        rendered = self._pipeline.render(*manifests, default_backend_service=flag)
-        outcome = self._runner.run(self._pipeline.apply(rendered))
+        rendered = self.pipeline.render(*manifests, default_backend_service=flag)
+        outcome = self.runner.run(self.pipeline.apply(rendered))
         assert outcome.action in {"start", "reload", "runtime", "none"}, outcome
         return outcome
 
     def get(self, host: str, request_path: str = "/") -> Response:
-        return self._pipeline.get(host, request_path)
+        return self.pipeline.get(host, request_path)
 
     def answer(self, host: str, request_path: str = "/") -> str:
         """The echo backend that answered, else the status code as a string."""
@@ -90,24 +77,8 @@ class Proxy:
 
 @pytest.fixture(scope="module")
 def proxy(haproxy_bin: str) -> Iterator[Proxy]:
-    addresses = {name: f"127.0.0.{21 + index}" for index, name in enumerate(ECHOES)}
-    echoes = {name: (address, free_port(address)) for name, address in addresses.items()}
-    backends = EchoBackends()
-    try:
-        with ThreadPoolExecutor(len(echoes)) as pool:  # each start waits for its backend
-            started = pool.map(
-                lambda item: backends.start(name=item[0], host=item[1][0], port=item[1][1]),
-                echoes.items(),
-            )
-            list(started)
-        with short_tmp_dir() as state_dir, asyncio.Runner() as runner:
-            pipeline = Pipeline(haproxy_bin=haproxy_bin, state_dir=state_dir)
-            try:
-                yield Proxy(pipeline, runner, echoes)
-            finally:
-                runner.run(pipeline.process.stop())
-    finally:
-        backends.stop()
+    with echo_proxy(haproxy_bin, ECHOES, first=21) as made:
+        yield Proxy(made.pipeline, made.runner, made.echoes)
 
 
 # --- Hosts ------------------------------------------------------------------------
