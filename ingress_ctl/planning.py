@@ -15,8 +15,10 @@ directive) is a reload, with the reason counted in the metrics.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 
 from ingress_ctl import naming
 from ingress_ctl.escaping import PAYLOAD, crt_list_line, socket_payload, socket_word
@@ -40,7 +42,7 @@ def plan(before: Rendered | None, after: Rendered) -> Plan:
     """How to go from what HAProxy runs (`before`) to `after`."""
     if before is None:
         return Plan(reload="start")
-    if _structure(before) != _structure(after):
+    if _structure(before.files[naming.CONFIG_FILE]) != _structure(after.files[naming.CONFIG_FILE]):
         return Plan(reload=_reason(before.layout, after.layout))
     if before.crt_list[:1] != after.crt_list[:1]:
         return Plan(reload="default-certificate")
@@ -53,8 +55,12 @@ def plan(before: Rendered | None, after: Rendered) -> Plan:
     return Plan(commands=tuple(commands))
 
 
-def _structure(rendered: Rendered) -> str:
-    return _SLOT_LINE.sub(r"\1", rendered.files[naming.CONFIG_FILE])
+@lru_cache(maxsize=2)
+def _structure(config: str) -> bytes:
+    """A digest of haproxy.cfg with every slot server line masked. Cached: the running
+    configuration's was computed when it was planned (at 10,000 backends, masking 6 MB
+    takes 0.15 s); two entries hold only configurations that are alive anyway."""
+    return hashlib.sha256(_SLOT_LINE.sub(r"\1", config).encode()).digest()
 
 
 def _reason(before: Layout, after: Layout) -> str:
