@@ -13,6 +13,10 @@ with the same order of lookups as the HAProxy configuration:
    so a `?` key matches the whole path only, and beats every `/` key (it is
    longer); Exact wins a tie with a Prefix because it is written last;
 3. the host key's default backend, else the controller's default.
+
+HAProxy first looks up the route map with the request's own host as the key, a
+shortcut with the same answer: only an exact host key starts a key followed by
+`/` (hosts hold no `/`), so a hit there is step 2's answer for an exact host.
 """
 
 from __future__ import annotations
