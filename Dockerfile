@@ -15,9 +15,7 @@ RUN apt-get update \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin ingress-ctl \
     && install -d -o 10001 -g 10001 -m 700 /var/run/ingress-ctl
 COPY --from=build /install /usr/local
-COPY templates /usr/share/ingress-ctl/templates
-ENV INGRESS_CTL_TEMPLATES=/usr/share/ingress-ctl/templates \
-    PYTHONDONTWRITEBYTECODE=1 \
+ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 USER 10001:10001
 EXPOSE 8080 8443 10254

@@ -10,7 +10,6 @@ lines a backend's policy asks for are in `policy.cfg.j2`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -25,9 +24,7 @@ from ingress_ctl.routing import Routing, TLSName
 from ingress_ctl.settings import Settings
 from ingress_ctl.slots import Layout, Slot, assign_slots
 
-TEMPLATES = Path(
-    os.environ.get("INGRESS_CTL_TEMPLATES", Path(__file__).parent.parent / "templates")
-)
+TEMPLATES = Path(__file__).parent / "haproxy" / "templates"
 
 
 @cache
