@@ -26,13 +26,13 @@ from typing import Any
 
 from bench.clusters import cluster, endpoint_slice, ingress, ingress_class, service
 from bench.reporting import report
-from ingress_ctl.applying import Applier, write_files
+from ingress_ctl.haproxy.applying import Applier, write_files
 from ingress_ctl.haproxy.process import HAProxyProcess
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.objects import KubeObject, parse_object
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import Snapshot
-from ingress_ctl.status import ControllerStatus
+from ingress_ctl.model.objects import KubeObject, parse_object
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Snapshot
+from ingress_ctl.model.state import ControllerStatus
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer, build
 

@@ -27,13 +27,13 @@ from typing import Any
 
 from bench.clusters import cluster
 from bench.reporting import report
-from ingress_ctl.applying import write_files
-from ingress_ctl.certificates import self_signed
-from ingress_ctl.objects import parse_object
-from ingress_ctl.rendering import render
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import Snapshot
+from ingress_ctl.haproxy.applying import write_files
+from ingress_ctl.haproxy.rendering import render
+from ingress_ctl.model.objects import parse_object
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.translation import translate
+from ingress_ctl.translation.certificates import self_signed
 
 BACKEND_IP, BACKEND_PORT = "127.0.0.60", 18060
 OURS_PORT, MINIMAL_PORT, OURS_HTTPS_PORT, HAND_PORT = 18061, 18062, 18063, 18064

@@ -16,12 +16,12 @@ from time import perf_counter
 from typing import Any
 
 from bench.reporting import report, summary_ms
-from ingress_ctl.applying import Applier
+from ingress_ctl.haproxy.applying import Applier
 from ingress_ctl.haproxy.process import HAProxyProcess
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.objects import KubeObject, parse_object
-from ingress_ctl.settings import Settings
-from ingress_ctl.status import ControllerStatus
+from ingress_ctl.model.objects import KubeObject, parse_object
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.state import ControllerStatus
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
 

@@ -28,10 +28,10 @@ from bench.clusters import endpoint_slice, ingress, ingress_class, service
 from bench.control_plane import process_memory
 from bench.reporting import report
 from e2e.controlplane import ControlPlane, build_binaries
-from ingress_ctl.kubeapi import connect
+from ingress_ctl.kube.client import connect
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.objects import EndpointSlice
-from ingress_ctl.sources.kube import NAMESPACED_RESOURCES, Informer
+from ingress_ctl.model.objects import EndpointSlice
+from ingress_ctl.sources.informers import NAMESPACED_RESOURCES, Informer
 from ingress_ctl.store import Store
 
 SLICES, UPDATES, CONCURRENCY, ENDPOINTS = 10_000, 2_000, 64, 10

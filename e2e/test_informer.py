@@ -10,10 +10,10 @@ import pytest
 from kubernetes_asyncio import client
 
 from e2e.controlplane import ControlPlane
-from ingress_ctl.kubeapi import connect
+from ingress_ctl.kube.client import connect
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.objects import Service
-from ingress_ctl.sources.kube import SERVICES, Informer, Resource
+from ingress_ctl.model.objects import Service
+from ingress_ctl.sources.informers import SERVICES, Informer, Resource
 from ingress_ctl.store import Store
 
 pytestmark = pytest.mark.e2e

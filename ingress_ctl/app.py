@@ -19,21 +19,21 @@ from typing import Any
 
 from kubernetes_asyncio.config import ConfigException
 
-from ingress_ctl.applying import Applier
-from ingress_ctl.events import EventRecorder
 from ingress_ctl.fallback import load_or_create
+from ingress_ctl.haproxy.applying import Applier
 from ingress_ctl.haproxy.process import HAProxyProcess
-from ingress_ctl.kubeapi import connect
-from ingress_ctl.leading import Leadership
+from ingress_ctl.kube.client import connect
+from ingress_ctl.kube.events import EventRecorder
+from ingress_ctl.kube.leading import Leadership
+from ingress_ctl.kube.publishing import AddressSource, StatusPublisher
+from ingress_ctl.kube.reporting import Reporter
 from ingress_ctl.logs import configure_logging
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.publishing import AddressSource, StatusPublisher
-from ingress_ctl.reporting import Reporter
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.state import ControllerStatus
 from ingress_ctl.serving import make_app, start_server
-from ingress_ctl.settings import Settings
 from ingress_ctl.sources.files import watch_manifests
-from ingress_ctl.sources.kube import SERVICES, Informer, informers
-from ingress_ctl.status import ControllerStatus
+from ingress_ctl.sources.informers import SERVICES, Informer, informers
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
 

@@ -19,12 +19,12 @@ from pydantic import ValidationError
 from ingress_ctl import __version__
 from ingress_ctl.annotations.migrating import migrate, report
 from ingress_ctl.app import run
-from ingress_ctl.applying import write_files
 from ingress_ctl.explaining import explain
-from ingress_ctl.objects import Ingress
-from ingress_ctl.rendering import render
-from ingress_ctl.settings import Settings, default_controller_namespace, parse_service_port
-from ingress_ctl.snapshot import Snapshot
+from ingress_ctl.haproxy.applying import write_files
+from ingress_ctl.haproxy.rendering import render
+from ingress_ctl.model.objects import Ingress
+from ingress_ctl.model.settings import Settings, default_controller_namespace, parse_service_port
+from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
 from ingress_ctl.translation import Translation, translate
 

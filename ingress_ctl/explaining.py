@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ingress_ctl import naming
-from ingress_ctl.matching import ANY_HOST, build_table, lookup
-from ingress_ctl.routing import Backend, Routing
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.matching import ANY_HOST, build_table, lookup
+from ingress_ctl.model.routing import Backend, Routing
 
 
 def explain(routing: Routing, *, url: str) -> list[str]:

@@ -11,9 +11,9 @@ import logging
 import os
 from pathlib import Path
 
-from ingress_ctl import naming
-from ingress_ctl.certificates import CertificateError, parse_pem, self_signed
-from ingress_ctl.routing import Certificate
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.routing import Certificate
+from ingress_ctl.translation.certificates import CertificateError, parse_pem, self_signed
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.status import ControllerStatus
+from ingress_ctl.model.state import ControllerStatus
 
 Liveness = Callable[[], str | None]
 """Returns None while everything is alive, else what is not."""

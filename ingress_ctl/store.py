@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from ingress_ctl.objects import KubeObject, object_key
-from ingress_ctl.problems import Problem
-from ingress_ctl.snapshot import NamespacedName, Snapshot
+from ingress_ctl.model.objects import KubeObject, object_key
+from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.snapshot import NamespacedName, Snapshot
 
 ObjectKey = tuple[str, str, str]
 

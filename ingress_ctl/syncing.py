@@ -17,15 +17,15 @@ import gc
 import logging
 from time import monotonic
 
-from ingress_ctl.applying import Applier, Outcome
+from ingress_ctl.haproxy.applying import Applier, Outcome
+from ingress_ctl.haproxy.rendering import Rendered, render_state
+from ingress_ctl.haproxy.slots import Layout
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.problems import Problem
-from ingress_ctl.rendering import Rendered, render_state
-from ingress_ctl.routing import Certificate
-from ingress_ctl.settings import Settings
-from ingress_ctl.slots import Layout
-from ingress_ctl.snapshot import Snapshot
-from ingress_ctl.status import ControllerStatus, SyncRecord, now
+from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.routing import Certificate
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Snapshot
+from ingress_ctl.model.state import ControllerStatus, SyncRecord, now
 from ingress_ctl.store import ObjectKey, Store
 from ingress_ctl.translation import Translation, translate
 from ingress_ctl.translation.endpoints import EndpointRefresher

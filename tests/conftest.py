@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from ingress_ctl.applying import Applier, Outcome
+from ingress_ctl.haproxy.applying import Applier, Outcome
 from ingress_ctl.haproxy.process import HAProxyProcess
+from ingress_ctl.haproxy.rendering import Rendered, render_state
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.rendering import Rendered, render_state
-from ingress_ctl.routing import ServiceRef
-from ingress_ctl.settings import Settings
-from ingress_ctl.status import ControllerStatus
+from ingress_ctl.model.routing import ServiceRef
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.state import ControllerStatus
 from tests.http import Response, get
 from tests.manifests import (
     Manifest,

@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
-from ingress_ctl import matching
-from ingress_ctl.objects import parse_object
-from ingress_ctl.routing import Certificate
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import Snapshot
+from ingress_ctl.model import matching
+from ingress_ctl.model.objects import parse_object
+from ingress_ctl.model.routing import Certificate
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.translation import Translation, translate
 
 Manifest = dict[str, Any]

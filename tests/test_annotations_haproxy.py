@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from ingress_ctl import naming
-from ingress_ctl.applying import Outcome
-from ingress_ctl.rendering import render_state
-from ingress_ctl.settings import Settings
+from ingress_ctl.haproxy import naming
+from ingress_ctl.haproxy.applying import Outcome
+from ingress_ctl.haproxy.rendering import render_state
+from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation import Translation
 from tests.backends import Backend, running
 from tests.certs import TestCA

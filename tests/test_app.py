@@ -27,10 +27,10 @@ import yaml
 from ingress_ctl import __version__
 from ingress_ctl.fallback import load_or_create
 from ingress_ctl.haproxy.process import ProcStatus, parse_show_proc
+from ingress_ctl.haproxy.rendering import render
 from ingress_ctl.haproxy.sockets import send_commands
-from ingress_ctl.rendering import render
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import Snapshot
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
 from ingress_ctl.translation import translate
 from tests.conftest import ROOT, EchoBackends, echo_service, free_port, short_tmp_dir

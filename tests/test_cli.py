@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from ingress_ctl.cli import main
+from tests.haproxy.test_rendering import EXAMPLES, rendered
 from tests.manifests import Manifest, backend, ingress, ingress_class, path, rule, service
-from tests.test_rendering import EXAMPLES, rendered
 
 DEMO = str(EXAMPLES / "demo.yaml")
 

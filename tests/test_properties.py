@@ -29,15 +29,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingress_ctl import matching, naming
-from ingress_ctl.applying import write_files
-from ingress_ctl.objects import Ingress, KubeObject, ObjectError, canonical_ip, parse_object
-from ingress_ctl.rendering import TEMPLATES, render
-from ingress_ctl.routing import ObjectRef
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import Snapshot
+from ingress_ctl.haproxy import naming
+from ingress_ctl.haproxy.applying import write_files
+from ingress_ctl.haproxy.rendering import TEMPLATES, render
+from ingress_ctl.model import matching
+from ingress_ctl.model.objects import Ingress, KubeObject, ObjectError, canonical_ip, parse_object
+from ingress_ctl.model.routing import ObjectRef
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.translation import Translation, translate
-from ingress_ctl.translation import annotations as ours
+from ingress_ctl.translation import options as ours
 from ingress_ctl.translation.ownership import LEGACY_CLASS_ANNOTATION
 from tests.manifests import (
     CONTROLLER,

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingress_ctl.applying import Outcome
-from ingress_ctl.settings import parse_service_port
+from ingress_ctl.haproxy.applying import Outcome
+from ingress_ctl.model.settings import parse_service_port
 from tests.conftest import EchoProxy, echo_proxy, echo_service
 from tests.http import Response
 from tests.manifests import (
@@ -25,7 +25,7 @@ from tests.manifests import (
     rule,
     service,
 )
-from tests.test_matching import DOCS_EXAMPLES
+from tests.model.test_matching import DOCS_EXAMPLES
 
 pytestmark = pytest.mark.haproxy
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from ingress_ctl.objects import KubeObject, object_key, parse_object
-from ingress_ctl.problems import Problem
-from ingress_ctl.routing import ObjectRef
+from ingress_ctl.model.objects import KubeObject, object_key, parse_object
+from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.store import ObjectKey, Store
 from tests.manifests import Manifest, ingress, ingress_class, path, rule, service, service_port
 

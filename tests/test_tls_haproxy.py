@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from ingress_ctl.applying import Applier, Outcome
-from ingress_ctl.certificates import parse_pem, self_signed
+from ingress_ctl.haproxy.applying import Applier, Outcome
 from ingress_ctl.haproxy.process import HAProxyProcess
+from ingress_ctl.haproxy.rendering import render_state
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.rendering import render_state
-from ingress_ctl.settings import Settings
-from ingress_ctl.status import ControllerStatus
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.state import ControllerStatus
+from ingress_ctl.translation.certificates import parse_pem, self_signed
 from tests.backends import Backend, ProxyHeader, running
 from tests.certs import Issued, TestCA
 from tests.conftest import free_port, short_tmp_dir

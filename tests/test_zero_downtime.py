@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from ingress_ctl import naming
-from ingress_ctl.applying import Applier
+from ingress_ctl.haproxy import naming
+from ingress_ctl.haproxy.applying import Applier
 from ingress_ctl.haproxy.process import HAProxyProcess
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.objects import KubeObject, parse_object
-from ingress_ctl.settings import Settings
-from ingress_ctl.status import ControllerStatus
+from ingress_ctl.model.objects import KubeObject, parse_object
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.state import ControllerStatus
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
 from tests.conftest import EchoBackends, free_port

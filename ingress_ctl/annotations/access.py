@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import cidrs
-from ingress_ctl.policies import Network
+from ingress_ctl.model.policies import Network
 
 
 def networks(text: str) -> tuple[Network, ...]:

@@ -12,8 +12,8 @@ from enum import StrEnum
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import boolean, choice, cookie_name, duration, path
-from ingress_ctl.matching import parse_host
-from ingress_ctl.policies import Affinity, SameSite
+from ingress_ctl.model.matching import parse_host
+from ingress_ctl.model.policies import Affinity, SameSite
 
 DEFAULT_COOKIE = "INGRESSCOOKIE"
 

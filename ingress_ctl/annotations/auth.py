@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import choice, secret, text
-from ingress_ctl.policies import Part, User
+from ingress_ctl.model.policies import Part, User
 
 DEFAULT_REALM = "Authentication Required"
 SECRET_KEY = "auth"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import choice, integer
-from ingress_ctl.policies import Balance
+from ingress_ctl.model.policies import Balance
 
 BALANCE = register(
     "load-balance",

@@ -15,7 +15,7 @@ import re
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import boolean, cookie_name, integer, text
-from ingress_ctl.policies import Canary
+from ingress_ctl.model.policies import Canary
 
 _HEADER = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 

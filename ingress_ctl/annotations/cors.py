@@ -15,7 +15,7 @@ import re
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import boolean, header_name, integer, listing, origin
-from ingress_ctl.policies import Cors
+from ingress_ctl.model.policies import Cors
 
 DEFAULTS = Cors()
 _METHOD = re.compile(r"^[A-Z]{1,16}$")

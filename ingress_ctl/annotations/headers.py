@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import header_name, host_and_port, listing, text
-from ingress_ctl.policies import Header, HeaderEdits
+from ingress_ctl.model.policies import Header, HeaderEdits
 
 PROTECTED = frozenset(
     {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ingress_ctl.annotations import values
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import duration, integer
-from ingress_ctl.policies import HealthCheck
+from ingress_ctl.model.policies import HealthCheck
 
 DEFAULTS = HealthCheck()
 

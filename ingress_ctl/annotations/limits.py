@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import duration, integer, size
-from ingress_ctl.policies import RateLimit
+from ingress_ctl.model.policies import RateLimit
 
 DENY_STATUSES = (400, 403, 404, 405, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504)
 """The error statuses HAProxy 2.6 can answer from `http-request deny` without an errorfile."""

@@ -14,7 +14,7 @@ from typing import Literal
 from ingress_ctl.annotations import nginx
 from ingress_ctl.annotations.reading import check
 from ingress_ctl.annotations.registry import REGISTRY, Reader
-from ingress_ctl.policies import Part
+from ingress_ctl.model.policies import Part
 
 Verdict = Literal[
     "translated", "differs", "unsupported", "refused", "invalid", "overridden", "unknown"

@@ -26,8 +26,8 @@ from ingress_ctl.annotations import (
     redirects,
     rewrite,
     timeouts,
-    tls,
 )
+from ingress_ctl.annotations import https as tls
 from ingress_ctl.annotations.headers import UPSTREAM_VHOST
 from ingress_ctl.annotations.registry import Annotation, Found, Kind, snippet_refusal
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import choice, secret
-from ingress_ctl.policies import Part, Protocol
+from ingress_ctl.model.policies import Part, Protocol
 
 PROTOCOL = register(
     "backend-protocol",

@@ -43,7 +43,7 @@ from ingress_ctl.annotations.registry import (
     Severity,
     snippet_refusal,
 )
-from ingress_ctl.policies import BackendPolicy, Canary, Part, RoutePolicy, Upstream
+from ingress_ctl.model.policies import BackendPolicy, Canary, Part, RoutePolicy, Upstream
 
 NGINX_SEVERITY: Mapping[str, Severity] = {
     "unsupported": "error",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import boolean, integer, path, url
-from ingress_ctl.policies import Redirect
+from ingress_ctl.model.policies import Redirect
 
 CODES = (301, 302, 303, 307, 308)
 

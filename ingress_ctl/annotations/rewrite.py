@@ -15,7 +15,7 @@ import re
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
 from ingress_ctl.annotations.values import groups, path, regex
-from ingress_ctl.policies import PathRewrite
+from ingress_ctl.model.policies import PathRewrite
 
 _REFERENCE = re.compile(r"\\([0-9])")
 _REPLACEMENT = re.compile(r"^/(?:[A-Za-z0-9\-._~!$&()*+,;=:@/]|\\[0-9])*$")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ingress_ctl.annotations.registry import Reader, Scope, refuse, register
 from ingress_ctl.annotations.values import duration
-from ingress_ctl.policies import Timeouts
+from ingress_ctl.model.policies import Timeouts
 
 CONNECT = register("timeout-connect", duration, Scope.BACKEND, default="ConfigMap timeout-connect")
 SERVER = register("timeout-server", duration, Scope.BACKEND, default="ConfigMap timeout-server")

@@ -29,7 +29,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from ingress_ctl.matching import parse_host, parse_path
+from ingress_ctl.model.matching import parse_host, parse_path
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)

@@ -23,8 +23,8 @@ from time import monotonic
 
 from pydantic import BaseModel, ConfigDict
 
+from ingress_ctl.haproxy.naming import ADMIN_SOCKET, CONFIG_FILE, MASTER_SOCKET
 from ingress_ctl.haproxy.sockets import send_commands
-from ingress_ctl.naming import ADMIN_SOCKET, CONFIG_FILE, MASTER_SOCKET
 
 logger = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingress_ctl.escaping import PAYLOAD
+from ingress_ctl.haproxy.escaping import PAYLOAD
 
 _FORBIDDEN = frozenset("\n\r\0")
 

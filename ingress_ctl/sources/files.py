@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from ingress_ctl.objects import KubeObject, ObjectError, describe, parse_object
-from ingress_ctl.problems import Problem
-from ingress_ctl.routing import ObjectRef
+from ingress_ctl.model.objects import KubeObject, ObjectError, describe, parse_object
+from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.routing import ObjectRef
 
 SUFFIXES = (".yaml", ".yml", ".json")
 

@@ -12,18 +12,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
-from ingress_ctl import naming
-from ingress_ctl.matching import parse_host
-from ingress_ctl.objects import (
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.matching import parse_host
+from ingress_ctl.model.objects import (
     EndpointPort,
     Endpoints,
     EndpointSlice,
     Service,
     ServicePort,
 )
-from ingress_ctl.routing import Backend, ProxyProtocol, Server, ServiceRef
-from ingress_ctl.snapshot import NamespacedName, Snapshot
-from ingress_ctl.translation.annotations import send_proxy
+from ingress_ctl.model.routing import Backend, ProxyProtocol, Server, ServiceRef
+from ingress_ctl.model.snapshot import NamespacedName, Snapshot
+from ingress_ctl.translation.options import send_proxy
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 

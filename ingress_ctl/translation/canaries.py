@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ingress_ctl import naming
-from ingress_ctl.objects import Ingress
-from ingress_ctl.policies import Canary, CanarySplit
-from ingress_ctl.routing import ObjectRef, Route
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.objects import Ingress
+from ingress_ctl.model.policies import Canary, CanarySplit
+from ingress_ctl.model.routing import ObjectRef, Route
 from ingress_ctl.translation.fold import Fold
 from ingress_ctl.translation.ingresses import route_key, route_of, rule_hosts
-from ingress_ctl.translation.policies import RoutePolicies
+from ingress_ctl.translation.route_policies import RoutePolicies
 
 
 def add_canary(

@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ingress_ctl.annotations.values import boolean, choice, cidrs, duration, integer
-from ingress_ctl.globals import HSTS, GlobalConfig, LogFormat, Timeouts, TLSVersion
-from ingress_ctl.objects import ConfigMap
-from ingress_ctl.problems import Problem
-from ingress_ctl.routing import ObjectRef
+from ingress_ctl.model.globals import HSTS, GlobalConfig, LogFormat, Timeouts, TLSVersion
+from ingress_ctl.model.objects import ConfigMap
+from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.routing import ObjectRef
 
 _CIPHER = r"[!+-]?(?:[A-Za-z0-9][A-Za-z0-9_+-]*|@STRENGTH|@SECLEVEL=[0-5])"
 _CIPHERS = re.compile(rf"^{_CIPHER}(?::{_CIPHER})*$")

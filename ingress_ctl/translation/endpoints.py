@@ -15,9 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 
-from ingress_ctl.objects import Endpoints, EndpointSlice, Service
-from ingress_ctl.routing import Backend, Routing
-from ingress_ctl.snapshot import NamespacedName, Snapshot
+from ingress_ctl.model.objects import Endpoints, EndpointSlice, Service
+from ingress_ctl.model.routing import Backend, Routing
+from ingress_ctl.model.snapshot import NamespacedName, Snapshot
 from ingress_ctl.translation.backends import SERVICE_NAME_LABEL, Index, endpoint_servers
 
 ObjectKey = tuple[str, str, str]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ingress_ctl import naming
-from ingress_ctl.objects import IngressBackend
-from ingress_ctl.policies import Policy
-from ingress_ctl.problems import Problem, Severity
-from ingress_ctl.routing import (
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.objects import IngressBackend
+from ingress_ctl.model.policies import Policy
+from ingress_ctl.model.problems import Problem, Severity
+from ingress_ctl.model.routing import (
     Backend,
     Mode,
     ObjectRef,
@@ -25,7 +25,7 @@ from ingress_ctl.routing import (
     ServiceRef,
 )
 from ingress_ctl.translation.backends import Index, resolve_backend
-from ingress_ctl.translation.policies import NOTHING
+from ingress_ctl.translation.route_policies import NOTHING
 
 
 @dataclass

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ingress_ctl import naming
-from ingress_ctl.matching import parse_host, parse_path, prefix_base
-from ingress_ctl.objects import HTTPIngressPath, Ingress, IngressBackend
-from ingress_ctl.policies import Policy
-from ingress_ctl.problems import Problem
-from ingress_ctl.routing import Backend, ObjectRef, PathType, Route, VirtualHost
-from ingress_ctl.settings import Settings
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.matching import parse_host, parse_path, prefix_base
+from ingress_ctl.model.objects import HTTPIngressPath, Ingress, IngressBackend
+from ingress_ctl.model.policies import Policy
+from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.routing import Backend, ObjectRef, PathType, Route, VirtualHost
+from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation.fold import Fold, HostState
-from ingress_ctl.translation.policies import RoutePolicies
+from ingress_ctl.translation.route_policies import RoutePolicies
 
 BUILTIN_404 = Backend(name=naming.NOT_FOUND_BACKEND, status=404)
 

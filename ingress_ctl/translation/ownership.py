@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ingress_ctl.objects import Ingress, IngressClass
-from ingress_ctl.settings import Settings
+from ingress_ctl.model.objects import Ingress, IngressClass
+from ingress_ctl.model.settings import Settings
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"

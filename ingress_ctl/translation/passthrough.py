@@ -10,9 +10,9 @@ the certificate). The oldest Ingress wins a name.
 
 from __future__ import annotations
 
-from ingress_ctl.matching import parse_host
-from ingress_ctl.objects import Ingress, IngressBackend, IngressRule
-from ingress_ctl.routing import ObjectRef, PassthroughRoute
+from ingress_ctl.model.matching import parse_host
+from ingress_ctl.model.objects import Ingress, IngressBackend, IngressRule
+from ingress_ctl.model.routing import ObjectRef, PassthroughRoute
 from ingress_ctl.translation.fold import Fold
 
 

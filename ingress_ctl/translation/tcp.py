@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from ingress_ctl import naming
-from ingress_ctl.objects import DNS_LABEL, DNS_SUBDOMAIN, ConfigMap
-from ingress_ctl.routing import Certificate, ObjectRef, ProxyProtocol, ServiceRef, TCPService
-from ingress_ctl.settings import Settings, parse_service_port
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.objects import DNS_LABEL, DNS_SUBDOMAIN, ConfigMap
+from ingress_ctl.model.routing import Certificate, ObjectRef, ProxyProtocol, ServiceRef, TCPService
+from ingress_ctl.model.settings import Settings, parse_service_port
 from ingress_ctl.translation.fold import Fold
 from ingress_ctl.translation.tls import TLSFold
 

@@ -15,14 +15,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingress_ctl.certificates import CertificateError, parse_tls_secret, validity_problem
-from ingress_ctl.matching import parse_host
-from ingress_ctl.objects import Ingress, IngressTLS, Secret
-from ingress_ctl.routing import Certificate, ObjectRef, TLSName
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import NamespacedName
-from ingress_ctl.translation.annotations import IngressOptions
+from ingress_ctl.model.matching import parse_host
+from ingress_ctl.model.objects import Ingress, IngressTLS, Secret
+from ingress_ctl.model.routing import Certificate, ObjectRef, TLSName
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import NamespacedName
+from ingress_ctl.translation.certificates import (
+    CertificateError,
+    parse_tls_secret,
+    validity_problem,
+)
 from ingress_ctl.translation.fold import Fold
+from ingress_ctl.translation.options import IngressOptions
 
 DEFAULT_FLAG = ObjectRef(kind="Flag", name="--default-ssl-certificate")
 

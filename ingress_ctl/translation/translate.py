@@ -15,11 +15,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from ingress_ctl.annotations.registry import field_of
-from ingress_ctl.globals import GlobalConfig
-from ingress_ctl.objects import ConfigMap, Ingress, IngressClass, Secret, Service
-from ingress_ctl.problems import Problem
-from ingress_ctl.reports import IngressReport
-from ingress_ctl.routing import (
+from ingress_ctl.model.globals import GlobalConfig
+from ingress_ctl.model.objects import ConfigMap, Ingress, IngressClass, Secret, Service
+from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.routing import (
     Backend,
     CABundle,
     Certificate,
@@ -29,14 +28,9 @@ from ingress_ctl.routing import (
     TLSName,
     Value,
 )
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import Snapshot
-from ingress_ctl.translation.annotations import (
-    SEND_PROXY_PROTOCOL,
-    IngressOptions,
-    ingress_options,
-    send_proxy,
-)
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Snapshot
+from ingress_ctl.model.verdicts import IngressReport
 from ingress_ctl.translation.backends import Index
 from ingress_ctl.translation.canaries import add_canary
 from ingress_ctl.translation.configmap import global_config
@@ -47,9 +41,15 @@ from ingress_ctl.translation.ingresses import (
     controller_default,
     virtual_hosts,
 )
+from ingress_ctl.translation.options import (
+    SEND_PROXY_PROTOCOL,
+    IngressOptions,
+    ingress_options,
+    send_proxy,
+)
 from ingress_ctl.translation.ownership import ownership
 from ingress_ctl.translation.passthrough import add_passthrough
-from ingress_ctl.translation.policies import (
+from ingress_ctl.translation.route_policies import (
     IngressAnnotations,
     ingress_annotations,
     service_problems,

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ingress_ctl import naming
-from ingress_ctl.matching import parse_host
-from ingress_ctl.objects import Ingress
-from ingress_ctl.routing import Backend, ObjectRef
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.matching import parse_host
+from ingress_ctl.model.objects import Ingress
+from ingress_ctl.model.routing import Backend, ObjectRef
 from ingress_ctl.translation.fold import Fold, HostState
 
 REDIRECT_STATUS = 308

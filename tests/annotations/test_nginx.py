@@ -7,7 +7,7 @@ import pytest
 from ingress_ctl.annotations import nginx, reading
 from ingress_ctl.annotations.migrating import migrate, report
 from ingress_ctl.annotations.registry import PREFIX, REGISTRY, Reader
-from ingress_ctl.policies import PathRewrite, Protocol, RateLimit, Redirect
+from ingress_ctl.model.policies import PathRewrite, Protocol, RateLimit, Redirect
 
 N = nginx.PREFIX
 P = PREFIX

@@ -14,7 +14,7 @@ import pytest
 
 from ingress_ctl.annotations import auth, reading
 from ingress_ctl.annotations.registry import PREFIX, REGISTRY, Reader, clean
-from ingress_ctl.policies import (
+from ingress_ctl.model.policies import (
     Balance,
     Canary,
     Header,
@@ -22,7 +22,7 @@ from ingress_ctl.policies import (
     Protocol,
     SameSite,
 )
-from ingress_ctl.routing import ProxyProtocol
+from ingress_ctl.model.routing import ProxyProtocol
 
 P = PREFIX
 VALID: dict[str, list[tuple[str, Any]]] = {

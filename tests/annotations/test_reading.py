@@ -8,7 +8,7 @@ import pytest
 
 from ingress_ctl.annotations import reading
 from ingress_ctl.annotations.registry import PREFIX, Found, Kind, Reader
-from ingress_ctl.policies import Balance, Protocol
+from ingress_ctl.model.policies import Balance, Protocol
 
 P = PREFIX
 

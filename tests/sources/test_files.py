@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingress_ctl.objects import object_key
-from ingress_ctl.problems import Problem
-from ingress_ctl.routing import ObjectRef
+from ingress_ctl.model.objects import object_key
+from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.sources.files import Loaded, load_manifests, watch_manifests
 from tests.manifests import Manifest, ingress, ingress_class, path, rule, service
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ingress_ctl.objects import EndpointSlice, ObjectError, parse_object
-from ingress_ctl.routing import ServiceRef
-from ingress_ctl.settings import Settings
+from ingress_ctl.model.objects import EndpointSlice, ObjectError, parse_object
+from ingress_ctl.model.routing import ServiceRef
+from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation import Translation
 from tests.manifests import (
     Manifest,

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingress_ctl import naming
-from ingress_ctl.applying import write_files
-from ingress_ctl.certificates import self_signed
-from ingress_ctl.globals import HSTS, GlobalConfig, LogFormat, Timeouts, TLSVersion
-from ingress_ctl.objects import ConfigMap, parse_object
-from ingress_ctl.rendering import duration, render
-from ingress_ctl.routing import ObjectRef
-from ingress_ctl.settings import Settings
+from ingress_ctl.haproxy import naming
+from ingress_ctl.haproxy.applying import write_files
+from ingress_ctl.haproxy.rendering import duration, render
+from ingress_ctl.model.globals import HSTS, GlobalConfig, LogFormat, Timeouts, TLSVersion
+from ingress_ctl.model.objects import ConfigMap, parse_object
+from ingress_ctl.model.routing import ObjectRef
+from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation import Translation
+from ingress_ctl.translation.certificates import self_signed
 from ingress_ctl.translation.configmap import KEYS, global_config
 from tests.manifests import configmap, ingress, path, rule, run, service
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingress_ctl.objects import parse_object
-from ingress_ctl.routing import ServiceRef
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import Snapshot
+from ingress_ctl.model.objects import parse_object
+from ingress_ctl.model.routing import ServiceRef
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.translation import Translation, translate
 from tests.manifests import (
     Manifest,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from ingress_ctl.objects import Ingress, IngressClass, parse_object
-from ingress_ctl.settings import Settings
+from ingress_ctl.model.objects import Ingress, IngressClass, parse_object
+from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation import translate
 from ingress_ctl.translation.ownership import is_default_ours, our_classes, ownership
 from tests.manifests import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingress_ctl.objects import parse_object
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import Snapshot
+from ingress_ctl.model.objects import parse_object
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.translation import translate
 from ingress_ctl.translation.endpoints import EndpointRefresher
 from tests.manifests import (

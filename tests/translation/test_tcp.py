@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ingress_ctl.certificates import parse_pem, self_signed
-from ingress_ctl.routing import Mode, ProxyProtocol, TCPService
-from ingress_ctl.settings import Settings
+from ingress_ctl.model.routing import Mode, ProxyProtocol, TCPService
+from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation import Translation
+from ingress_ctl.translation.certificates import parse_pem, self_signed
 from ingress_ctl.translation.tcp import parse_entry
 from tests.certs import TestCA
 from tests.manifests import (

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ingress_ctl.certificates import parse_pem, self_signed
-from ingress_ctl.routing import Mode, ProxyProtocol, Routing, TLSName
-from ingress_ctl.settings import Settings
+from ingress_ctl.model.routing import Mode, ProxyProtocol, Routing, TLSName
+from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation import Translation
 from ingress_ctl.translation import translate as translate_snapshot
+from ingress_ctl.translation.certificates import parse_pem, self_signed
 from tests.certs import Issued, TestCA
 from tests.manifests import (
     Manifest,

@@ -1,0 +1,98 @@
+"""Every HAProxy identifier and every file name the controller writes.
+
+Names are built only from values that were already validated (DNS labels,
+port numbers and names, indexes, hashes), so they never need quoting and two
+different inputs never give the same name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ingress_ctl.model.policies import Policy
+from ingress_ctl.model.routing import ServiceRef
+
+CONFIG_FILE = "haproxy.cfg"
+MASTER_SOCKET = "master.sock"
+ADMIN_SOCKET = "admin.sock"
+SERVER_STATE_FILE = "server-state"
+ROUTES_MAP = "maps/routes.map"
+"""Route keys -> backend, read with `map_beg`: see matching.route_entries."""
+HOSTS_MAP = "maps/hosts.map"
+TLS_MAP = "maps/tls.map"
+"""SNI name -> `<redirect>|<hsts>` policy of terminated hosts (see rendering.tls_policy)."""
+PASSTHROUGH_MAP = "maps/passthrough.map"
+TRUSTED_PROXIES_MAP = "maps/trusted-proxies.map"
+FALLBACK_CERTIFICATE = "fallback-certificate.pem"
+"""The self-signed default certificate, kept across restarts (not a rendered file)."""
+CRT_LIST = "certs/https.crt-list"
+"""The crt-list of the HTTPS bind: the default certificate first, then one line per file."""
+HTTPS_SOCKET = "unix@https.sock"
+"""Where the TLS-terminating bind listens when a TCP frontend splits the HTTPS port by SNI."""
+
+HTTP_FRONTEND = "http"
+HTTPS_FRONTEND = "https"
+HTTPS_BACKEND = "builtin_https"
+"""The TCP backend that hands non-passthrough TLS connections to the terminating bind."""
+EMPTY_SLOT_HOST, EMPTY_SLOT_PORT = "127.0.0.1", 1
+EMPTY_SLOT = f"{EMPTY_SLOT_HOST}:{EMPTY_SLOT_PORT}"
+"""Address of a disabled server slot; nothing listens there and it takes no traffic."""
+NOT_FOUND_BACKEND = "builtin_404"
+"""Built-in backends start with `builtin_`, HTTP Service backends with `be_`, passthrough ones
+with `pt_`, TCP services' with `tcp_`: they never clash."""
+
+
+def backend_name(service: ServiceRef) -> str:
+    """`be_<namespace>_<service>_<port>`: `_` never appears in DNS labels or port names."""
+    return f"be_{service.namespace}_{service.name}_{service.port}"
+
+
+def policy_id(policy: Policy) -> str:
+    """12 hex digits of the policy's hash: equal policies share it, different ones never do."""
+    return hashlib.sha256(policy.model_dump_json().encode()).hexdigest()[:12]
+
+
+def policy_backend_name(service: ServiceRef, policy: Policy) -> str:
+    """`be_<namespace>_<service>_<port>_<policy id>`: a Service's backend with a policy of
+    its own (equal policies share a backend, different ones never do)."""
+    return f"{backend_name(service)}_{policy_id(policy)}"
+
+
+def redirect_backend_name(host: str) -> str:
+    """`builtin_redirect_<host>`: the backend redirecting requests to `host` (a DNS name)."""
+    return f"builtin_redirect_{host}"
+
+
+def userlist_name(policy: str) -> str:
+    """`ul_<policy id>`: the users of a basic-auth policy (one list for every backend with it)."""
+    return f"ul_{policy}"
+
+
+def passthrough_backend_name(service: ServiceRef) -> str:
+    """`pt_<namespace>_<service>_<port>`: the TCP backend of a passthrough Service port."""
+    return f"pt_{service.namespace}_{service.name}_{service.port}"
+
+
+def tcp_backend_name(port: int) -> str:
+    """`tcp_<port>`: the backend of the TCP service listening on `port`."""
+    return f"tcp_{port}"
+
+
+def tcp_frontend_name(port: int) -> str:
+    """`fe_tcp_<port>`: the listener of a TCP service."""
+    return f"fe_tcp_{port}"
+
+
+def server_name(index: int) -> str:
+    """Server slots are numbered from 1 within their backend."""
+    return f"s{index}"
+
+
+def server_address(address: str, port: int) -> str:
+    """`address:port`, IPv6 addresses (the only ones with a colon) in brackets."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def certificate_file(pem: bytes) -> str:
+    """A certificate's file name derives from its content, never from user strings."""
+    return f"certs/{hashlib.sha256(pem).hexdigest()[:32]}.pem"

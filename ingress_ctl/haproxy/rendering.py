@@ -1,0 +1,221 @@
+"""Rendering: the routing model as haproxy.cfg and map files, from Jinja2 templates.
+
+Templates only loop and print. Every printed value passes through the escaping
+function of its sink (chosen by the template's name) as the environment's
+`finalize` hook, so no template can print a raw value. Output is
+deterministic: the same model gives byte-identical files. Certificate and CA
+files hold the PEM that `certificates` serialized from parsed objects. The
+lines a backend's policy asks for are in `policy.cfg.j2`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from ingress_ctl.haproxy import escaping, naming
+from ingress_ctl.haproxy.slots import Layout, Slot, assign_slots
+from ingress_ctl.model.matching import ANY_HOST, build_table, route_entries
+from ingress_ctl.model.policies import Policy
+from ingress_ctl.model.routing import Routing, TLSName
+from ingress_ctl.model.settings import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        finalize=finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        auto_reload=False,
+    )
+
+
+def _render(template: str, finalize: Callable[[object], str], **context: object) -> str:
+    return _environment(finalize).get_template(template).render(**context)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Every file HAProxy reads, plus the values they were made from (for planning)."""
+
+    files: dict[str, str]
+    """File contents by path relative to the state directory."""
+    maps: dict[str, dict[str, str]]
+    """Entries of each map file HAProxy loads, in file order."""
+    layout: Layout
+    crt_list: tuple[tuple[str, ...], ...] = ()
+    """The HTTPS crt-list's lines as words: the default certificate's line first."""
+    certificates: dict[str, str] = field(default_factory=dict)
+    """PEM of every certificate file, by file."""
+
+
+def render(routing: Routing, *, settings: Settings) -> dict[str, str]:
+    """Every file HAProxy reads, by path relative to the state directory (fresh slots)."""
+    return render_state(routing, settings=settings).files
+
+
+def render_state(
+    routing: Routing, *, settings: Settings, previous: Layout | None = None
+) -> Rendered:
+    """The files for routing, keeping the server slots of `previous` where possible."""
+    layout = assign_slots(routing, previous=previous)
+    policies, policy_lines = _policy_blocks(routing)
+    bind_host = str(settings.bind_address)
+    config = _render(
+        "haproxy.cfg.j2",
+        escaping.config_word,
+        routing=routing,
+        config=routing.config,
+        timeouts={
+            name: duration(milliseconds)
+            for name, milliseconds in routing.config.timeouts.model_dump().items()
+        },
+        slots={name: _slot_lines(slots) for name, slots in layout.backends.items()},
+        policies=policies,
+        policy_lines=policy_lines,
+        names=naming,
+        duration=duration,
+        any_host=ANY_HOST,
+        resolvers=any(backend.resolve for backend in routing.backends),
+        bind_host=bind_host,
+        http_bind=naming.server_address(bind_host, settings.http_port),
+        https_bind=naming.server_address(bind_host, settings.https_port),
+        https_port=settings.https_port,
+    )
+    maps = _maps(routing)
+    lines = crt_list(routing)
+    certificates = {certificate.file: certificate.pem for certificate in routing.certificates}
+    files = {naming.CONFIG_FILE: config}
+    files.update((name, _map(entries.items())) for name, entries in maps.items())
+    if lines:
+        files[naming.CRT_LIST] = _render("crt-list.j2", escaping.crt_list_line, lines=lines)
+    files.update(certificates)
+    files.update((bundle.file, bundle.pem) for bundle in routing.ca_bundles)
+    return Rendered(
+        files=files, maps=maps, layout=layout, crt_list=lines, certificates=certificates
+    )
+
+
+def _policy_blocks(routing: Routing) -> tuple[dict[Policy, escaping.Escaped], dict[str, str]]:
+    """The lines of each distinct backend policy (`policy.cfg.j2`), rendered once, and the
+    lines of each backend: thousands of backends share a few policies, and a block depends
+    on nothing but its policy."""
+    blocks: dict[Policy, escaping.Escaped] = {}
+    known: dict[int, escaping.Escaped] = {}  # by identity first: cheaper than hashing
+    lines: dict[str, str] = {}
+    for backend in routing.backends:
+        policy = backend.policy
+        text = known.get(id(policy))
+        if text is None:
+            text = blocks.get(policy) or _policy_block(policy)
+            blocks[policy] = known[id(policy)] = text
+        lines[backend.name] = text
+    return blocks, lines
+
+
+def _policy_block(policy: Policy) -> escaping.Escaped:
+    text = _render(
+        "policy.cfg.j2",
+        escaping.config_word,
+        policy=policy,
+        policy_id=naming.policy_id(policy),
+        names=naming,
+        duration=duration,
+    )
+    return escaping.Escaped(text)
+
+
+def _maps(routing: Routing) -> dict[str, dict[str, str]]:
+    """Every map HAProxy loads, and only those: the TLS map when a host has TLS, the trusted-proxy
+    map when there are trusted proxies, the passthrough map when the configuration uses it
+    (the configuration differs without them, so a map comes or goes only with a reload)."""
+    table = build_table(routing)
+    maps = {
+        naming.ROUTES_MAP: {key: route.backend for key, route in route_entries(table)},
+        naming.HOSTS_MAP: dict(table.hosts),
+    }
+    if routing.tls_names:  # none without HTTPS
+        maps[naming.TLS_MAP] = {name.name: tls_policy(name) for name in routing.tls_names}
+    if routing.config.trusted_proxy_cidrs:
+        cidrs = routing.config.trusted_proxy_cidrs
+        maps[naming.TRUSTED_PROXIES_MAP] = {str(network): "trusted" for network in cidrs}
+    if routing.passthrough:
+        maps[naming.PASSTHROUGH_MAP] = _passthrough(routing)
+    return maps
+
+
+def tls_policy(name: TLSName) -> str:
+    """The tls.map value of an SNI name: `redirect|<hsts>`, `stay|none`, ..."""
+    return f"{'redirect' if name.redirect else 'stay'}|{name.hsts or 'none'}"
+
+
+def _passthrough(routing: Routing) -> dict[str, str]:
+    """SNI name -> TCP backend; terminated names are listed too (to the terminating bind),
+    so that a passthrough wildcard never catches them."""
+    found = {name.name: naming.HTTPS_BACKEND for name in routing.tls_names}
+    found.update((route.name, route.backend) for route in routing.passthrough)
+    return dict(sorted(found.items()))
+
+
+def crt_list(routing: Routing) -> tuple[tuple[str, ...], ...]:
+    """The crt-list lines: the default certificate (its own names not indexed: `!*`), then a
+    line per other certificate file with its SNI names. Names served by the default
+    certificate get no line. Empty without a default certificate (no HTTPS)."""
+    default = routing.default_certificate
+    if default is None:
+        return ()
+    names: dict[str, list[str]] = {}
+    for name in routing.tls_names:
+        if name.certificate is not None and name.certificate != default.file:
+            names.setdefault(name.certificate, []).append(name.name)
+    lines: list[tuple[str, ...]] = [(default.file, "!*")]
+    lines.extend((file, *sorted(names[file])) for file in sorted(names))
+    return tuple(lines)
+
+
+def duration(milliseconds: int) -> str:
+    """A timeout as HAProxy reads it, in the largest unit that keeps it exact."""
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)):
+        if milliseconds % size == 0:
+            return f"{milliseconds // size}{unit}"
+    return f"{milliseconds}ms"
+
+
+SlotLine = tuple[str, str, int | None]
+"""Server name, `address:port`, and weight (None: an empty, disabled slot)."""
+
+
+def _slot_lines(slots: tuple[Slot, ...]) -> list[SlotLine]:
+    """The server lines of a backend's slots (built here: a loop in Python is far cheaper
+    than calls from the template, at 100,000 servers)."""
+    names = _server_names(len(slots))
+    return [
+        (names[i], naming.server_address(slot.address, slot.port), slot.weight)
+        if slot is not None
+        else (names[i], naming.EMPTY_SLOT, None)
+        for i, slot in enumerate(slots)
+    ]
+
+
+@cache
+def _server_names(count: int) -> tuple[escaping.Escaped, ...]:
+    """Escaped once: printed 100,000 times at scale."""
+    return tuple(
+        escaping.Escaped(escaping.config_word(naming.server_name(index)))
+        for index in range(1, count + 1)
+    )
+
+
+def _map(entries: Iterable[tuple[str, str]]) -> str:
+    return _render("map.j2", escaping.map_word, entries=entries)

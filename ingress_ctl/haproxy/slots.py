@@ -1,0 +1,79 @@
+"""Server slots: which server of a backend sits in which numbered HAProxy server line.
+
+Each backend gets a power-of-two number of slots (at least MIN_SLOTS); empty
+slots are rendered disabled. Endpoint changes then fill, empty or re-address
+slots through the runtime API instead of reloading. Assignment is sticky: a
+server that stays keeps its slot, and a backend never shrinks while it lives
+(so scaling down and up again needs no reload); a backend outgrows its slots
+only by doubling, which is a reload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ingress_ctl.model.routing import Backend, Routing, Server, Value
+
+MIN_SLOTS = 4
+
+Slot = Server | None
+
+
+class Layout(Value):
+    """Slots per backend name (only backends whose servers are IP addresses)."""
+
+    backends: dict[str, tuple[Slot, ...]]
+
+
+def slot_count(servers: int) -> int:
+    """Slots for this many servers: the next power of two, at least MIN_SLOTS."""
+    count = MIN_SLOTS
+    while count < servers:
+        count *= 2
+    return count
+
+
+def has_slots(backend: Backend) -> bool:
+    """Backends of IP servers use slots; built-in and DNS-resolved ones do not."""
+    return backend.status is None and not backend.resolve
+
+
+def assign_slots(routing: Routing, *, previous: Layout | None = None) -> Layout:
+    """The slot layout for routing, keeping what `previous` had where possible."""
+    before = previous.backends if previous is not None else {}
+    return Layout.model_construct(  # servers come from a validated Routing
+        backends={
+            backend.name: _assign(backend.servers, before.get(backend.name, ()))
+            for backend in routing.backends
+            if has_slots(backend)
+        }
+    )
+
+
+def _assign(servers: tuple[Server, ...], previous: tuple[Slot, ...]) -> tuple[Slot, ...]:
+    if not previous:  # a new backend: servers in order, then the empty slots
+        return servers + (None,) * (slot_count(len(servers)) - len(servers))
+    wanted: Mapping[tuple[str, int], Server] = {(s.address, s.port): s for s in servers}
+    slots: list[Slot] = [None] * max(len(previous), slot_count(len(servers)))
+    placed: set[tuple[str, int]] = set()
+    for index, old in enumerate(previous):
+        if old is not None and (old.address, old.port) in wanted:
+            key = (old.address, old.port)
+            slots[index] = wanted[key]
+            placed.add(key)
+    free = (index for index, slot in enumerate(slots) if slot is None)
+    for server in servers:
+        if (server.address, server.port) not in placed:
+            slots[next(free)] = server
+    return tuple(slots)
+
+
+def reassign_slots(layout: Layout, backends: Iterable[Backend]) -> Layout | None:
+    """`layout` with these backends' servers placed again; None if one outgrows its slots."""
+    updated = dict(layout.backends)
+    for backend in backends:
+        previous = layout.backends[backend.name]
+        if len(backend.servers) > len(previous):
+            return None
+        updated[backend.name] = _assign(backend.servers, previous)
+    return Layout.model_construct(backends=updated)

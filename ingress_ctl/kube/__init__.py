@@ -1,0 +1,1 @@
+"""The Kubernetes API edge: the client, leader election, Events and Ingress status publishing."""

@@ -1,0 +1,359 @@
+"""Slim, typed views of the Kubernetes objects the controller reads.
+
+Raw manifests (dicts from YAML files or from the API server) are parsed here,
+once, into frozen pydantic values. Only the fields the controller uses are
+kept. Names and namespaces are checked against the Kubernetes grammar so that
+nothing downstream ever sees a malformed identifier; a field that does not fit
+makes the whole object fail to parse with an error naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from dataclasses import InitVar, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.dataclasses import dataclass
+
+from ingress_ctl.model.routing import ObjectRef
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+PORT_NAME = re.compile(r"^(?=.{1,15}$)(?=[-a-z0-9]*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+"""IANA_SVC_NAME: at least one letter, so a port name never reads as a port number."""
+
+
+def canonical_ip(text: str) -> str:
+    """An IPv4 or IPv6 address in canonical text form; ValueError for anything else."""
+    family = socket.AF_INET6 if ":" in text else socket.AF_INET
+    try:
+        return socket.inet_ntop(family, socket.inet_pton(family, text))
+    except (OSError, ValueError):
+        raise ValueError(f"{text!r} is not an IP address") from None
+
+
+EPOCH = datetime.fromtimestamp(0).astimezone()
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _aware(value: datetime) -> datetime:
+    """Timestamps without a zone are UTC (as the API server writes them), never local time."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+Label = Annotated[str, _matching(DNS_LABEL, "DNS label")]
+Subdomain = Annotated[str, _matching(DNS_SUBDOMAIN, "DNS subdomain")]
+PortName = Annotated[str, _matching(PORT_NAME, "port name")]
+PortNumber = Annotated[int, Field(ge=1, le=65535)]
+Timestamp = Annotated[datetime, AfterValidator(_aware)]
+
+
+VIEW = ConfigDict(extra="ignore", populate_by_name=True)
+"""Every object view: unknown fields ignored. Views are frozen, slotted dataclasses
+(validated by pydantic): at 100,000 endpoints a view costs a sixth of a model's memory."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class Metadata:
+    name: Subdomain
+    namespace: Label = "default"
+    uid: str = ""
+    resource_version: str = Field(default="", alias="resourceVersion")
+    creation_timestamp: Timestamp = Field(default=EPOCH, alias="creationTimestamp")
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ServiceBackendPort:
+    number: PortNumber | None = None
+    name: PortName | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class IngressServiceBackend:
+    name: Label
+    port: ServiceBackendPort
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class TypedLocalObjectReference:
+    api_group: str | None = Field(default=None, alias="apiGroup")
+    kind: str
+    name: Subdomain
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class IngressBackend:
+    service: IngressServiceBackend | None = None
+    resource: TypedLocalObjectReference | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class HTTPIngressPath:
+    path: str | None = None
+    path_type: Literal["Exact", "Prefix", "ImplementationSpecific"] = Field(alias="pathType")
+    backend: IngressBackend
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class HTTPIngressRuleValue:
+    paths: tuple[HTTPIngressPath, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class IngressRule:
+    host: str | None = None
+    http: HTTPIngressRuleValue | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class IngressTLS:
+    hosts: tuple[str, ...] = ()
+    secret_name: Subdomain | None = Field(default=None, alias="secretName")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class IngressSpec:
+    ingress_class_name: Subdomain | None = Field(default=None, alias="ingressClassName")
+    default_backend: IngressBackend | None = Field(default=None, alias="defaultBackend")
+    rules: tuple[IngressRule, ...] = ()
+    tls: tuple[IngressTLS, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class LoadBalancerIngress:
+    ip: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class LoadBalancerStatus:
+    ingress: tuple[LoadBalancerIngress, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class LoadBalancedStatus:
+    """`status` of an Ingress or a Service: the addresses that reach it."""
+
+    load_balancer: LoadBalancerStatus = Field(default=LoadBalancerStatus(), alias="loadBalancer")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class Ingress:
+    kind: Literal["Ingress"] = "Ingress"
+    metadata: Metadata
+    spec: IngressSpec = IngressSpec()
+    status: LoadBalancedStatus = LoadBalancedStatus()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class IngressClassSpec:
+    controller: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class IngressClass:
+    kind: Literal["IngressClass"] = "IngressClass"
+    metadata: Metadata
+    spec: IngressClassSpec = IngressClassSpec()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ServicePort:
+    name: str | None = None
+    port: PortNumber
+    target_port: PortNumber | PortName | None = Field(default=None, alias="targetPort")
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ServiceSpec:
+    type: str = "ClusterIP"
+    ports: tuple[ServicePort, ...] = ()
+    external_name: str | None = Field(default=None, alias="externalName")
+    cluster_ip: str | None = Field(default=None, alias="clusterIP")
+    external_ips: tuple[str, ...] = Field(default=(), alias="externalIPs")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class Service:
+    kind: Literal["Service"] = "Service"
+    metadata: Metadata
+    spec: ServiceSpec = ServiceSpec()
+    status: LoadBalancedStatus = LoadBalancedStatus()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class EndpointConditions:
+    ready: bool | None = None
+    serving: bool | None = None
+    terminating: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class Endpoint:
+    addresses: tuple[str, ...]
+    conditions: EndpointConditions = EndpointConditions()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class EndpointPort:
+    name: str | None = None
+    port: PortNumber | None = None
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class EndpointSlice:
+    """An EndpointSlice, its endpoints kept as the addresses translation reads (in canonical
+    form, checked once here rather than at each translation): those of ready endpoints, and
+    those of serving, terminating ones (routed to only when none is ready). FQDN slices keep
+    none: only IP addresses are routed to."""
+
+    kind: Literal["EndpointSlice"] = "EndpointSlice"
+    metadata: Metadata
+    address_type: str = Field(default="IPv4", alias="addressType")
+    endpoints: InitVar[tuple[Endpoint, ...]] = ()
+    ports: tuple[EndpointPort, ...] = ()
+    ready: tuple[str, ...] = field(init=False, default=())
+    terminating: tuple[str, ...] = field(init=False, default=())
+
+    def __post_init__(self, endpoints: tuple[Endpoint, ...]) -> None:
+        if self.address_type not in ("IPv4", "IPv6"):
+            return
+        ready: list[str] = []
+        terminating: list[str] = []
+        for i, endpoint in enumerate(endpoints):
+            addresses = _canonical(i, endpoint.addresses)
+            conditions = endpoint.conditions
+            if conditions.ready is not False:  # unknown readiness counts as ready
+                ready.extend(addresses)
+            elif conditions.serving and conditions.terminating:
+                terminating.extend(addresses)
+        object.__setattr__(self, "ready", tuple(ready))  # frozen: set once, while made
+        object.__setattr__(self, "terminating", tuple(terminating))
+
+
+def _canonical(index: int, addresses: tuple[str, ...]) -> tuple[str, ...]:
+    found = []
+    for j, address in enumerate(addresses):
+        try:
+            found.append(canonical_ip(address))
+        except ValueError as error:
+            raise ValueError(f"endpoints[{index}].addresses[{j}]: {error}") from None
+    return tuple(found)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class EndpointAddress:
+    ip: Annotated[str, AfterValidator(canonical_ip)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class EndpointSubset:
+    addresses: tuple[EndpointAddress, ...] = ()
+    not_ready_addresses: tuple[EndpointAddress, ...] = Field(default=(), alias="notReadyAddresses")
+    ports: tuple[EndpointPort, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class Endpoints:
+    kind: Literal["Endpoints"] = "Endpoints"
+    metadata: Metadata
+    subsets: tuple[EndpointSubset, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class Secret:
+    kind: Literal["Secret"] = "Secret"
+    metadata: Metadata
+    type: str = "Opaque"
+    data: dict[str, str] = Field(default_factory=dict)
+    string_data: dict[str, str] = Field(default_factory=dict, alias="stringData")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ConfigMap:
+    kind: Literal["ConfigMap"] = "ConfigMap"
+    metadata: Metadata
+    data: dict[str, str] = Field(default_factory=dict)
+
+
+KubeObject = Ingress | IngressClass | Service | EndpointSlice | Endpoints | Secret | ConfigMap
+
+VIEWS: dict[str, TypeAdapter[KubeObject]] = {
+    "Ingress": TypeAdapter(Ingress),
+    "IngressClass": TypeAdapter(IngressClass),
+    "Service": TypeAdapter(Service),
+    "EndpointSlice": TypeAdapter(EndpointSlice),
+    "Endpoints": TypeAdapter(Endpoints),
+    "Secret": TypeAdapter(Secret),
+    "ConfigMap": TypeAdapter(ConfigMap),
+}
+
+CLUSTER_SCOPED = frozenset({"IngressClass"})
+
+
+class ObjectError(ValueError):
+    """A manifest that could not be read as one of our kinds; says which fields and why."""
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{where}: {why}" for where, why in fields))
+        self.fields = fields
+
+
+def parse_object(raw: dict[str, Any]) -> KubeObject | None:
+    """Parse one manifest; None for kinds we do not read, ObjectError for bad ones."""
+    kind = raw.get("kind")
+    view = VIEWS.get(kind) if isinstance(kind, str) else None
+    if view is None:
+        return None
+    try:
+        return view.validate_python(raw)
+    except ValidationError as error:
+        raise ObjectError(failed_fields(error)) from None
+
+
+def failed_fields(error: ValidationError) -> list[tuple[str, str]]:
+    """(field, reason) for every failed field, e.g. `spec.rules.0.host`."""
+    return [
+        (".".join(str(part) for part in item["loc"]) or "(object)", item["msg"])
+        for item in error.errors()
+    ]
+
+
+def describe(raw: dict[str, Any]) -> ObjectRef:
+    """Best-effort name of a raw manifest, for errors about it."""
+    meta = raw.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    return ObjectRef(
+        kind=str(raw.get("kind", "?"))[:64],
+        namespace=str(meta.get("namespace", ""))[:64],
+        name=str(meta.get("name", "?"))[:253],
+    )
+
+
+def object_key(obj: KubeObject) -> tuple[str, str, str]:
+    """(kind, namespace, name): the identity of an object in the store."""
+    namespace = "" if obj.kind in CLUSTER_SCOPED else obj.metadata.namespace
+    return (obj.kind, namespace, obj.metadata.name)

@@ -1,0 +1,28 @@
+"""Problems: what was wrong with an object, where, and why.
+
+Translation never raises on a user's mistake; it reports a problem naming
+the object and the field, and serves everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic.dataclasses import dataclass
+
+from ingress_ctl.model.routing import RECORD, ObjectRef
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class Problem:
+    """One thing wrong with one object; errors reject a part of it, warnings do not."""
+
+    source: ObjectRef
+    field: str
+    reason: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.field}: {self.reason}"

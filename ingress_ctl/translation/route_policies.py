@@ -1,0 +1,233 @@
+"""Route policies: an Ingress's and its Services' annotations resolved into each route's Policy.
+
+An Ingress's annotations are gathered and read once (their issues become
+problems on the Ingress), a Service's once per translation (problems on the
+Service, see `service_problems`). The Policy of a route merges the backend
+annotations of its Service and of the Ingress (the Ingress wins) with the
+Ingress's route annotations; `rewrite-target` becomes a rewrite of that
+route's own path, and the basic-auth Secret is read into users. Security
+features fail closed: an unusable auth Secret leaves auth on with no user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ingress_ctl.annotations import auth, protocol, reading, rewrite
+from ingress_ctl.annotations.registry import Found, Issue, Reader, field_of
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.objects import Ingress, Secret, Service
+from ingress_ctl.model.policies import (
+    BackendPolicy,
+    BasicAuth,
+    Canary,
+    Policy,
+    RoutePolicy,
+    Upstream,
+    User,
+)
+from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.routing import ObjectRef, PathType
+from ingress_ctl.model.snapshot import NamespacedName
+from ingress_ctl.translation.certificates import CA_KEY, ca_bundle, secret_value
+
+T = TypeVar("T")
+
+NOTHING = Policy(backend=reading.NOTHING_BACKEND.policy, route=reading.NOTHING_INGRESS.route.policy)
+"""The policy of routes that no annotation of ours reaches (most routes: no copy is made)."""
+
+
+def problems(source: ObjectRef, issues: list[Issue]) -> list[Problem]:
+    """The problems of an object's annotation issues."""
+    return [
+        Problem(source=source, field=issue.field, reason=issue.reason, severity=issue.severity)
+        for issue in issues
+    ]
+
+
+def service_problems(service: Service) -> list[Problem]:
+    """The problems of a Service's annotations of ours (reported once, on the Service)."""
+    meta = service.metadata
+    if not meta.annotations:
+        return []
+    found, issues = reading.gather(meta.annotations, "Service")
+    source = ObjectRef(kind="Service", namespace=meta.namespace, name=meta.name)
+    return problems(source, issues + reading.check(found, "Service"))
+
+
+@dataclass
+class RoutePolicies:
+    """The policies of one Ingress's routes (a backend part per Service, cached), and the
+    problems found while routes are folded: the Ingress's backend annotations, read with each
+    Service's (an Ingress whose paths reach no Service has them read alone), and CA Secrets."""
+
+    source: ObjectRef
+    found: dict[str, Found]
+    route: RoutePolicy
+    rewrite_target: str | None
+    services: Mapping[NamespacedName, Service]
+    secrets: Mapping[NamespacedName, Secret]
+    bundles: dict[str, str]
+    """The translation's CA files (file -> PEM): CA Secrets read are added."""
+    problems: list[Problem] = field(default_factory=list)
+    _backends: dict[str, BackendPolicy] = field(default_factory=dict)
+
+    def of(self, service: str, path: str | None = None, kind: PathType | None = None) -> Policy:
+        """The policy of a route to `service` (`path` None: the Ingress's defaultBackend)."""
+        route = self.route
+        if self.rewrite_target is not None and path is not None:
+            rewritten = rewrite.prefix_rewrite(
+                path, exact=kind is PathType.EXACT, to=self.rewrite_target
+            )
+            route = route.model_copy(update={"rewrite": rewritten})
+        backend = self._backend(service)
+        if backend is NOTHING.backend and route is NOTHING.route:
+            return NOTHING
+        return Policy(backend=backend, route=route)
+
+    def _backend(self, name: str) -> BackendPolicy:
+        if name not in self._backends:
+            service = self.services.get((self.source.namespace, name))
+            annotations = service.metadata.annotations if service is not None else {}
+            found, _ = reading.gather(annotations, "Service")
+            merged = reading.merged(found, self.found)
+            reader = Reader(merged)
+            request = reading.backend_request(reader)
+            self._report(issue for issue in reader.issues if issue.owner == "Ingress")
+            policy = request.policy
+            if request.ca_secret is not None:
+                key = _written(merged, protocol.CA_SECRET.key)
+                upstream = self._verified(policy.upstream, request.ca_secret, key)
+                policy = policy.model_copy(update={"upstream": upstream})
+            self._backends[name] = policy
+        return self._backends[name]
+
+    def _report(self, issues: Iterable[Issue]) -> None:
+        for problem in problems(self.source, list(issues)):
+            self._add(problem)
+
+    def _add(self, problem: Problem) -> None:
+        """Once: an Ingress reaching several Services reads its backend keys once for each."""
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def finish(self) -> list[Problem]:
+        """Every problem found while folding (the backend keys read alone if no path reached
+        a Service)."""
+        if not self._backends:
+            reader = Reader(self.found)
+            reading.backend_request(reader)
+            self._report(reader.issues)
+        return self.problems
+
+    def _verified(self, upstream: Upstream, ref: tuple[str | None, str], key: str) -> Upstream:
+        """`upstream` verifying pods against the CA of a Secret; unverifiable (503) if the
+        Secret cannot be read, with a problem on `key`."""
+        try:
+            pem = _read_secret(self.secrets, self.source.namespace, ref, CA_KEY, ca_bundle)
+        except ValueError as error:
+            reason = f"{error}; requests answer 503 until it is fixed"
+            self._add(Problem(source=self.source, field=field_of(key), reason=reason))
+            return upstream.model_copy(update={"unverifiable": True})
+        file = naming.certificate_file(pem.encode())
+        self.bundles[file] = pem
+        return upstream.model_copy(update={"ca_file": file})
+
+
+@dataclass(frozen=True)
+class IngressAnnotations:
+    """What translation needs of an Ingress's annotations."""
+
+    policies: RoutePolicies
+    ours: dict[str, str]
+    """Our keys and their raw values (nginx keys mapped onto ours in compat mode)."""
+    canary: Canary | None
+    from_to_www: bool
+    problems: list[Problem]
+
+
+def ingress_annotations(
+    ingress: Ingress,
+    source: ObjectRef,
+    *,
+    services: Mapping[NamespacedName, Service],
+    secrets: Mapping[NamespacedName, Secret],
+    bundles: dict[str, str],
+    nginx: bool,
+) -> IngressAnnotations:
+    """Read an Ingress's annotations once: its route policies, canary settings and problems."""
+    found, issues = reading.gather(ingress.metadata.annotations, "Ingress", nginx_compat=nginx)
+    reader = Reader(found)
+    request = reading.ingress_request(reader)  # backend keys: read with each Service's
+    route = request.route.policy
+    found_problems = problems(source, issues + reader.issues)
+    if request.route.auth is not None:
+        users, reasons = _users(request.route.auth, source.namespace, secrets)
+        realm = request.route.auth.realm
+        route = route.model_copy(update={"auth": BasicAuth(realm=realm, users=users)})
+        key = _written(found, auth.AUTH_SECRET.key)
+        found_problems += [
+            Problem(source=source, field=field_of(key), reason=reason) for reason in reasons
+        ]
+    policies = RoutePolicies(
+        source=source,
+        found=found,
+        route=route,
+        rewrite_target=request.route.rewrite_target,
+        services=services,
+        secrets=secrets,
+        bundles=bundles,
+    )
+    ours = {key: hit.raw for key, hit in found.items()}
+    return IngressAnnotations(policies, ours, request.canary, request.from_to_www, found_problems)
+
+
+def _written(found: Mapping[str, Found], key: str) -> str:
+    """The key as the user wrote it (nginx's, in compat mode)."""
+    hit = found.get(key)
+    return hit.key if hit is not None else key
+
+
+def _read_secret(
+    secrets: Mapping[NamespacedName, Secret],
+    namespace: str,
+    ref: tuple[str | None, str],
+    key: str,
+    parse: Callable[[bytes], T],
+) -> T:
+    """`parse` of a key of the Secret an annotation names (of the object's own namespace);
+    ValueError `Secret <namespace>/<name>: <why>`."""
+    other, name = ref
+    try:
+        if other is not None and other != namespace:
+            raise ValueError("only Secrets of the Ingress's namespace")
+        secret = secrets.get((namespace, name))
+        if secret is None:
+            raise ValueError("not found")
+        return parse(secret_value(secret, key))
+    except ValueError as error:
+        raise ValueError(f"Secret {other or namespace}/{name}: {error}") from None
+
+
+def _users(
+    request: auth.AuthRequest, namespace: str, secrets: Mapping[NamespacedName, Secret]
+) -> tuple[tuple[User, ...], list[str]]:
+    """The users of the auth Secret, and a reason per line or Secret that was refused."""
+    if request.secret is None:
+        return (), []
+    try:
+        content = _read_secret(secrets, namespace, request.secret, auth.SECRET_KEY, _text)
+    except ValueError as error:
+        return (), [f"{error}; {auth.CLOSED}"]
+    where = f"Secret {namespace}/{request.secret[1]}"
+    users, refused = auth.htpasswd(content)
+    reasons = [f"{where}: {why}; that line is ignored" for why in refused]
+    if not users:
+        reasons.append(f"{where}: no usable user; {auth.CLOSED}")
+    return users, reasons
+
+
+def _text(content: bytes) -> str:
+    return content.decode("utf-8")

@@ -1,0 +1,85 @@
+"""Golden files for rendering; every golden configuration is checked by the real `haproxy -c`.
+
+Set UPDATE_GOLDEN=1 to rewrite the expected files after a deliberate change.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ingress_ctl.haproxy.applying import write_files
+from ingress_ctl.haproxy.rendering import render
+from ingress_ctl.model.settings import Settings, parse_service_port
+from ingress_ctl.model.snapshot import Snapshot
+from ingress_ctl.sources.files import load_manifests
+from ingress_ctl.translation import translate
+from ingress_ctl.translation.certificates import parse_pem
+
+GOLDEN = Path(__file__).parent.parent / "golden"
+EXAMPLES = Path(__file__).parent.parent.parent / "examples"
+CASES = {
+    "demo": (EXAMPLES / "demo.yaml", Settings()),
+    "external": (
+        GOLDEN / "external" / "input.yaml",
+        Settings(default_backend_service=parse_service_port("ext/fallback:8080")),
+    ),
+    "empty": (GOLDEN / "empty" / "input.yaml", Settings(http_port=8080)),
+    "tls": (
+        GOLDEN / "tls" / "input.yaml",
+        Settings(configmap="ingress/ingress-ctl", tcp_services_configmap="ingress/tcp-services"),
+    ),
+    "passthrough": (
+        GOLDEN / "passthrough" / "input.yaml",
+        Settings(configmap="ingress/ingress-ctl", https_port=8443),
+    ),
+    "annotations": (GOLDEN / "annotations" / "input.yaml", Settings(nginx_compat=True)),
+}
+FALLBACK = "fallback.pem"
+"""A case with this file next to its input serves HTTPS with it as the fallback certificate."""
+
+
+def rendered(case: str) -> dict[str, str]:
+    source, settings = CASES[case]
+    loaded = load_manifests([source])
+    assert loaded.problems == ()
+    fallback = source.parent / FALLBACK
+    certificate = (
+        parse_pem(fallback.read_bytes(), fallback.read_bytes()) if fallback.exists() else None
+    )
+    translation = translate(
+        Snapshot.of(loaded.objects), settings=settings, fallback_certificate=certificate
+    )
+    return render(translation.routing, settings=settings)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rendering_matches_golden_files(case: str) -> None:
+    expected_dir = GOLDEN / case / "expected"
+    files = rendered(case)
+    if os.environ.get("UPDATE_GOLDEN"):
+        write_files(expected_dir, files)
+    for name, content in files.items():
+        assert (expected_dir / name).read_text() == content, f"{case}: {name} differs"
+    on_disk = {str(p.relative_to(expected_dir)) for p in expected_dir.rglob("*") if p.is_file()}
+    assert on_disk == set(files)
+
+
+@pytest.mark.haproxy
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_configuration_passes_haproxy_check(case: str, haproxy_bin: str) -> None:
+    expected_dir = GOLDEN / case / "expected"
+    result = subprocess.run(
+        [haproxy_bin, "-c", "-C", str(expected_dir), "-f", "haproxy.cfg"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rendering_is_deterministic(case: str) -> None:
+    assert rendered(case) == rendered(case)

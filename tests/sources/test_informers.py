@@ -1,0 +1,186 @@
+"""The informer against a scripted API server on 127.0.0.1: resume, bookmarks, 410 and relist.
+
+The fake answers list and watch calls for ConfigMaps from a script, one step per call,
+and records the resourceVersion of every watch, so the tests see exactly when the
+informer resumes and when it relists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from kubernetes_asyncio import client
+
+from ingress_ctl.metrics import Metrics
+from ingress_ctl.sources import informers as kube
+from ingress_ctl.sources.informers import Informer, Resource
+from ingress_ctl.store import Store
+
+CONFIG_MAPS = Resource(
+    "ConfigMap",
+    client.CoreV1Api,
+    "list_config_map_for_all_namespaces",
+    "list_namespaced_config_map",
+)
+
+
+def config_map(name: str, version: int) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "default", "resourceVersion": str(version)}}
+
+
+def listing(version: int, *items: dict[str, Any]) -> web.Response:
+    return web.json_response({"metadata": {"resourceVersion": str(version)}, "items": list(items)})
+
+
+def stream(*events: dict[str, Any]) -> bytes:
+    return b"".join(json.dumps(event).encode() + b"\n" for event in events)
+
+
+@dataclass
+class FakeApiServer:
+    """Answers each list and each watch with the next step of its script."""
+
+    lists: list[web.Response]
+    watches: list[web.Response | bytes]
+    seen: list[str] = field(default_factory=list)
+    """`list`, or `watch@<resourceVersion>`, per call."""
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if request.query.get("watch", "").lower() != "true":  # kubernetes-asyncio sends "True"
+            self.seen.append("list")
+            return self.lists.pop(0)
+        self.seen.append(f"watch@{request.query['resourceVersion']}")
+        if not self.watches:
+            self.done.set()
+            await asyncio.Event().wait()  # a quiet watch, until the test ends
+        step = self.watches.pop(0)
+        return web.Response(body=step) if isinstance(step, bytes) else step
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kube, "BACKOFF_START_S", 0.001)
+
+
+async def run_script(fake: FakeApiServer) -> tuple[Store, Metrics]:
+    """Run an informer against the fake until its script is used up."""
+    app = web.Application()
+    app.router.add_get("/api/v1/configmaps", fake.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    store, metrics = Store(), Metrics()
+    configuration = client.Configuration(host=f"http://127.0.0.1:{server.port}")
+    async with client.ApiClient(configuration=configuration) as api:
+        informer = Informer(api=api, resource=CONFIG_MAPS, store=store, metrics=metrics)
+        task = asyncio.create_task(informer.run())
+        try:
+            await asyncio.wait_for(fake.done.wait(), timeout=5)
+            assert informer.listed.is_set()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await server.close()
+    return store, metrics
+
+
+def names(store: Store) -> list[str]:
+    return sorted(name for (_, name) in store.snapshot().kinds.get("ConfigMap", {}))
+
+
+def lists(metrics: Metrics, reason: str) -> float:
+    value = metrics.registry.get_sample_value(
+        "ingress_ctl_informer_lists_total", {"kind": "ConfigMap", "reason": reason}
+    )
+    return value or 0.0
+
+
+async def test_watch_resumes_from_the_last_version_and_bookmark() -> None:
+    fake = FakeApiServer(
+        lists=[listing(10, config_map("a", 5))],
+        watches=[
+            stream(
+                {"type": "ADDED", "object": config_map("b", 11)},
+                {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "12"}}},
+            ),
+            stream({"type": "DELETED", "object": config_map("a", 13)}),
+        ],
+    )
+
+    store, metrics = await run_script(fake)
+
+    assert fake.seen == ["list", "watch@10", "watch@12", "watch@13"]
+    assert names(store) == ["b"]
+    assert lists(metrics, "start") == 1
+
+
+async def test_a_failed_watch_is_resumed_without_a_relist() -> None:
+    fake = FakeApiServer(
+        lists=[listing(10)],
+        watches=[
+            web.json_response({"code": 500, "message": "etcd is sad"}, status=500),
+            web.json_response({"code": 403, "message": "forbidden"}, status=403),
+            stream({"type": "ADDED", "object": config_map("b", 11)}),
+        ],
+    )
+
+    store, _ = await run_script(fake)
+
+    assert fake.seen == ["list", "watch@10", "watch@10", "watch@10", "watch@11"]
+    assert names(store) == ["b"]
+
+
+@pytest.mark.parametrize(
+    "gone",
+    [
+        stream({"type": "ERROR", "object": {"code": 410, "message": "too old resource version"}}),
+        web.json_response({"code": 410, "message": "too old resource version"}, status=410),
+    ],
+    ids=["410 event", "410 response"],
+)
+async def test_an_expired_watch_relists_and_drops_what_was_deleted_meanwhile(
+    gone: web.Response | bytes,
+) -> None:
+    fake = FakeApiServer(
+        lists=[listing(10, config_map("a", 5)), listing(20, config_map("c", 15))],
+        watches=[gone],
+    )
+
+    store, metrics = await run_script(fake)
+
+    assert fake.seen == ["list", "watch@10", "list", "watch@20"]
+    assert names(store) == ["c"]
+    assert (lists(metrics, "start"), lists(metrics, "expired")) == (1, 1)
+
+
+async def test_a_failed_list_is_retried() -> None:
+    fake = FakeApiServer(
+        lists=[
+            web.json_response({"message": "unavailable"}, status=503),
+            listing(10, config_map("a", 5)),
+        ],
+        watches=[],
+    )
+
+    store, metrics = await run_script(fake)
+
+    assert fake.seen == ["list", "list", "watch@10"]
+    assert names(store) == ["a"]
+    assert (lists(metrics, "start"), lists(metrics, "error")) == (0, 1)
+
+
+async def test_unreadable_objects_are_rejected_not_dropped_silently() -> None:
+    bad = {"metadata": {"name": "Bad_Name", "namespace": "default", "resourceVersion": "6"}}
+    fake = FakeApiServer(lists=[listing(10, config_map("a", 5), bad)], watches=[])
+
+    store, _ = await run_script(fake)
+
+    assert names(store) == ["a"]
+    [problem] = store.problems()
+    assert (problem.source.name, problem.field) == ("Bad_Name", "metadata.name")
