@@ -1,68 +1,66 @@
-"""The pure core imports no I/O: translation, rendering and planning stay pure functions."""
+"""The layers, as import-linter contracts over whole packages (pyproject's [tool.importlinter]).
+
+`make lint` runs `lint-imports`; these tests run the same contracts, and show
+they fail when a module imports across a layer, imports I/O into the pure core,
+or spells HAProxy outside haproxy/. No module list lives here.
+"""
 
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "ingress_ctl"
-PURE = sorted(
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "ingress_ctl"
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` with the project's contracts, on the `ingress_ctl` found in `cwd`."""
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_package_keeps_its_contracts() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
     [
-        *(PACKAGE / f"{name}.py" for name in (
-            "model/objects", "model/routing", "model/matching", "haproxy/escaping",
-            "haproxy/naming", "model/snapshot", "model/problems", "model/verdicts",
-            "model/settings", "haproxy/slots", "haproxy/planning", "haproxy/rendering",
-            "model/globals", "translation/certificates",
-        )),
-        *(PACKAGE / "translation").glob("*.py"),
-        *(PACKAGE / "annotations").glob("*.py"),
-    ]
-)  # fmt: skip
-IO_LIBRARIES = {"asyncio", "aiohttp", "kubernetes_asyncio", "subprocess", "prometheus_client"}
-IO_MODULES = {
-    "app", "haproxy.applying", "syncing", "serving", "haproxy.process", "haproxy.sockets",
-    "sources", "kube", "fallback", "logs", "cli", "model.state", "metrics",
-}  # fmt: skip
-
-
-def imported(path: Path) -> set[str]:
-    """Every module a file imports, as written."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
-
-
-def io_imports(names: set[str]) -> set[str]:
-    found = set()
-    for name in names:
-        parts = name.split(".")
-        if parts[0] in IO_LIBRARIES:
-            found.add(name)
-        if parts[0] == "ingress_ctl" and any(
-            ".".join(parts[1 : n + 1]) in IO_MODULES for n in range(1, len(parts))
-        ):
-            found.add(name)
-    return found
-
-
-@pytest.mark.parametrize("path", PURE, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_pure_modules_import_no_io(path: Path) -> None:
-    assert io_imports(imported(path)) == set()
-
-
-def test_the_check_sees_io_imports() -> None:
-    assert io_imports({"asyncio", "ingress_ctl.haproxy.process", "ingress_ctl.model.routing"}) == {
-        "asyncio",
-        "ingress_ctl.haproxy.process",
-    }
-    assert len(PURE) > 20
+        ("model/routing.py", "from ingress_ctl.kube import client", "-> model"),
+        ("translation/tls.py", "from ingress_ctl import syncing", "-> model"),
+        ("haproxy/slots.py", "from ingress_ctl.kube import events", "-> model"),
+        ("translation/fold.py", "import asyncio", "import no I/O"),
+        ("annotations/values.py", "import subprocess", "import no I/O"),
+        ("model/problems.py", "from ingress_ctl import store", "import no I/O"),
+        ("kube/events.py", "from ingress_ctl.haproxy import escaping", "spells HAProxy"),
+        ("sources/files.py", "from ingress_ctl.haproxy import rendering", "spells HAProxy"),
+        ("model/verdicts.py", "from ingress_ctl.haproxy import naming", "haproxy/naming"),
+        ("newcomer.py", '"""A module in no layer."""', "-> model"),
+    ],
+)
+def test_a_wrong_import_breaks_a_contract(
+    tmp_path: Path, module: str, line: str, contract: str
+) -> None:
+    shutil.copytree(PACKAGE, tmp_path / "ingress_ctl", ignore=shutil.ignore_patterns("*.j2"))
+    target = tmp_path / "ingress_ctl" / module
+    target.write_text((target.read_text() if target.exists() else "") + f"\n{line}\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    broken = result.stdout.split("Broken contracts", 1)[-1]
+    assert contract in broken, result.stdout
 
 
 def escaped_makers(path: Path) -> int:
