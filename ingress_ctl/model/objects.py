@@ -353,7 +353,11 @@ def describe(raw: dict[str, Any]) -> ObjectRef:
     )
 
 
-def object_key(obj: KubeObject) -> tuple[str, str, str]:
-    """(kind, namespace, name): the identity of an object in the store."""
-    namespace = "" if obj.kind in CLUSTER_SCOPED else obj.metadata.namespace
-    return (obj.kind, namespace, obj.metadata.name)
+def object_key(obj: KubeObject | ObjectRef) -> tuple[str, str, str]:
+    """(kind, namespace, name): the identity of an object in the store; an unreadable
+    object's (by its `describe`d name) is the one it would have had if readable."""
+    if isinstance(obj, ObjectRef):
+        kind, namespace, name = obj.kind, obj.namespace or "default", obj.name
+    else:
+        kind, namespace, name = obj.kind, obj.metadata.namespace, obj.metadata.name
+    return (kind, "" if kind in CLUSTER_SCOPED else namespace, name)

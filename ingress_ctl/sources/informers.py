@@ -24,7 +24,7 @@ from kubernetes_asyncio import client
 
 from ingress_ctl.kube.client import ApiErrors, call_json, describe_error, read_json
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.model.objects import KubeObject, ObjectError, describe, parse_object
+from ingress_ctl.model.objects import KubeObject, ObjectError, describe, object_key, parse_object
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.store import ObjectKey, Store
 
@@ -182,9 +182,9 @@ class Informer:
             token = body["metadata"].get("continue")
             if not token:
                 break
-        self._store.replace_kind(self.resource.kind, objects, namespace=self.namespace)
-        for key, problems in rejected:
-            self._store.reject(key, problems)
+        self._store.replace_kind(
+            self.resource.kind, objects, namespace=self.namespace, rejected=rejected
+        )
         self._metrics.lists.labels(kind=self.resource.kind, reason=reason).inc()
         self.listed.set()
         self._version = str(body["metadata"]["resourceVersion"])
@@ -200,7 +200,7 @@ class Informer:
             raw.setdefault("kind", self.resource.kind)
             parsed = _parse(raw)
             if isinstance(parsed, list):
-                rejected.append((_key(raw), parsed))
+                rejected.append((object_key(describe(raw)), parsed))
             elif parsed is not None:
                 objects.append(parsed)
 
@@ -232,11 +232,11 @@ class Informer:
             return str(version) if version else None
         raw.setdefault("kind", self.resource.kind)
         if kind == "DELETED":
-            self._store.delete(_key(raw))
+            self._store.delete(object_key(describe(raw)))
         else:
             parsed = _parse(raw)
             if isinstance(parsed, list):
-                self._store.reject(_key(raw), parsed)
+                self._store.reject(object_key(describe(raw)), parsed)
             elif parsed is not None:
                 self._store.upsert(parsed)
         return str(version) if version else None
@@ -263,12 +263,6 @@ def _parse(raw: dict[str, Any]) -> KubeObject | list[Problem] | None:
     except ObjectError as error:
         source = describe(raw)
         return [Problem(source=source, field=where, reason=why) for where, why in error.fields]
-
-
-def _key(raw: dict[str, Any]) -> ObjectKey:
-    parsed = describe(raw)
-    namespace = "" if parsed.kind == "IngressClass" else parsed.namespace or "default"
-    return (parsed.kind, namespace, parsed.name)
 
 
 async def _read_failure(response: aiohttp.ClientResponse) -> None:

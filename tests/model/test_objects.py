@@ -450,3 +450,18 @@ def test_object_key(raw: Manifest, key: tuple[str, str, str]) -> None:
 )
 def test_describe_names_even_broken_manifests(raw: Manifest, ref: ObjectRef) -> None:
     assert describe(raw) == ref
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        ingress_class("haproxy", default=True),
+        service("web", service_port(80, "http", "web")),
+        {"kind": "Secret", "metadata": {"name": "tls", "namespace": "apps"}},
+        {"kind": "ConfigMap", "metadata": {"name": "cfg"}},
+    ],
+)
+def test_an_unreadable_object_keeps_the_key_it_would_have(raw: Manifest) -> None:
+    obj = parse_object(raw)
+    assert obj is not None
+    assert object_key(describe(raw)) == object_key(obj)

@@ -184,3 +184,19 @@ async def test_unreadable_objects_are_rejected_not_dropped_silently() -> None:
     assert names(store) == ["a"]
     [problem] = store.problems()
     assert (problem.source.name, problem.field) == ("Bad_Name", "metadata.name")
+
+
+async def test_a_relist_with_an_unreadable_object_bumps_the_revision_once() -> None:
+    bad = {"metadata": {"name": "Bad_Name", "namespace": "default", "resourceVersion": "6"}}
+    gone = stream({"type": "ERROR", "object": {"code": 410, "message": "too old"}})
+    fake = FakeApiServer(
+        lists=[listing(10, config_map("a", 5), bad), listing(20, config_map("a", 5), bad)],
+        watches=[gone],
+    )
+
+    store, _ = await run_script(fake)
+
+    assert fake.seen == ["list", "watch@10", "list", "watch@20"]
+    assert store.revision == 1  # the first list; the relist found nothing new
+    [problem] = store.problems()
+    assert (problem.source.name, problem.field) == ("Bad_Name", "metadata.name")
