@@ -29,6 +29,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ingress_ctl.annotations import https, reading
+from ingress_ctl.annotations.registry import Reader
 from ingress_ctl.haproxy import naming
 from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import TEMPLATES, render
@@ -38,7 +40,6 @@ from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.translation import Translation, translate
-from ingress_ctl.translation import options as ours
 from ingress_ctl.translation.ownership import LEGACY_CLASS_ANNOTATION
 from tests.manifests import (
     CONTROLLER,
@@ -171,13 +172,13 @@ PATH_TYPE = checked_field("Prefix", "Exact", "ImplementationSpecific")
 CLASS_NAME = mostly(st.just("haproxy"), st.none() | HOSTILE_TEXT)
 OUR_ANNOTATIONS = (
     LEGACY_CLASS_ANNOTATION,
-    ours.SSL_REDIRECT,
-    ours.SSL_PASSTHROUGH,
-    ours.HSTS_ENABLED,
-    ours.HSTS_MAX_AGE,
-    ours.HSTS_INCLUDE_SUBDOMAINS,
-    ours.HSTS_PRELOAD,
-    ours.SEND_PROXY_PROTOCOL,
+    https.SSL_REDIRECT.key,
+    https.SSL_PASSTHROUGH.key,
+    https.HSTS.key,
+    https.HSTS_MAX_AGE.key,
+    https.HSTS_INCLUDE_SUBDOMAINS.key,
+    https.HSTS_PRELOAD.key,
+    https.SEND_PROXY_PROTOCOL.key,
 )
 ANNOTATIONS = st.dictionaries(
     mostly(st.sampled_from(OUR_ANNOTATIONS), HOSTILE_TEXT),
@@ -549,7 +550,8 @@ def unexplained_paths(outcome: Outcome) -> list[str]:
                 for place in places
             )
 
-        passthrough = ours.ingress_options(obj.metadata.annotations, routing.config)[0]
+        found, _ = reading.gather(obj.metadata.annotations, "Ingress")
+        passthrough = https.https_request(Reader(found))
         for i, ingress_rule in enumerate(obj.spec.rules):
             where = f"spec.rules[{i}]"
             if passthrough.ssl_passthrough:

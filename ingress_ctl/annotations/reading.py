@@ -23,6 +23,7 @@ from ingress_ctl.annotations import (
     cors,
     headers,
     health,
+    https,
     limits,
     nginx,
     protocol,
@@ -31,6 +32,8 @@ from ingress_ctl.annotations import (
     timeouts,
 )
 from ingress_ctl.annotations.auth import AuthRequest
+from ingress_ctl.annotations.https import NOTHING as NO_HTTPS_REQUEST
+from ingress_ctl.annotations.https import HTTPSRequest
 from ingress_ctl.annotations.registry import (
     PREFIX,
     REFUSED,
@@ -126,6 +129,7 @@ class IngressRequest(Part):
     route: RouteRequest = RouteRequest()
     canary: Canary | None = None
     from_to_www: bool = False
+    https: HTTPSRequest = NO_HTTPS_REQUEST
 
 
 NOTHING_BACKEND = BackendRequest()
@@ -174,6 +178,7 @@ def ingress_request(reader: Reader) -> IngressRequest:
         route=route_request(reader),
         canary=canary.canary(reader),
         from_to_www=redirects.from_to_www(reader),
+        https=https.https_request(reader),
     )
 
 

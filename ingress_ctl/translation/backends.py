@@ -23,7 +23,6 @@ from ingress_ctl.model.objects import (
 )
 from ingress_ctl.model.routing import Backend, ProxyProtocol, Server, ServiceRef
 from ingress_ctl.model.snapshot import NamespacedName, Snapshot
-from ingress_ctl.translation.options import send_proxy
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
@@ -37,6 +36,8 @@ class Index:
     endpoints: Mapping[NamespacedName, Endpoints]
     resolved: dict[ServiceRef, tuple[Backend, str | None]] = field(default_factory=dict)
     """Backends already resolved in this translation (many paths share one Service)."""
+    send_proxy: dict[NamespacedName, ProxyProtocol] = field(default_factory=dict)
+    """The PROXY protocol of the Services that ask for one (read once, with their problems)."""
 
     @classmethod
     def of(cls, snapshot: Snapshot, *, only: Set[NamespacedName] | None = None) -> Index:
@@ -85,18 +86,10 @@ def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
         servers = _external(service, port) if external else _servers(service, port, index=index)
     except BackendError as error:
         return Backend(name=name, service=ref), str(error)
-    proxy = _send_proxy(service)
+    proxy = index.send_proxy.get((ref.namespace, ref.name))
     return Backend(
         name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy
     ), None
-
-
-def _send_proxy(service: Service) -> ProxyProtocol | None:
-    """The Service's PROXY protocol annotation; translate reports unreadable ones."""
-    try:
-        return send_proxy(service.metadata.annotations)
-    except ValueError:
-        return None
 
 
 def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Service]:

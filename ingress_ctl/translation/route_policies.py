@@ -2,7 +2,7 @@
 
 An Ingress's annotations are gathered and read once (their issues become
 problems on the Ingress), a Service's once per translation (problems on the
-Service, see `service_problems`). The Policy of a route merges the backend
+Service, see `read_service`). The Policy of a route merges the backend
 annotations of its Service and of the Ingress (the Ingress wins) with the
 Ingress's route annotations; `rewrite-target` becomes a rewrite of that
 route's own path, and the basic-auth Secret is read into users. Security
@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ingress_ctl.annotations import auth, protocol, reading, rewrite
+from ingress_ctl.annotations import auth, https, protocol, reading, rewrite
+from ingress_ctl.annotations.https import HTTPSRequest
 from ingress_ctl.annotations.registry import Found, Issue, Reader, field_of
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.objects import Ingress, Secret, Service
@@ -29,7 +30,7 @@ from ingress_ctl.model.policies import (
     User,
 )
 from ingress_ctl.model.problems import Problem
-from ingress_ctl.model.routing import ObjectRef, PathType
+from ingress_ctl.model.routing import ObjectRef, PathType, ProxyProtocol
 from ingress_ctl.model.snapshot import NamespacedName
 from ingress_ctl.translation.certificates import CA_KEY, ca_bundle, secret_value
 
@@ -47,14 +48,18 @@ def problems(source: ObjectRef, issues: list[Issue]) -> list[Problem]:
     ]
 
 
-def service_problems(service: Service) -> list[Problem]:
-    """The problems of a Service's annotations of ours (reported once, on the Service)."""
+def read_service(service: Service) -> tuple[ProxyProtocol | None, list[Problem]]:
+    """A Service's PROXY protocol, and the problems of its annotations of ours (reported
+    once, on the Service); every key parsed once."""
     meta = service.metadata
     if not meta.annotations:
-        return []
+        return None, []
     found, issues = reading.gather(meta.annotations, "Service")
+    reader = Reader(found)
+    reading.backend_request(reader)
+    proxy = https.send_proxy(reader)
     source = ObjectRef(kind="Service", namespace=meta.namespace, name=meta.name)
-    return problems(source, issues + reading.check(found, "Service"))
+    return proxy, problems(source, issues + reader.issues)
 
 
 @dataclass
@@ -141,8 +146,7 @@ class IngressAnnotations:
     """What translation needs of an Ingress's annotations."""
 
     policies: RoutePolicies
-    ours: dict[str, str]
-    """Our keys and their raw values (nginx keys mapped onto ours in compat mode)."""
+    https: HTTPSRequest
     canary: Canary | None
     from_to_www: bool
     problems: list[Problem]
@@ -180,8 +184,9 @@ def ingress_annotations(
         secrets=secrets,
         bundles=bundles,
     )
-    ours = {key: hit.raw for key, hit in found.items()}
-    return IngressAnnotations(policies, ours, request.canary, request.from_to_www, found_problems)
+    return IngressAnnotations(
+        policies, request.https, request.canary, request.from_to_www, found_problems
+    )
 
 
 def _written(found: Mapping[str, Found], key: str) -> str:

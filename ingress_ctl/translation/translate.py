@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from ingress_ctl.annotations.registry import field_of
+from ingress_ctl.annotations import https
 from ingress_ctl.model.globals import GlobalConfig
 from ingress_ctl.model.objects import ConfigMap, Ingress, IngressClass, Secret, Service
 from ingress_ctl.model.problems import Problem
@@ -41,18 +41,13 @@ from ingress_ctl.translation.ingresses import (
     controller_default,
     virtual_hosts,
 )
-from ingress_ctl.translation.options import (
-    SEND_PROXY_PROTOCOL,
-    IngressOptions,
-    ingress_options,
-    send_proxy,
-)
+from ingress_ctl.translation.options import IngressOptions, ingress_options
 from ingress_ctl.translation.ownership import ownership
 from ingress_ctl.translation.passthrough import add_passthrough
 from ingress_ctl.translation.route_policies import (
     IngressAnnotations,
     ingress_annotations,
-    service_problems,
+    read_service,
 )
 from ingress_ctl.translation.tcp import add_tcp_services
 from ingress_ctl.translation.tls import TLSFold
@@ -88,7 +83,7 @@ def translate(
     tls = TLSFold(secrets=snapshot.objects(Secret), now=now or datetime.now(UTC))
     reports, owned = _owned(fold, tls, snapshot, settings)
     owned.sort(key=lambda item: item[2].canary is not None)  # canaries join the others' routes
-    defaults, _ = ingress_options({}, config)  # most Ingresses have no annotations
+    defaults = ingress_options(https.NOTHING, config)  # most Ingresses have no annotations
     reports += [_fold_ingress(fold, tls, *item, config, defaults) for item in owned]
     add_www_redirects(
         fold, ((ingress, source) for ingress, source, found in owned if found.from_to_www)
@@ -163,11 +158,8 @@ def _fold_ingress(
 ) -> IngressReport:
     before = len(fold.problems)
     fold.problems.extend(annotations.problems)
-    options, issues = (
-        ingress_options(annotations.ours, config) if annotations.ours else (defaults, [])
-    )
-    for where, reason in issues:
-        fold.problem(source, where, reason)
+    request = annotations.https
+    options = defaults if request is https.NOTHING else ingress_options(request, config)
     if annotations.canary is not None:
         served = add_canary(fold, ingress, source, annotations.policies, annotations.canary)
     elif options.ssl_passthrough:
@@ -198,14 +190,11 @@ def _configmap(
 
 def _check_services(fold: Fold, snapshot: Snapshot) -> None:
     """A problem for every Service annotation of ours that cannot be read."""
-    for (namespace, name), service in sorted(snapshot.objects(Service).items()):
-        fold.problems.extend(service_problems(service))
-        try:
-            send_proxy(service.metadata.annotations)
-        except ValueError as error:
-            source = ObjectRef(kind="Service", namespace=namespace, name=name)
-            reason = f"{error}; no PROXY protocol is sent"
-            fold.problem(source, field_of(SEND_PROXY_PROTOCOL), reason)
+    for key, service in sorted(snapshot.objects(Service).items()):
+        proxy, problems = read_service(service)
+        fold.problems.extend(problems)
+        if proxy is not None:
+            fold.index.send_proxy[key] = proxy
 
 
 def _tls_names(fold: Fold, tls: TLSFold, *, https: bool) -> tuple[TLSName, ...]:

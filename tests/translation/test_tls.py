@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
+
+from ingress_ctl.annotations import https
 from ingress_ctl.model.routing import Mode, ProxyProtocol, Routing, TLSName
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation import Translation
@@ -212,11 +218,12 @@ def test_a_bad_annotation_value_is_reported_and_the_global_value_applies() -> No
     assert [(p.field, p.reason) for p in translation.problems] == [
         (
             "metadata.annotations[ingress-ctl.io/hsts-max-age]",
-            "'-1' is not a whole number; 31536000 applies",
+            "'-1' is not a whole number; the default applies "
+            "(the ConfigMap's hsts-max-age (31536000))",
         ),
         (
             "metadata.annotations[ingress-ctl.io/ssl-redirect]",
-            "'yes' is not true or false; True applies",
+            "'yes' is not true or false; the default applies (the ConfigMap's ssl-redirect (true))",
         ),
     ]
 
@@ -335,6 +342,66 @@ def test_a_service_annotation_sends_the_proxy_protocol_from_every_backend_of_it(
             "'v3' is not one of v1, v2; no PROXY protocol is sent",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "reason"),
+    [
+        ("ssl-redirect", "false\x07", "holds the control character '\\x07'"),
+        ("hsts", "true\n", None),  # surrounding whitespace is trimmed, as for every key
+        ("hsts-max-age", "1" * 5000, "is longer than 4096 characters"),
+        ("ssl-passthrough", "true\x00", "holds the control character '\\x00'"),
+    ],
+)
+def test_tls_keys_pass_the_same_checks_as_every_key(key: str, raw: str, reason: str | None) -> None:
+    annotations = {f"ingress-ctl.io/{key}": raw}
+    translation = translate(
+        ingress("site", tls=[tls(None, "a.example.com")], annotations=annotations)
+    )
+    found = [(p.field, p.reason) for p in translation.problems]
+    if reason is None:
+        assert found == []
+    else:
+        [(field, why)] = found
+        assert field == f"metadata.annotations[ingress-ctl.io/{key}]"
+        assert why.startswith(f"{reason}; the default applies (")
+
+
+def test_each_value_is_parsed_once_per_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: Counter[str] = Counter()
+    for name in ("SEND_PROXY_PROTOCOL", "SSL_PASSTHROUGH", "HSTS_MAX_AGE"):
+        annotation = getattr(https, name)
+
+        def counting(
+            raw: str,
+            *,
+            key: str = annotation.key,
+            parse: Callable[[str], object] = annotation.parse,
+        ) -> object:
+            parsed[key] += 1
+            return parse(raw)
+
+        monkeypatch.setattr(https, name, dataclasses.replace(annotation, parse=counting))
+    run(
+        service(
+            "web",
+            service_port(80),
+            service_port(81),
+            annotations={"ingress-ctl.io/send-proxy-protocol": "v2"},
+        ),
+        ingress(
+            "site",
+            rule("a.example.com", path("/", "web"), path("/b", "web", 81)),
+            annotations={"ingress-ctl.io/hsts-max-age": "60"},
+        ),
+        ingress("pt", rule("p.example.com", path("/", "web")), annotations=PASSTHROUGH),
+        fallback_certificate=FALLBACK,
+    )
+    assert parsed == {
+        "ingress-ctl.io/send-proxy-protocol": 1,
+        "ingress-ctl.io/ssl-passthrough": 1,
+        "ingress-ctl.io/hsts-max-age": 1,
+    }
 
 
 def test_now_decides_expiry() -> None:
