@@ -2,6 +2,8 @@
 
 Exit codes: 0 when all is well, 1 when an object was rejected (`render`) or an
 ingress-nginx annotation would not behave the same (`migrate`), 2 on usage errors.
+Only `run` imports the Kubernetes client and the HTTP server (kubernetes_asyncio,
+aiohttp): `--help`, `render`, `explain` and `migrate` start without them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from pydantic import ValidationError
 
 from ingress_ctl import __version__
 from ingress_ctl.annotations.migrating import migrate, report
-from ingress_ctl.app import run
 from ingress_ctl.explaining import explain
 from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import render
@@ -26,6 +27,7 @@ from ingress_ctl.model.objects import Ingress
 from ingress_ctl.model.settings import Settings, default_controller_namespace, parse_service_port
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
+from ingress_ctl.syncing import building
 from ingress_ctl.translation import Translation, translate
 
 USAGE_ERROR = 2
@@ -177,8 +179,9 @@ def parse_command_line(argv: Sequence[str] | None) -> tuple[argparse.Namespace, 
 
 
 def _translate(args: argparse.Namespace, settings: Settings) -> tuple[Translation, int]:
-    loaded = load_manifests(args.filename)
-    translation = translate(Snapshot.of(loaded.objects), settings=settings)
+    with building():
+        loaded = load_manifests(args.filename)
+        translation = translate(Snapshot.of(loaded.objects), settings=settings)
     problems = loaded.problems + translation.problems
     for problem in problems:
         print(f"{problem.severity}: {problem}", file=sys.stderr)
@@ -187,7 +190,8 @@ def _translate(args: argparse.Namespace, settings: Settings) -> tuple[Translatio
 
 def _render(args: argparse.Namespace, settings: Settings) -> int:
     translation, code = _translate(args, settings)
-    files = render(translation.routing, settings=settings)
+    with building():
+        files = render(translation.routing, settings=settings)
     if args.out is None:
         sys.stdout.write(files["haproxy.cfg"])
         return code
@@ -207,7 +211,8 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    loaded = load_manifests(args.filename)
+    with building():
+        loaded = load_manifests(args.filename)
     for problem in loaded.problems:
         print(f"{problem.severity}: {problem}", file=sys.stderr)
     ingresses = sorted(
@@ -235,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _explain(args, settings)
     if args.command == "migrate":
         return _migrate(args)
+    from ingress_ctl.app import run  # noqa: PLC0415 (the Kubernetes and HTTP code: `run` only)
+
     return asyncio.run(run(settings))
 
 

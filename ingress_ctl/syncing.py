@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from time import monotonic
 
 from ingress_ctl.haproxy.applying import Applier, Outcome
@@ -38,26 +40,33 @@ CATCH_UP_S = 1.0
 ENDPOINT_KINDS = frozenset({"EndpointSlice", "Endpoints"})
 
 
+@contextmanager
+def building() -> Iterator[None]:
+    """The garbage-collector policy of every path that builds a model (run, render, explain,
+    bench): parsing, translating and rendering make millions of small objects and hold none
+    in cycles, so the cyclic collector is paused; what survives is then frozen out of its
+    sight, so that later collections (during the fast endpoint passes) scan only new objects
+    instead of the whole model. Objects without cycles are still freed by reference counting."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def build(
     snapshot: Snapshot,
     settings: Settings,
     layout: Layout | None,
     fallback_certificate: Certificate | None = None,
 ) -> tuple[Translation, Rendered]:
-    """Translate and render, with the cyclic garbage collector paused: these passes make
-    hundreds of thousands of small objects and hold none in cycles. What survives is
-    then frozen out of the collector's sight, so that later collections (during the
-    fast endpoint passes) scan only new objects instead of the whole model; objects
-    without cycles are still freed by reference counting."""
-    gc.disable()
-    try:
+    """Translate and render under the `building` policy."""
+    with building():
         translation = translate(
             snapshot, settings=settings, fallback_certificate=fallback_certificate
         )
         rendered = render_state(translation.routing, settings=settings, previous=layout)
-    finally:
-        gc.freeze()
-        gc.enable()
     return translation, rendered
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from ingress_ctl.cli import main
+from ingress_ctl.translation import translate
 from tests.haproxy.test_rendering import EXAMPLES, rendered
 from tests.manifests import Manifest, backend, ingress, ingress_class, path, rule, service
 
@@ -223,3 +227,72 @@ def test_migrate_reports_each_nginx_annotation(
     ]
     clean = manifest_file(tmp_path, ingress("c", annotations={NGINX + "ssl-redirect": "true"}))
     assert cli(capsys, "migrate", "-f", clean)[0] == 0
+
+
+HEAVY = ("kubernetes_asyncio", "aiohttp")
+"""The Kubernetes client and the HTTP server: imported by `run` only."""
+
+
+def imported_modules(*args: str, cwd: Path) -> set[str]:
+    """Every module a Python process imports (`python -X importtime`), by full name."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {name for name in modules if name.split(".")[0] in HEAVY}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["--help"],
+        ["render", "-f", DEMO],
+        ["explain", "-f", DEMO, "--url", "http://demo.example.com/"],
+        ["migrate", "-f", DEMO],
+    ],
+    ids=lambda command: command[0],
+)
+def test_commands_but_run_import_no_kubernetes_or_http_server(
+    command: list[str], tmp_path: Path
+) -> None:
+    modules = imported_modules("-m", "ingress_ctl", *command, cwd=tmp_path)
+    assert "ingress_ctl.cli" in modules
+    assert heavy(modules) == set()
+
+
+def test_run_imports_them(tmp_path: Path) -> None:
+    """The check sees them when they are imported."""
+    modules = imported_modules("-c", "import ingress_ctl.app", cwd=tmp_path)
+    assert heavy(modules) >= {"aiohttp", "kubernetes_asyncio"}
+
+
+@pytest.mark.parametrize("command", ["render", "explain"])
+def test_commands_build_the_model_with_the_collector_paused(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from ingress_ctl import cli
+
+    seen: list[bool] = []
+
+    def translating(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return translate(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "translate", translating)
+    extra = ["--url", "http://demo.example.com/"] if command == "explain" else []
+    main([command, "-f", DEMO, *extra])
+    assert seen == [False]
+    assert gc.isenabled()
