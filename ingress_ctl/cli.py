@@ -67,7 +67,7 @@ def _routing_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--configmap",
         metavar="NS/NAME",
-        help="ConfigMap of global settings (see the README, Global ConfigMap)",
+        help="ConfigMap of global settings (see docs/configuration.md)",
     )
     parser.add_argument(
         "--tcp-services-configmap",
@@ -77,7 +77,7 @@ def _routing_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--nginx-compat",
         action="store_true",
-        help="also read nginx.ingress.kubernetes.io/ annotations (see the README, Annotations)",
+        help="also read nginx.ingress.kubernetes.io/ annotations (see docs/annotations.md)",
     )
 
 

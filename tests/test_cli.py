@@ -222,7 +222,7 @@ def test_migrate_reports_each_nginx_annotation(
         f"  translated  {NGINX}proxy-body-size -> ingress-ctl.io/proxy-body-size",
         f"  refused     {NGINX}server-snippet: snippets are refused: raw configuration from an "
         "Ingress could reach every tenant's traffic; use the typed annotations "
-        "(the README's Annotations section)",
+        "(docs/annotations.md)",
         "1 Ingresses with nginx annotations, 1 that would behave differently",
     ]
     clean = manifest_file(tmp_path, ingress("c", annotations={NGINX + "ssl-redirect": "true"}))

@@ -90,11 +90,7 @@ def _not_read(key: str, kind: Kind) -> tuple[str, Severity] | None:
     if annotation is None:
         names = [known.removeprefix(PREFIX) for known in REGISTRY]
         close = difflib.get_close_matches(key.removeprefix(PREFIX), names, n=1)
-        hint = (
-            f"; did you mean {PREFIX}{close[0]}?"
-            if close
-            else "; see the README's Annotations section"
-        )
+        hint = f"; did you mean {PREFIX}{close[0]}?" if close else "; see docs/annotations.md"
         return f"unknown annotation{hint}", "warning"
     if not annotation.scope.read_on(kind):
         where = "Services" if annotation.scope is Scope.SERVICE else "Ingresses"

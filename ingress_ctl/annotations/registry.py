@@ -45,7 +45,7 @@ class Scope(StrEnum):
 @dataclass(frozen=True)
 class Annotation(Generic[T]):
     """One annotation: its full key, parser, scope, and default (the values are documented in
-    the README's Annotations section, and each parser says what it expects when it refuses one)."""
+    docs/annotations.md, and each parser says what it expects when it refuses one)."""
 
     key: str
     parse: Callable[[str], T]
@@ -99,7 +99,7 @@ def snippet_refusal(key: str) -> str | None:
         return None
     return (
         "snippets are refused: raw configuration from an Ingress could reach every tenant's "
-        "traffic; use the typed annotations (the README's Annotations section)"
+        "traffic; use the typed annotations (docs/annotations.md)"
     )
 
 

@@ -40,7 +40,7 @@ def test_frontend_timeouts_are_refused_with_a_pointer_to_the_configmap(name: str
 def test_unknown_keys_are_warnings_with_a_suggestion() -> None:
     assert issues({P + "load-balancing": "leastconn", P + "zzz": "1"}) == [
         (P + "load-balancing", "warning", f"unknown annotation; did you mean {P}load-balance?"),
-        (P + "zzz", "warning", "unknown annotation; see the README's Annotations section"),
+        (P + "zzz", "warning", "unknown annotation; see docs/annotations.md"),
     ]
 
 
