@@ -4,7 +4,7 @@
 (the path is not appended). `app-root` redirects requests for `/` only.
 `from-to-www-redirect` makes `www.<host>` redirect to `<host>` (or the
 reverse, for rules whose host starts with `www.`), keeping path and query.
-HTTPS redirects are `ssl-redirect` (annotations/tls.py).
+HTTPS redirects are `ssl-redirect` (annotations/https.py).
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ class Server(NamedTuple):
     """One endpoint of a backend: an IP address (or DNS name) and a port.
 
     A named tuple rather than a model: there are 100,000 of them in a large cluster,
-    made from values that objects.py already checked (a tuple is a tenth of a model's
+    made from values that model/objects.py already checked (a tuple is a tenth of a model's
     memory and cost)."""
 
     address: str

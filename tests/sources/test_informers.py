@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 from kubernetes_asyncio import client
 
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.sources import informers as kube
+from ingress_ctl.sources import informers
 from ingress_ctl.sources.informers import Informer, Resource
 from ingress_ctl.store import Store
 
@@ -66,7 +66,7 @@ class FakeApiServer:
 
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kube, "BACKOFF_START_S", 0.001)
+    monkeypatch.setattr(informers, "BACKOFF_START_S", 0.001)
 
 
 async def run_script(fake: FakeApiServer) -> tuple[Store, Metrics]:
