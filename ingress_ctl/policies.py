@@ -162,7 +162,8 @@ class Cors(Part):
     """CORS: preflight requests answered by HAProxy, allowed origins echoed on responses."""
 
     origins: tuple[str, ...] = ("*",)
-    """`*` alone, or exact origins (`https://a.example.com`)."""
+    """`*` alone, or origins (`https://a.example.com`, `https://*.example.com:8443`); none
+    allows no origin (a value that did not parse)."""
     methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS")
     headers: tuple[str, ...] = (
         "DNT",
@@ -182,8 +183,23 @@ class Cors(Part):
 
     @property
     def any_origin(self) -> bool:
-        """`*` without credentials is sent as `*`; with credentials the origin is echoed."""
+        """`*` is sent as a literal `*`, never with credentials."""
         return self.origins == ("*",)
+
+    @property
+    def exact(self) -> tuple[str, ...]:
+        """The origins matched as they are (any case)."""
+        return tuple(origin for origin in self.origins if "*" not in origin)
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """Regular expressions of the `scheme://*.name[:port]` origins: one label of letters,
+        digits and `-` for the `*` (the rest is letters, digits, `.`, `-`, `:`, `+`)."""
+        return tuple(
+            "^" + origin.replace("+", "\\+").replace(".", "\\.").replace("*", "[a-z0-9-]+", 1) + "$"
+            for origin in self.origins
+            if "*" in origin and origin != "*"
+        )
 
 
 class Redirect(Part):

@@ -63,6 +63,11 @@ def backend_protocol(text: str) -> str:
     return found
 
 
+def blank_is_default(text: str) -> str | None:
+    """An empty value asks for our default (as ingress-nginx reads it)."""
+    return text if text.strip() else None
+
+
 def no_captures(text: str) -> str:
     if "$" in text:
         raise ValueError(
@@ -176,8 +181,19 @@ MAPPING: dict[str, Rule] = {
     "auth-url": Unsupported(EXTERNAL_AUTH),
     "auth-signin": Unsupported(EXTERNAL_AUTH),
     "auth-tls-secret": Unsupported("client certificate authentication is not supported"),
-    "enable-cors": Mapped(cors.ENABLE),
-    "cors-allow-origin": Mapped(cors.ALLOW_ORIGIN),
+    "enable-cors": Mapped(
+        cors.ENABLE,
+        differs=(
+            "preflights need Access-Control-Request-Method (nginx answers every OPTIONS); under "
+            "the origin * (the default) Access-Control-Allow-Credentials is never sent, which "
+            "browsers require anyway: list the origins that may send credentials"
+        ),
+    ),
+    "cors-allow-origin": Mapped(
+        cors.ALLOW_ORIGIN,
+        blank_is_default,
+        differs="the origin null is refused (sandboxed pages send it); a wildcard needs two labels",
+    ),
     "cors-allow-methods": Mapped(cors.ALLOW_METHODS),
     "cors-allow-headers": Mapped(cors.ALLOW_HEADERS),
     "cors-expose-headers": Mapped(cors.EXPOSE_HEADERS),

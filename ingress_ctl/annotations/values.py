@@ -254,15 +254,40 @@ def _query(query: str) -> str:
     return query
 
 
+_ORIGIN = re.compile(r"^([a-z][a-z0-9+.-]{0,31})://(\*\.)?([^/?#@]+)$")
+
+
 def origin(value: str) -> str:
-    """A CORS origin: `*`, or `scheme://host[:port]` (http or https, no path)."""
-    stripped = value.strip()
+    """A CORS origin: `*`, or `scheme://host[:port]` where the host may start with `*.` (one
+    label of letters, digits and `-`, as ingress-nginx reads it); lowercase, no path."""
+    stripped = value.strip().lower()
     if stripped == "*":
         return stripped
-    found = url(stripped)
-    if urlsplit(found).path or "?" in found:
-        raise ValueError(f"{value[:80]!r} is not an origin: it has a path or a query")
-    return found
+    if stripped == "null":
+        raise ValueError(
+            "'null' is refused: every sandboxed page and local file sends Origin: null"
+        )
+    found = _ORIGIN.fullmatch(stripped) if _TEXT.fullmatch(stripped) else None
+    if found is None:
+        raise ValueError(f"{value[:80]!r} is not an origin like https://a.example.com[:port]")
+    scheme, wildcard, authority = found.groups()
+    host = host_and_port(authority)
+    if wildcard:
+        name = host.rpartition(":")[0] if ":" in host else host
+        if name.startswith("[") or _is_address(name) or "." not in name:
+            raise ValueError(
+                f"{value[:80]!r}: a wildcard needs a DNS name of two labels or more after *."
+            )
+        return f"{scheme}://*.{host}"
+    return f"{scheme}://{host}"
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def regex(value: str) -> str:

@@ -169,7 +169,7 @@ def test_migration_report() -> None:
 
 
 def test_migration_of_a_clean_ingress_is_not_blocked() -> None:
-    migration = migrate("a/b", {N + "ssl-redirect": "false", N + "enable-cors": "true"})
+    migration = migrate("a/b", {N + "ssl-redirect": "false", N + "canary": "false"})
     assert not migration.blocked
     assert [entry.verdict for entry in migration.entries] == ["translated", "translated"]
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ingress_ctl.annotations import auth, reading
+from ingress_ctl.annotations.cors import Origins
 from ingress_ctl.annotations.registry import PREFIX, REGISTRY, Reader, clean
 from ingress_ctl.policies import (
     Balance,
@@ -90,10 +91,25 @@ VALID: dict[str, list[tuple[str, Any]]] = {
     ],
     P + "cors-enable": [("true", True)],
     P + "cors-allow-origin": [
-        ("*", ("*",)),
+        ("*", Origins(("*",))),
+        ("*, https://a.com", Origins(("*",))),
         (
             "https://a.example.com, http://B.example.com:8080",
-            ("https://a.example.com", "http://b.example.com:8080"),
+            Origins(("https://a.example.com", "http://b.example.com:8080")),
+        ),
+        (
+            "https://*.Example.com:8443, tauri://localhost",
+            Origins(("https://*.example.com:8443", "tauri://localhost")),
+        ),
+        (
+            "a.com, https://b.com, null",
+            Origins(
+                ("https://b.com",),
+                (
+                    "'a.com' is not an origin like https://a.example.com[:port]",
+                    "'null' is refused: every sandboxed page and local file sends Origin: null",
+                ),
+            ),
         ),
     ],
     P + "cors-allow-methods": [("get, POST", ("GET", "POST"))],
@@ -216,10 +232,14 @@ INVALID: dict[str, list[tuple[str, str]]] = {
     ],
     P + "cors-enable": [("enable", "not true or false")],
     P + "cors-allow-origin": [
-        ("*, https://a.com", "cannot be combined"),
         ("https://a.com/path", "not an origin"),
-        ("ftp://a.com", "not an http:// or https:// URL"),
-        ("null", "not an http:// or https:// URL"),
+        ("a.com:8080, *.a.com", "'*.a.com' is not an origin"),
+        ("null", "sandboxed"),
+        (" , ", "is empty"),
+        ("https://*.com", "a wildcard needs a DNS name of two labels"),
+        ("https://*.10.0.0.1", "a wildcard needs a DNS name"),
+        ("https://a.com:99999", "out of range"),
+        ("https://u@a.com", "not an origin"),
     ],
     P + "cors-allow-methods": [("GET;DELETE", "not an HTTP method")],
     P + "cors-allow-headers": [("X-A B", "not a header name")],

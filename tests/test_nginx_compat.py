@@ -1,0 +1,169 @@
+"""ingress-nginx compatibility, seen by real requests through the real HAProxy (--nginx-compat).
+
+The scenarios are those of ingress-nginx's own e2e annotation tests (CORS,
+basic auth, affinity, canary, allow/deny lists ...), written again here as
+HTTP-level assertions: each Ingress carries `nginx.ingress.kubernetes.io/`
+keys only, and the expectation is what ingress-nginx answers, or the
+difference docs/nginx-compat.md documents.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import echo_proxy
+from tests.manifests import Manifest
+from tests.test_annotations_haproxy import ECHOES, HASHES, PASSWORD, Proxy, app, basic, users_secret
+
+pytestmark = pytest.mark.haproxy
+
+N = "nginx.ingress.kubernetes.io/"
+CORS_ON = {N + "enable-cors": "true"}
+
+
+@pytest.fixture(scope="module")
+def proxy(haproxy_bin: str) -> Iterator[Proxy]:
+    with echo_proxy(haproxy_bin, ECHOES, first=51) as made:
+        yield Proxy(made.pipeline, made.runner, made.echoes)
+
+
+def origins(host: str, value: str) -> Manifest:
+    return app(host, CORS_ON | {N + "cors-allow-origin": value})
+
+
+CORS_INGRESSES = (
+    app("default.cors", CORS_ON),
+    origins("star.cors", "*"),
+    origins("star-extra.cors", "*, foo.bar.com"),
+    origins("blank.cors", "      "),
+    origins("port.cors", "https://origin.cors.com:8080"),
+    origins("two.cors", "https://origin.cors.com:8080, https://origin2.cors.com"),
+    origins("some-bad.cors", "origin.cors.com:8080, https://origin2.cors.com, https://origin.com"),
+    origins("all-bad.cors", "origin.cors.com:8080, *.example.com"),
+    origins("ports.cors", "http://origin.cors.com:8080, http://origin.com:8080"),
+    origins("wild.cors", "http://*.origin.cors.com, http://*.origin.com:8080"),
+    origins(
+        "commas.cors", "https://origin-123.cors.com:8080,   ,https://origin-321.cors.com:8080,"
+    ),
+    origins("schemes.cors", "test://localhost, tauri://localhost:3000"),
+)
+"""One Ingress per ingress-nginx CORS scenario (served together)."""
+
+CORS_CASES = [
+    # A plain enable-cors and `*`: a literal `*`, with or without an Origin.
+    ("default.cors", None, "*"),
+    ("default.cors", "https://any.example.com", "*"),
+    ("star.cors", None, "*"),
+    ("star-extra.cors", "http://foo.bar.com", "*"),
+    ("blank.cors", "http://book.origin.com", "*"),
+    # Explicit lists: only an origin of the list is echoed, port and scheme included.
+    ("port.cors", "https://origin.cors.com:8080", "https://origin.cors.com:8080"),
+    ("port.cors", "https://origin.cors.com", None),
+    ("port.cors", None, None),
+    ("two.cors", "https://origin2.cors.com", "https://origin2.cors.com"),
+    ("two.cors", "http://origin2.cors.com", None),
+    ("two.cors", "https://foo.bar.com", None),
+    ("ports.cors", "http://origin.com:8080", "http://origin.com:8080"),
+    ("ports.cors", "http://origin.com", None),
+    ("commas.cors", "https://origin-321.cors.com:8080", "https://origin-321.cors.com:8080"),
+    ("commas.cors", "https://unknown.cors.com:8080", None),
+    ("schemes.cors", "tauri://localhost:3000", "tauri://localhost:3000"),
+    ("schemes.cors", "test://localhost", "test://localhost"),
+    # Entries that do not parse are dropped; the others still work.
+    ("some-bad.cors", "origin.cors.com:8080", None),
+    ("some-bad.cors", "https://origin.com", "https://origin.com"),
+    # Fail closed: a value without any valid entry allows no origin (never `*`).
+    ("all-bad.cors", "https://evil.example.com", None),
+    ("all-bad.cors", "https://a.example.com", None),
+    ("all-bad.cors", None, None),
+    # Wildcards: one label, the port as written.
+    ("wild.cors", "http://foo.origin.cors.com", "http://foo.origin.cors.com"),
+    ("wild.cors", "http://bar-foo.origin.cors.com", "http://bar-foo.origin.cors.com"),
+    ("wild.cors", "http://bar.foo.origin.cors.com", None),
+    ("wild.cors", "http://origin.cors.com", None),
+    ("wild.cors", "http://bar.origin.com:8080", "http://bar.origin.com:8080"),
+    ("wild.cors", "http://abc.origin.com", None),
+    ("wild.cors", "http://abc.origin.com:9090", None),
+    ("wild.cors", "http://evil.com/.origin.cors.com", None),
+]
+
+
+@pytest.fixture(scope="module")
+def cors_served(proxy: Proxy) -> list[str]:
+    translation = proxy.serve(*CORS_INGRESSES, nginx_compat=True)
+    return [f"{problem.field}: {problem.reason}" for problem in translation.problems]
+
+
+@pytest.mark.parametrize(("host", "sent", "allowed"), CORS_CASES)
+def test_cors_allow_origin(
+    proxy: Proxy, cors_served: list[str], host: str, sent: str | None, allowed: str | None
+) -> None:
+    headers = {} if sent is None else {"Origin": sent}
+    answer = proxy.request(host, headers=headers)
+    assert answer.status == 200
+    assert answer.headers.get("access-control-allow-origin") == allowed
+
+
+def test_cors_values_that_do_not_parse_are_problems(cors_served: list[str]) -> None:
+    field = f"metadata.annotations[{N}cors-allow-origin]"
+    assert sorted(line for line in cors_served if line.startswith(field)) == [
+        f"{field}: 'origin.cors.com:8080' is not an origin like https://a.example.com[:port]; "
+        "'*.example.com' is not an origin like https://a.example.com[:port]; no origin is "
+        "allowed until it is fixed",
+        f"{field}: 'origin.cors.com:8080' is not an origin like https://a.example.com[:port]; "
+        "that entry is ignored",
+    ]
+
+
+def test_cors_credentials_only_for_listed_origins(proxy: Proxy, cors_served: list[str]) -> None:
+    star = proxy.request("default.cors", headers={"Origin": "https://evil.example.com"})
+    assert "access-control-allow-credentials" not in star.headers
+    listed = proxy.request("two.cors", headers={"Origin": "https://origin2.cors.com"})
+    assert listed.headers["access-control-allow-credentials"] == "true"
+    assert listed.headers["vary"] == "origin"
+
+
+def test_cors_two_origin_headers_are_never_echoed(proxy: Proxy, cors_served: list[str]) -> None:
+    """An allowed Origin and another one: HAProxy must not echo either."""
+    with socket.create_connection(("127.0.0.1", proxy.pipeline.port), timeout=5) as sock:
+        sock.sendall(
+            b"GET / HTTP/1.1\r\nHost: two.cors\r\nOrigin: https://origin2.cors.com\r\n"
+            b"Origin: https://evil.example.com\r\nConnection: close\r\n\r\n"
+        )
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head = reply.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 200")
+    assert b"access-control-allow-origin" not in head
+
+
+def test_cors_headers_on_the_basic_auth_challenge(proxy: Proxy) -> None:
+    htpasswd = "\n".join(f"{user}:{hashed}" for user, hashed in HASHES.items())
+    auth = {N + "auth-type": "basic", N + "auth-secret": "users", N + "auth-realm": "Staff"}
+    listed = {N + "cors-allow-origin": "https://app.example.com"}
+    proxy.serve(
+        users_secret("users", htpasswd),
+        app("auth.cors", CORS_ON | auth | listed),
+        nginx_compat=True,
+    )
+    origin = {"Origin": "https://app.example.com"}
+    challenge = proxy.request("auth.cors", headers=origin)
+    assert challenge.status == 401
+    assert challenge.headers["www-authenticate"] == 'Basic realm="Staff"'
+    assert challenge.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert challenge.headers["access-control-allow-credentials"] == "true"
+    preflight = origin | {"Access-Control-Request-Method": "POST"}
+    answer = proxy.request("auth.cors", method="OPTIONS", headers=preflight)
+    assert (answer.status, answer.headers["access-control-allow-origin"]) == (
+        204,
+        "https://app.example.com",
+    )
+    granted = proxy.request("auth.cors", headers=origin | basic("alice", PASSWORD))
+    assert granted.status == 200
+    assert granted.headers["access-control-allow-origin"] == "https://app.example.com"
+    stranger = proxy.request("auth.cors", headers={"Origin": "https://evil.example.com"})
+    assert stranger.status == 401 and "access-control-allow-origin" not in stranger.headers
