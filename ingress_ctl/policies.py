@@ -79,7 +79,16 @@ class Affinity(Part):
     """Seconds (the cookie's Max-Age attribute); None makes a session cookie."""
     same_site: SameSite | None = None
     secure: bool = False
+    """Always Secure; else Secure on requests that came over HTTPS (as in ingress-nginx)."""
     http_only: bool = True
+
+    @property
+    def set_cookie_regex(self) -> str:
+        """A regular expression of the Set-Cookie header HAProxy inserts (the name's
+        punctuation escaped): the name and value in group 1, HAProxy's own `; path=/` after
+        it, the other attributes in group 2."""
+        name = "".join(char if char.isalnum() else "\\" + char for char in self.name)
+        return f"^({name}=[^;]*); path=/(.*)$"
 
 
 class HealthCheck(Part):

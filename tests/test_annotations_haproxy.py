@@ -54,14 +54,20 @@ HASHES = {
 class Proxy(EchoProxy):
     """The module's HAProxy and echo backends, driven synchronously."""
 
-    def serve(self, *manifests: Manifest, nginx_compat: bool = False) -> Translation:
-        """Serve exactly these manifests (plus our IngressClass and the echo Services)."""
-        settings = Settings(
+    def settings(self, *, nginx_compat: bool) -> Settings:
+        return Settings(
             bind_address=IPv4Address("127.0.0.1"),
             http_port=self.pipeline.port,
             nginx_compat=nginx_compat,
         )
-        translation = run(*self.services(*ECHOES), *manifests, settings=settings)
+
+    def translate(self, *manifests: Manifest, settings: Settings) -> Translation:
+        return run(*self.services(*ECHOES), *manifests, settings=settings)
+
+    def serve(self, *manifests: Manifest, nginx_compat: bool = False) -> Translation:
+        """Serve exactly these manifests (plus our IngressClass and the echo Services)."""
+        settings = self.settings(nginx_compat=nginx_compat)
+        translation = self.translate(*manifests, settings=settings)
         current = self.pipeline.applier.current
         rendered = render_state(
             translation.routing,

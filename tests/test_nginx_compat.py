@@ -9,14 +9,30 @@ difference docs/nginx-compat.md documents.
 
 from __future__ import annotations
 
+import http.client
 import socket
-from collections.abc import Iterator
+import ssl
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 import pytest
 
-from tests.conftest import echo_proxy
-from tests.manifests import Manifest
-from tests.test_annotations_haproxy import ECHOES, HASHES, PASSWORD, Proxy, app, basic, users_secret
+from ingress_ctl.certificates import self_signed
+from ingress_ctl.settings import Settings
+from ingress_ctl.translation import Translation
+from tests.conftest import echo_proxy, free_port
+from tests.http import Response
+from tests.manifests import Manifest, configmap, ingress, path, rule, run
+from tests.test_annotations_haproxy import (
+    ECHOES,
+    HASHES,
+    PASSWORD,
+    Proxy,
+    app,
+    basic,
+    pair,
+    users_secret,
+)
 
 pytestmark = pytest.mark.haproxy
 
@@ -24,10 +40,49 @@ N = "nginx.ingress.kubernetes.io/"
 CORS_ON = {N + "enable-cors": "true"}
 
 
+FALLBACK = self_signed()
+
+
+class CompatProxy(Proxy):
+    """The module's HAProxy with HTTPS too (the fallback certificate) and the global ConfigMap
+    `ingress/config` (`global_config`)."""
+
+    https_port = free_port()
+    global_config: Mapping[str, str] = MappingProxyType({})
+
+    def settings(self, *, nginx_compat: bool) -> Settings:
+        base = super().settings(nginx_compat=nginx_compat)
+        return base.model_copy(
+            update={"https_port": self.https_port, "configmap": "ingress/config"}
+        )
+
+    def translate(self, *manifests: Manifest, settings: Settings) -> Translation:
+        everything = [
+            *self.services(*ECHOES),
+            configmap("config", dict(self.global_config), namespace="ingress"),
+        ]
+        return run(*everything, *manifests, settings=settings, fallback_certificate=FALLBACK)
+
+    def https(self, host: str, target: str = "/", **headers: str) -> Response:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self.https_port, timeout=5, context=context
+        )
+        try:
+            connection.request("GET", target, headers={"Host": host, **headers})
+            answer = connection.getresponse()
+            found = {name.lower(): value for name, value in answer.getheaders()}
+            return Response(answer.status, found, answer.read())
+        finally:
+            connection.close()
+
+
 @pytest.fixture(scope="module")
-def proxy(haproxy_bin: str) -> Iterator[Proxy]:
+def proxy(haproxy_bin: str) -> Iterator[CompatProxy]:
     with echo_proxy(haproxy_bin, ECHOES, first=51) as made:
-        yield Proxy(made.pipeline, made.runner, made.echoes)
+        yield CompatProxy(made.pipeline, made.runner, made.echoes)
 
 
 def origins(host: str, value: str) -> Manifest:
@@ -167,3 +222,74 @@ def test_cors_headers_on_the_basic_auth_challenge(proxy: Proxy) -> None:
     assert granted.headers["access-control-allow-origin"] == "https://app.example.com"
     stranger = proxy.request("auth.cors", headers={"Origin": "https://evil.example.com"})
     assert stranger.status == 401 and "access-control-allow-origin" not in stranger.headers
+
+
+STICKY = {N + "affinity": "cookie", N + "session-cookie-name": "SERVERID"}
+
+
+def cookie_of(answer: Response) -> str:
+    assert answer.status == 200, answer.status
+    return answer.headers["set-cookie"]
+
+
+def cookie_path(answer: Response) -> list[str]:
+    """Every Path attribute of the answer's cookie (browsers take the last)."""
+    attributes = [part.strip() for part in cookie_of(answer).split(";")[1:]]
+    return [part[5:] for part in attributes if part.lower().startswith("path=")]
+
+
+def test_affinity_cookie_path_is_the_ingress_path(proxy: CompatProxy) -> None:
+    proxy.serve(
+        *pair(proxy),
+        app("path.sticky", STICKY, path("/something", "pair")),
+        app("two.sticky", STICKY, path("/something", "pair"), path("/somewhereelse", "pair")),
+        app("set.sticky", STICKY | {N + "session-cookie-path": "/foo/bar"}, path("/", "pair")),
+        ingress("a", rule("separate.sticky", path("/foo/bar", "pair")), annotations=STICKY),
+        ingress("b", rule("separate.sticky", path("/foo", "pair"))),
+        app("root.sticky", STICKY, path("/", "pair")),
+        nginx_compat=True,
+    )
+    assert cookie_path(proxy.request("path.sticky", "/something")) == ["/something"]
+    assert cookie_path(proxy.request("two.sticky", "/something")) == ["/something"]
+    assert cookie_path(proxy.request("two.sticky", "/somewhereelse")) == ["/somewhereelse"]
+    assert cookie_path(proxy.request("set.sticky", "/x")) == ["/foo/bar"]
+    assert cookie_path(proxy.request("separate.sticky", "/foo/bar")) == ["/foo/bar"]
+    assert "set-cookie" not in proxy.request("separate.sticky", "/foo").headers
+    assert cookie_of(proxy.request("root.sticky")).startswith("SERVERID=")
+    assert cookie_path(proxy.request("root.sticky")) == ["/"]
+    secure = cookie_of(proxy.https("two.sticky", "/somewhereelse"))
+    assert secure.endswith("; Secure") and "path=/somewhereelse;" in secure
+
+
+def test_affinity_cookie_attributes(proxy: CompatProxy) -> None:
+    proxy.serve(
+        *pair(proxy),
+        app(
+            "expires.sticky",
+            STICKY
+            | {N + "session-cookie-expires": "172800", N + "session-cookie-max-age": "259200"},
+            path("/", "pair"),
+        ),
+        app("domain.sticky", STICKY | {N + "session-cookie-domain": "foo.bar"}, path("/", "pair")),
+        app("secure.sticky", STICKY | {N + "session-cookie-secure": "true"}, path("/", "pair")),
+        app("plain.sticky", STICKY | {N + "session-cookie-secure": "false"}, path("/", "pair")),
+        nginx_compat=True,
+    )
+    assert "Max-Age=259200" in cookie_of(proxy.request("expires.sticky"))
+    assert "domain=foo.bar" in cookie_of(proxy.request("domain.sticky")).lower()
+    assert "domain" not in cookie_of(proxy.request("plain.sticky")).lower()
+    assert "; Secure" in cookie_of(proxy.request("secure.sticky"))
+    assert "Secure" not in cookie_of(proxy.request("plain.sticky"))
+    assert cookie_of(proxy.https("plain.sticky")).endswith("; Secure")
+    assert cookie_of(proxy.https("secure.sticky")).count("Secure") == 1
+
+
+def test_affinity_cookie_is_secure_behind_a_trusted_tls_proxy(proxy: CompatProxy) -> None:
+    proxy.global_config = {"trusted-proxy-cidrs": "127.0.0.1/32"}
+    try:
+        proxy.serve(*pair(proxy), app("lb.sticky", STICKY, path("/", "pair")), nginx_compat=True)
+        https = {"X-Forwarded-Proto": "https"}
+        assert "Secure" in cookie_of(proxy.request("lb.sticky", headers=https))
+        assert "Secure" not in cookie_of(proxy.request("lb.sticky"))
+    finally:
+        proxy.global_config = {}

@@ -5,7 +5,8 @@ problems on the Ingress), a Service's once per translation (problems on the
 Service, see `service_problems`). The Policy of a route merges the backend
 annotations of its Service and of the Ingress (the Ingress wins) with the
 Ingress's route annotations; `rewrite-target` becomes a rewrite of that
-route's own path, and the basic-auth Secret is read into users. Security
+route's own path, an affinity cookie without session-cookie-path gets that
+path (as in ingress-nginx), and the basic-auth Secret is read into users. Security
 features fail closed: an unusable auth Secret leaves auth on with no user.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ingress_ctl import naming
-from ingress_ctl.annotations import auth, protocol, reading, rewrite
+from ingress_ctl.annotations import affinity, auth, protocol, reading, rewrite
 from ingress_ctl.annotations.registry import Found, Issue, Reader, field_of
 from ingress_ctl.certificates import CA_KEY, ca_bundle, secret_value
 from ingress_ctl.objects import Ingress, Secret, Service
@@ -83,6 +84,9 @@ class RoutePolicies:
             )
             route = route.model_copy(update={"rewrite": rewritten})
         backend = self._backend(service)
+        if backend.affinity is not None and backend.affinity.path is None:
+            affinity = backend.affinity.model_copy(update={"path": _cookie_path(path)})
+            backend = backend.model_copy(update={"affinity": affinity})
         if backend is NOTHING.backend and route is NOTHING.route:
             return NOTHING
         return Policy(backend=backend, route=route)
@@ -182,6 +186,15 @@ def ingress_annotations(
     )
     ours = {key: hit.raw for key, hit in found.items()}
     return IngressAnnotations(policies, ours, request.canary, request.from_to_www, found_problems)
+
+
+def _cookie_path(path: str | None) -> str:
+    """ingress-nginx's affinity cookie Path: the route's own path; `/` for the default
+    backend and for paths a cookie attribute cannot carry (`%`, `;`, `,`)."""
+    try:
+        return affinity.cookie_path(path or "/")
+    except ValueError:
+        return "/"
 
 
 def _written(found: Mapping[str, Found], key: str) -> str:
