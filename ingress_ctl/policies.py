@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict
 
 Network = IPv4Network | IPv6Network
 
+CANARY_COOKIE = "canary-"
+"""How the affinity cookie values of a canary backend's servers start."""
+
 
 class Part(BaseModel):
     """Base of every policy value: frozen, strict about unknown fields."""
@@ -81,6 +84,9 @@ class Affinity(Part):
     secure: bool = False
     """Always Secure; else Secure on requests that came over HTTPS (as in ingress-nginx)."""
     http_only: bool = True
+    canary: bool = False
+    """The backend of a canary: its servers' cookie values start with CANARY_COOKIE, which
+    keeps a client that reached the canary on it (ingress-nginx's sticky canary)."""
 
     @property
     def set_cookie_regex(self) -> str:
@@ -228,6 +234,9 @@ class Canary(Part):
     """The value of `header` that picks the canary (None: `always`; `never` keeps the main)."""
     cookie: str | None = None
     """A cookie whose value `always` picks the canary (`never` keeps the main)."""
+    sticky: bool = True
+    """With affinity (the canary's, else the main route's), a client that reached the canary
+    stays on it (ingress-nginx's `affinity-canary-behavior: sticky`)."""
 
 
 class CanarySplit(Part):
@@ -235,6 +244,9 @@ class CanarySplit(Part):
 
     backend: str
     canary: Canary
+    affinity_cookie: str | None = None
+    """The canary backend's affinity cookie: a request whose value names a canary server
+    stays on the canary."""
 
 
 class RoutePolicy(Part):

@@ -19,7 +19,7 @@ import jinja2
 
 from ingress_ctl import escaping, naming
 from ingress_ctl.matching import ANY_HOST, build_table, route_entries
-from ingress_ctl.policies import Policy
+from ingress_ctl.policies import CANARY_COOKIE, Policy
 from ingress_ctl.routing import Routing, TLSName
 from ingress_ctl.settings import Settings
 from ingress_ctl.slots import Layout, Slot, assign_slots
@@ -87,6 +87,7 @@ def render_state(
         names=naming,
         duration=duration,
         any_host=ANY_HOST,
+        canary_cookie=CANARY_COOKIE,
         resolvers=any(backend.resolve for backend in routing.backends),
         bind_host=bind_host,
         http_bind=naming.server_address(bind_host, settings.http_port),

@@ -293,3 +293,51 @@ def test_affinity_cookie_is_secure_behind_a_trusted_tls_proxy(proxy: CompatProxy
         assert "Secure" not in cookie_of(proxy.request("lb.sticky"))
     finally:
         proxy.global_config = {}
+
+
+def canary_pair(proxy: CompatProxy, behavior: str | None) -> list[Manifest]:
+    """A main Ingress with affinity on Service `pair` (both echoes) and a canary on `two`,
+    forced by `ForceCanary: yes`, 1 percent by weight."""
+    canary = {
+        N + "canary": "true",
+        N + "canary-by-header": "ForceCanary",
+        N + "canary-by-header-value": "yes",
+        N + "canary-weight": "1",
+    }
+    if behavior is not None:
+        canary[N + "affinity-canary-behavior"] = behavior
+    return [
+        *pair(proxy),
+        ingress("main", rule("canary.sticky", path("/info", "pair")), annotations=STICKY),
+        ingress("canary", rule("canary.sticky", path("/info", "two")), annotations=canary),
+    ]
+
+
+@pytest.mark.parametrize("behavior", [None, "sticky"])
+def test_canary_with_affinity_keeps_the_session_on_the_canary(
+    proxy: CompatProxy, behavior: str | None
+) -> None:
+    translation = proxy.serve(*canary_pair(proxy, behavior), nginx_compat=True)
+    assert [problem for problem in translation.problems if problem.severity == "error"] == []
+    forced = proxy.request("canary.sticky", "/info", headers={"ForceCanary": "yes"})
+    assert forced.backend == "two"
+    cookie = cookie_of(forced).split(";")[0]
+    assert cookie.startswith("SERVERID=")
+    again = [
+        proxy.request("canary.sticky", "/info", headers={"Cookie": cookie}).backend
+        for _ in range(20)
+    ]
+    assert again == ["two"] * 20
+    main = proxy.request("canary.sticky", "/info", headers={"ForceCanary": "never"})
+    assert main.backend in ("one", "two") and "set-cookie" in main.headers
+    main_cookie = {"Cookie": cookie_of(main).split(";")[0]}
+    stays = {
+        proxy.request("canary.sticky", "/info", headers=main_cookie).backend for _ in range(10)
+    }
+    assert stays == {main.backend}
+
+
+def test_canary_with_legacy_affinity_sets_no_cookie_on_the_canary(proxy: CompatProxy) -> None:
+    proxy.serve(*canary_pair(proxy, "legacy"), nginx_compat=True)
+    forced = proxy.request("canary.sticky", "/info", headers={"ForceCanary": "yes"})
+    assert forced.backend == "two" and "set-cookie" not in forced.headers

@@ -5,16 +5,21 @@ host and path pairs joins the route of the same host and path that another
 (main) Ingress serves. A request goes to the canary's backend when
 `canary-by-header` names a header equal to `canary-by-header-value` (or
 `always` without a value), else when `canary-by-cookie` names a cookie
-equal to `always`; `never` in either keeps it on the main backend; else
-`canary-weight` percent of the remaining requests go to the canary.
+equal to `always`; `never` in either keeps it on the main backend; then a
+request carrying the affinity cookie of a canary server (the canary's
+affinity, else the main route's) stays on the canary (`affinity-canary-
+behavior: sticky`, the default; `legacy` gives the canary no affinity of the
+main route's); else `canary-weight` percent of the remaining requests go to
+the canary.
 """
 
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
-from ingress_ctl.annotations.values import boolean, cookie_name, integer, text
+from ingress_ctl.annotations.values import boolean, choice, cookie_name, integer, text
 from ingress_ctl.policies import Canary
 
 _HEADER = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -42,7 +47,17 @@ BY_HEADER_VALUE = register(
     default="always",
 )
 BY_COOKIE = register("canary-by-cookie", cookie_name, Scope.INGRESS, default="none")
-SETTINGS = (WEIGHT, BY_HEADER, BY_HEADER_VALUE, BY_COOKIE)
+
+
+class AffinityBehavior(StrEnum):
+    STICKY = "sticky"
+    LEGACY = "legacy"
+
+
+AFFINITY_BEHAVIOR = register(
+    "affinity-canary-behavior", choice(AffinityBehavior), Scope.INGRESS, default="sticky"
+)
+SETTINGS = (WEIGHT, BY_HEADER, BY_HEADER_VALUE, BY_COOKIE, AFFINITY_BEHAVIOR)
 
 
 def canary(reader: Reader) -> Canary | None:
@@ -60,4 +75,5 @@ def canary(reader: Reader) -> Canary | None:
         header=by_header,
         header_value=reader.get(BY_HEADER_VALUE) if by_header is not None else None,
         cookie=reader.get(BY_COOKIE),
+        sticky=reader.value(AFFINITY_BEHAVIOR, AffinityBehavior.STICKY) is AffinityBehavior.STICKY,
     )

@@ -171,6 +171,7 @@ MAPPING: dict[str, Rule] = {
     "canary-by-header-value": Mapped(canary.BY_HEADER_VALUE),
     "canary-by-header-pattern": Unsupported("only exact header values are supported"),
     "canary-by-cookie": Mapped(canary.BY_COOKIE),
+    "affinity-canary-behavior": Mapped(canary.AFFINITY_BEHAVIOR),
     "auth-type": Mapped(auth.AUTH_TYPE, auth_type),
     "auth-secret": Mapped(
         auth.AUTH_SECRET,

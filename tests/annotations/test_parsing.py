@@ -132,6 +132,7 @@ VALID: dict[str, list[tuple[str, Any]]] = {
     P + "canary-by-header": [("X-Canary", "x-canary")],
     P + "canary-by-header-value": [("beta users", "beta users")],
     P + "canary-by-cookie": [("canary", "canary")],
+    P + "affinity-canary-behavior": [("sticky", "sticky"), ("legacy", "legacy")],
 }
 
 INVALID: dict[str, list[tuple[str, str]]] = {
@@ -264,6 +265,7 @@ INVALID: dict[str, list[tuple[str, str]]] = {
     P + "canary-by-header": [("X Canary", "not a header name")],
     P + "canary-by-header-value": [("a'b", "quotes")],
     P + "canary-by-cookie": [("a=b", "not a cookie name")],
+    P + "affinity-canary-behavior": [("Sticky", "not one of sticky, legacy")],
 }
 
 HOSTILE = ["\n", "a\rb", "a\x00b", "x\n    http-request deny", "\x7f", "a\tb"]
@@ -375,7 +377,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_docs_describe_every_annotation() -> None:
-    text = (ROOT / "README.md").read_text()
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages if page.exists())
     missing = [
         key for key in REGISTRY if f"`{key.removeprefix(PREFIX)}`" not in text and key not in text
     ]
