@@ -341,3 +341,42 @@ def test_canary_with_legacy_affinity_sets_no_cookie_on_the_canary(proxy: CompatP
     proxy.serve(*canary_pair(proxy, "legacy"), nginx_compat=True)
     forced = proxy.request("canary.sticky", "/info", headers={"ForceCanary": "yes"})
     assert forced.backend == "two" and "set-cookie" not in forced.headers
+
+
+ACCESS = (
+    app("allow.access", {N + "allowlist-source-range": "10.0.0.0/8"}),
+    app("deny.access", {N + "denylist-source-range": "10.1.2.3"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "allowed", "denied"),
+    [
+        (None, 403, 200),
+        ("10.1.2.3", 200, 403),
+        ("10.9.9.9", 200, 200),
+        ("192.168.1.1", 403, 200),
+        ("10.1.2.3, 127.0.0.1", 200, 403),
+        ("192.168.1.1, 10.1.2.3", 200, 403),
+        ("not-an-address", 403, 403),
+    ],
+)
+def test_access_lists_read_the_address_a_trusted_proxy_forwarded(
+    proxy: CompatProxy, forwarded: str | None, allowed: int, denied: int
+) -> None:
+    """ingress-nginx with use-forwarded-headers: the client address the load balancer saw."""
+    proxy.global_config = {"trusted-proxy-cidrs": "127.0.0.1/32"}
+    try:
+        proxy.serve(*ACCESS, nginx_compat=True)
+        headers = {} if forwarded is None else {"X-Forwarded-For": forwarded}
+        assert proxy.request("allow.access", headers=headers).status == allowed
+        assert proxy.request("deny.access", headers=headers).status == denied
+    finally:
+        proxy.global_config = {}
+
+
+def test_access_lists_ignore_forwarded_addresses_of_untrusted_clients(proxy: CompatProxy) -> None:
+    proxy.serve(*ACCESS, nginx_compat=True)
+    forged = {"X-Forwarded-For": "10.1.2.3"}
+    assert proxy.request("allow.access", headers=forged).status == 403
+    assert proxy.request("deny.access", headers=forged).status == 200
