@@ -228,10 +228,14 @@ class Canary(Part):
     """How a canary Ingress shares the requests of the routes it joins."""
 
     weight: int = 0
-    """Percent of the requests that no header or cookie decides."""
+    """Requests in `weight_total` that no header or cookie decides."""
+    weight_total: int = 100
     header: str | None = None
     header_value: str | None = None
     """The value of `header` that picks the canary (None: `always`; `never` keeps the main)."""
+    header_pattern: str | None = None
+    """A regular expression (values.safe_regex) on `header` that picks the canary, when
+    `header_value` is None."""
     cookie: str | None = None
     """A cookie whose value `always` picks the canary (`never` keeps the main)."""
     sticky: bool = True

@@ -380,3 +380,101 @@ def test_access_lists_ignore_forwarded_addresses_of_untrusted_clients(proxy: Com
     forged = {"X-Forwarded-For": "10.1.2.3"}
     assert proxy.request("allow.access", headers=forged).status == 403
     assert proxy.request("deny.access", headers=forged).status == 200
+
+
+def canary_of(weight: str, total: str | None = None, **more: str) -> Manifest:
+    annotations = {N + "canary": "true", N + "canary-weight": weight}
+    if total is not None:
+        annotations[N + "canary-weight-total"] = total
+    annotations |= {N + key.replace("_", "-"): value for key, value in more.items()}
+    host = f"w{weight}-{total or 100}.canary"
+    return ingress(
+        f"c-{weight}-{total or 100}", rule(host, path("/", "two")), annotations=annotations
+    )
+
+
+def main_of(host: str) -> Manifest:
+    return ingress(f"m-{host}", rule(host, path("/", "one")))
+
+
+def test_canary_weights_and_totals(proxy: CompatProxy) -> None:
+    cases = {
+        ("0", None): {"one"},
+        ("100", None): {"two"},
+        ("200", "200"): {"two"},
+        ("100", "200"): {"one", "two"},
+    }
+    manifests = [
+        made
+        for weight, total in cases
+        for made in (main_of(f"w{weight}-{total or 100}.canary"), canary_of(weight, total))
+    ]
+    translation = proxy.serve(*manifests, nginx_compat=True)
+    assert [problem for problem in translation.problems if problem.severity == "error"] == []
+    for (weight, total), expected in cases.items():
+        seen = {proxy.request(f"w{weight}-{total or 100}.canary").backend for _ in range(40)}
+        assert seen == expected, (weight, total)
+
+
+def test_canary_by_header_pattern(proxy: CompatProxy) -> None:
+    canary = ingress(
+        "pattern",
+        rule("pattern.canary", path("/", "two")),
+        annotations={
+            N + "canary": "true",
+            N + "canary-by-header": "CanaryByHeader",
+            N + "canary-by-header-pattern": "^(beta|alpha)-[0-9]+$",
+        },
+    )
+    proxy.serve(main_of("pattern.canary"), canary, nginx_compat=True)
+
+    def backend(value: str) -> str | None:
+        return proxy.request("pattern.canary", headers={"CanaryByHeader": value}).backend
+
+    assert backend("beta-12") == "two"
+    assert backend("alpha-3") == "two"
+    assert backend("gamma-1") == "one"
+    assert backend("beta-") == "one"
+
+
+def test_x_forwarded_prefix_and_body_buffer_size(proxy: CompatProxy) -> None:
+    translation = proxy.serve(
+        app("prefix.test", {N + "x-forwarded-prefix": "/test/value"}),
+        app("empty.test", {N + "x-forwarded-prefix": ""}),
+        app("buffer.test", {N + "client-body-buffer-size": "16k"}),
+        nginx_compat=True,
+    )
+    assert translation.problems == ()
+    headers = proxy.echoed("prefix.test")["headers"]
+    assert headers["x-forwarded-prefix"] == "/test/value"
+    assert "x-forwarded-prefix" not in proxy.echoed("empty.test")["headers"]
+    body = b"x" * 100_000
+    assert proxy.request("buffer.test", method="POST", body=body).status == 200
+
+
+def test_upstream_hash_by_request_uri_connects_to_the_same_pod(proxy: CompatProxy) -> None:
+    proxy.serve(
+        *pair(proxy),
+        app("hash.test", {N + "upstream-hash-by": "$request_uri"}, path("/", "pair")),
+        nginx_compat=True,
+    )
+    for target in ("/a", "/b?x=1", "/c/d"):
+        assert len({proxy.request("hash.test", target).backend for _ in range(10)}) == 1
+    spread = {proxy.request("hash.test", f"/{index}").backend for index in range(30)}
+    assert spread == {"one", "two"}
+
+
+def test_basic_auth_from_an_auth_map_secret(proxy: CompatProxy) -> None:
+    users = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "map", "namespace": "default"},
+        "stringData": dict(HASHES),
+    }
+    auth = {N + "auth-type": "basic", N + "auth-secret": "map", N + "auth-secret-type": "auth-map"}
+    translation = proxy.serve(users, app("map.auth", auth), nginx_compat=True)
+    assert translation.problems == ()
+    assert proxy.request("map.auth").status == 401
+    for user in HASHES:
+        assert proxy.request("map.auth", headers=basic(user, PASSWORD)).status == 200, user
+    assert proxy.request("map.auth", headers=basic("alice", "nope")).status == 401

@@ -19,8 +19,10 @@ from ingress_ctl.annotations import (
     access,
     affinity,
     auth,
+    balancing,
     canary,
     cors,
+    headers,
     limits,
     protocol,
     redirects,
@@ -30,6 +32,7 @@ from ingress_ctl.annotations import (
 )
 from ingress_ctl.annotations.headers import UPSTREAM_VHOST
 from ingress_ctl.annotations.registry import Annotation, Found, Kind, snippet_refusal
+from ingress_ctl.annotations.values import MAX_SAFE_REGEX, size
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 
@@ -66,6 +69,30 @@ def backend_protocol(text: str) -> str:
 def blank_is_default(text: str) -> str | None:
     """An empty value asks for our default (as ingress-nginx reads it)."""
     return text if text.strip() else None
+
+
+def forwarded_prefix(text: str) -> str | None:
+    """`x-forwarded-prefix: /p` sets the request header X-Forwarded-Prefix: /p (empty: none)."""
+    return f"X-Forwarded-Prefix {text.strip()}" if text.strip() else None
+
+
+def buffer_size(text: str) -> None:
+    """A size nginx buffers request bodies in memory with: checked, with no effect here."""
+    size(text)
+
+
+_HASH_BY = {"$remote_addr": "source", "$binary_remote_addr": "source", "$request_uri": "uri"}
+
+
+def hash_by(text: str) -> str:
+    """The nginx variables HAProxy hashes on: the client address, the URI."""
+    found = _HASH_BY.get(text.strip())
+    if found is None:
+        raise ValueError(
+            f"{text[:60]!r}: only $remote_addr (load-balance: source) and $request_uri "
+            "(load-balance: uri) are supported"
+        )
+    return found
 
 
 def no_captures(text: str) -> str:
@@ -136,7 +163,27 @@ MAPPING: dict[str, Rule] = {
         ),
     ),
     "use-regex": Unsupported(
-        "paths match as Prefix or Exact, never as regular expressions; see ingress-ctl.io/path-rewrite"
+        "paths match as Prefix or Exact, never as regular expressions (a regex route table is "
+        "scanned on every request of every host); write the prefix each regex stands for, and "
+        "ingress-ctl.io/path-rewrite for its captures"
+    ),
+    "x-forwarded-prefix": Mapped(headers.REQUEST_SET, forwarded_prefix),
+    "upstream-hash-by": Mapped(
+        balancing.BALANCE,
+        hash_by,
+        differs=(
+            "only $remote_addr (HAProxy's balance source) and $request_uri (balance uri), "
+            "hashed consistently; other variables are refused"
+        ),
+    ),
+    "client-body-buffer-size": Mapped(
+        None,
+        buffer_size,
+        differs="no effect: HAProxy streams request bodies through buffers of its own",
+    ),
+    "server-alias": Unsupported(
+        "write each alias as a host of spec.rules: an alias outside the rules would escape "
+        "the checks that keep two Ingresses from claiming the same host"
     ),
     "proxy-body-size": Mapped(limits.BODY_SIZE, body_size),
     "proxy-connect-timeout": Mapped(timeouts.CONNECT, seconds),
@@ -166,10 +213,16 @@ MAPPING: dict[str, Rule] = {
     "session-cookie-conditional-samesite-none": Unsupported("not supported"),
     "canary": Mapped(canary.CANARY),
     "canary-weight": Mapped(canary.WEIGHT),
-    "canary-weight-total": Mapped(None, only("100", "only a total of 100 is supported")),
+    "canary-weight-total": Mapped(canary.WEIGHT_TOTAL),
     "canary-by-header": Mapped(canary.BY_HEADER),
     "canary-by-header-value": Mapped(canary.BY_HEADER_VALUE),
-    "canary-by-header-pattern": Unsupported("only exact header values are supported"),
+    "canary-by-header-pattern": Mapped(
+        canary.BY_HEADER_PATTERN,
+        differs=(
+            "a safe regular-expression dialect: no repeated group, at most two * + {n,}, "
+            f"{MAX_SAFE_REGEX} characters (HAProxy runs it on every request to the route)"
+        ),
+    ),
     "canary-by-cookie": Mapped(canary.BY_COOKIE),
     "affinity-canary-behavior": Mapped(canary.AFFINITY_BEHAVIOR),
     "auth-type": Mapped(auth.AUTH_TYPE, auth_type),
@@ -177,7 +230,7 @@ MAPPING: dict[str, Rule] = {
         auth.AUTH_SECRET,
         differs="the Secret must be in the Ingress's namespace; only crypt(3) hashes are taken",
     ),
-    "auth-secret-type": Mapped(None, only("auth-file", "only auth-file (htpasswd in key auth)")),
+    "auth-secret-type": Mapped(auth.AUTH_SECRET_TYPE),
     "auth-realm": Mapped(auth.AUTH_REALM),
     "auth-url": Unsupported(EXTERNAL_AUTH),
     "auth-signin": Unsupported(EXTERNAL_AUTH),

@@ -312,6 +312,28 @@ def regex(value: str) -> str:
     return stripped
 
 
+MAX_SAFE_REGEX = 128
+MAX_UNBOUNDED = 2
+_QUANTIFIED_GROUP = re.compile(r"\)(?:[*+]|\{)")
+_UNBOUNDED = re.compile(r"(?<!\\)(?:[*+]|\{[0-9]+,\})")
+
+
+def safe_regex(value: str) -> str:
+    """A regular expression HAProxy may run on every request without backtracking for long:
+    `regex`'s dialect, at most MAX_SAFE_REGEX characters, no group repeated (`(...)*`,
+    `(...)+`, `(...){n}`; `(...)?` is fine) and at most MAX_UNBOUNDED `*`, `+` or `{n,}`."""
+    found = regex(value)
+    if len(found) > MAX_SAFE_REGEX:
+        raise ValueError(f"{value[:80]!r} is longer than {MAX_SAFE_REGEX} characters")
+    if _QUANTIFIED_GROUP.search(found):
+        raise ValueError(
+            f"{value[:80]!r} repeats a group, which can make matching take exponential time"
+        )
+    if len(_UNBOUNDED.findall(found)) > MAX_UNBOUNDED:
+        raise ValueError(f"{value[:80]!r} has more than {MAX_UNBOUNDED} of * + {{n,}}")
+    return found
+
+
 def groups(pattern: str) -> int:
     """The capture groups of a regex that `regex` accepted."""
     return re.compile(pattern).groups

@@ -203,6 +203,10 @@ def _written(found: Mapping[str, Found], key: str) -> str:
     return hit.key if hit is not None else key
 
 
+EVERY_KEY = ""
+"""Read every key of a Secret as `key:value` lines (auth-map: a key per user)."""
+
+
 def _read_secret(
     secrets: Mapping[NamespacedName, Secret],
     namespace: str,
@@ -210,8 +214,9 @@ def _read_secret(
     key: str,
     parse: Callable[[bytes], T],
 ) -> T:
-    """`parse` of a key of the Secret an annotation names (of the object's own namespace);
-    ValueError `Secret <namespace>/<name>: <why>`."""
+    """`parse` of a key of the Secret an annotation names (of the object's own namespace;
+    EVERY_KEY: all its keys as `key:value` lines); ValueError `Secret <namespace>/<name>:
+    <why>`."""
     other, name = ref
     try:
         if other is not None and other != namespace:
@@ -219,6 +224,10 @@ def _read_secret(
         secret = secrets.get((namespace, name))
         if secret is None:
             raise ValueError("not found")
+        if key == EVERY_KEY:
+            keys = sorted({*secret.string_data, *secret.data})
+            lines = (f"{each}:{secret_value(secret, each).decode('utf-8')}" for each in keys)
+            return parse("\n".join(lines).encode("utf-8"))
         return parse(secret_value(secret, key))
     except ValueError as error:
         raise ValueError(f"Secret {other or namespace}/{name}: {error}") from None
@@ -231,7 +240,8 @@ def _users(
     if request.secret is None:
         return (), []
     try:
-        content = _read_secret(secrets, namespace, request.secret, auth.SECRET_KEY, _text)
+        key = EVERY_KEY if request.by_key else auth.SECRET_KEY
+        content = _read_secret(secrets, namespace, request.secret, key, _text)
     except ValueError as error:
         return (), [f"{error}; {auth.CLOSED}"]
     where = f"Secret {namespace}/{request.secret[1]}"

@@ -50,6 +50,10 @@ SAMPLES = {
     "limit-rps": "5",
     "limit-rpm": "300",
     "limit-connections": "5",
+    "upstream-hash-by": "$request_uri",
+    "client-body-buffer-size": "16k",
+    "x-forwarded-prefix": "/app",
+    "canary-by-header-pattern": "^beta",
 }
 """A value each key takes (the others take `true`)."""
 WITH = {"auth-type": {N + "auth-secret": "users"}}

@@ -115,7 +115,8 @@ def test_refused_unsupported_and_invalid_nginx_keys() -> None:
             N + "backend-protocol": "FCGI",
             N + "rewrite-target": "/$2",
             N + "limit-rps": "lots",
-            N + "x-forwarded-prefix": "/p",
+            N + "upstream-hash-by": "$arg_user",
+            N + "x-unknown-key": "/p",
         }
     )
     assert sorted(problems) == [
@@ -124,8 +125,9 @@ def test_refused_unsupported_and_invalid_nginx_keys() -> None:
         (N + "limit-rps", "error"),
         (N + "rewrite-target", "error"),
         (N + "server-snippet", "error"),
+        (N + "upstream-hash-by", "error"),
         (N + "use-regex", "error"),
-        (N + "x-forwarded-prefix", "warning"),
+        (N + "x-unknown-key", "warning"),
     ]
     assert ingress.route.policy.rate_limit is None
 

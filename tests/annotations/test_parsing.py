@@ -133,6 +133,9 @@ VALID: dict[str, list[tuple[str, Any]]] = {
     P + "canary-by-header-value": [("beta users", "beta users")],
     P + "canary-by-cookie": [("canary", "canary")],
     P + "affinity-canary-behavior": [("sticky", "sticky"), ("legacy", "legacy")],
+    P + "canary-weight-total": [("200", 200)],
+    P + "canary-by-header-pattern": [("^beta-.*$", "^beta-.*$"), ("(v1|v2)?x", "(v1|v2)?x")],
+    P + "auth-secret-type": [("auth-map", "auth-map"), ("auth-file", "auth-file")],
 }
 
 INVALID: dict[str, list[tuple[str, str]]] = {
@@ -261,11 +264,19 @@ INVALID: dict[str, list[tuple[str, str]]] = {
     P + "app-root": [("app", "must start with '/'")],
     P + "from-to-www-redirect": [("www", "not true or false")],
     P + "canary": [("yes", "not true or false")],
-    P + "canary-weight": [("101", "between 0 and 100")],
+    P + "canary-weight": [("10001", "between 0 and 10000")],
     P + "canary-by-header": [("X Canary", "not a header name")],
     P + "canary-by-header-value": [("a'b", "quotes")],
     P + "canary-by-cookie": [("a=b", "not a cookie name")],
     P + "affinity-canary-behavior": [("Sticky", "not one of sticky, legacy")],
+    P + "canary-weight-total": [("0", "not between 1 and 10000")],
+    P + "canary-by-header-pattern": [
+        ("(a+)+", "repeats a group"),
+        ("a.*b.*c+", "more than 2"),
+        ("a b", "not a regular expression"),
+        ("(?i)a", "only (?: groups"),
+    ],
+    P + "auth-secret-type": [("htpasswd", "not one of auth-file, auth-map")],
 }
 
 HOSTILE = ["\n", "a\rb", "a\x00b", "x\n    http-request deny", "\x7f", "a\tb"]
