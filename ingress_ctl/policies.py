@@ -273,6 +273,8 @@ class RoutePolicy(Part):
     body_size: int | None = None
     """Bytes; a larger Content-Length answers 413."""
     canary: CanarySplit | None = None
+    unavailable: bool = False
+    """Every request answers 503: an object the route needs is missing (fail closed)."""
 
 
 class Policy(Part):

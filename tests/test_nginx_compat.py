@@ -478,3 +478,37 @@ def test_basic_auth_from_an_auth_map_secret(proxy: CompatProxy) -> None:
     for user in HASHES:
         assert proxy.request("map.auth", headers=basic(user, PASSWORD)).status == 200, user
     assert proxy.request("map.auth", headers=basic("alice", "nope")).status == 401
+
+
+def test_custom_headers_from_a_config_map(proxy: CompatProxy) -> None:
+    headers = {
+        "My-Custom-Header": "42",
+        "My-Custom-Header-Dollar": "$remote_addr",
+        "Bad Header": "x",
+        "X-Percent": "%[src]",
+    }
+    translation = proxy.serve(
+        configmap("custom-headers", headers),
+        configmap("elsewhere", {"X-A": "1"}, namespace="other"),
+        app("custom.headers", {N + "custom-headers": "default/custom-headers"}),
+        app("missing.headers", {N + "custom-headers": "default/none"}),
+        app("foreign.headers", {N + "custom-headers": "other/elsewhere"}),
+        nginx_compat=True,
+    )
+    reasons = sorted(problem.reason for problem in translation.problems)
+    assert reasons == [
+        "ConfigMap default/custom-headers: key 'Bad Header': 'Bad Header' is not a header name "
+        "(RFC 7230 token without %); that header is not set",
+        "ConfigMap default/custom-headers: key 'X-Percent': '%[src]' holds % (quotes, "
+        "backslash, %); that header is not set",
+        "ConfigMap default/none: not found; requests answer 503 until it is fixed",
+        "ConfigMap other/elsewhere: only ConfigMaps of the Ingress's namespace; requests "
+        "answer 503 until it is fixed",
+    ]
+    answer = proxy.request("custom.headers")
+    assert answer.status == 200
+    assert answer.headers["my-custom-header"] == "42"
+    assert answer.headers["my-custom-header-dollar"] == "$remote_addr"
+    assert "x-percent" not in answer.headers
+    assert proxy.request("missing.headers").status == 503
+    assert proxy.request("foreign.headers").status == 503

@@ -168,6 +168,14 @@ MAPPING: dict[str, Rule] = {
         "ingress-ctl.io/path-rewrite for its captures"
     ),
     "x-forwarded-prefix": Mapped(headers.REQUEST_SET, forwarded_prefix),
+    "custom-headers": Mapped(
+        headers.CUSTOM_HEADERS,
+        differs=(
+            "the ConfigMap must be in the Ingress's namespace; no global-allowed-response-headers "
+            "list: names and values are checked as response-set-header's (no %, quotes, "
+            "backslash; Host and framing headers refused)"
+        ),
+    ),
     "upstream-hash-by": Mapped(
         balancing.BALANCE,
         hash_by,

@@ -339,9 +339,17 @@ def groups(pattern: str) -> int:
     return re.compile(pattern).groups
 
 
-def secret(value: str) -> tuple[str | None, str]:
-    """A Secret reference: `name`, or `namespace/name`."""
-    found = _SECRET.fullmatch(value.strip())
-    if found is None:
-        raise ValueError(f"{value[:80]!r} is not a Secret name (or namespace/name)")
-    return found[1], found[3]
+def reference(kind: str) -> Callable[[str], tuple[str | None, str]]:
+    """A parser of references to an object of `kind`: `name`, or `namespace/name`."""
+
+    def parse(value: str) -> tuple[str | None, str]:
+        found = _SECRET.fullmatch(value.strip())
+        if found is None:
+            raise ValueError(f"{value[:80]!r} is not a {kind} name (or namespace/name)")
+        return found[1], found[3]
+
+    return parse
+
+
+secret = reference("Secret")
+"""A Secret reference: `name`, or `namespace/name`."""

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ingress_ctl import naming
-from ingress_ctl.annotations import affinity, auth, protocol, reading, rewrite
+from ingress_ctl.annotations import affinity, auth, headers, protocol, reading, rewrite
 from ingress_ctl.annotations.registry import Found, Issue, Reader, field_of
 from ingress_ctl.certificates import CA_KEY, ca_bundle, secret_value
-from ingress_ctl.objects import Ingress, Secret, Service
+from ingress_ctl.objects import ConfigMap, Ingress, Secret, Service
 from ingress_ctl.policies import (
     BackendPolicy,
     BasicAuth,
     Canary,
+    Header,
     Policy,
     RoutePolicy,
     Upstream,
@@ -158,6 +159,7 @@ def ingress_annotations(
     *,
     services: Mapping[NamespacedName, Service],
     secrets: Mapping[NamespacedName, Secret],
+    config_maps: Mapping[NamespacedName, ConfigMap],
     bundles: dict[str, str],
     nginx: bool,
 ) -> IngressAnnotations:
@@ -172,6 +174,14 @@ def ingress_annotations(
         realm = request.route.auth.realm
         route = route.model_copy(update={"auth": BasicAuth(realm=realm, users=users)})
         key = _written(found, auth.AUTH_SECRET.key)
+        found_problems += [
+            Problem(source=source, field=field_of(key), reason=reason) for reason in reasons
+        ]
+    if request.route.custom_headers is not None:
+        key = _written(found, headers.CUSTOM_HEADERS.key)
+        route, reasons = _custom_headers(
+            route, request.route.custom_headers, source.namespace, config_maps
+        )
         found_problems += [
             Problem(source=source, field=field_of(key), reason=reason) for reason in reasons
         ]
@@ -250,6 +260,39 @@ def _users(
     if not users:
         reasons.append(f"{where}: no usable user; {auth.CLOSED}")
     return users, reasons
+
+
+def _custom_headers(
+    route: RoutePolicy,
+    request: headers.CustomHeaders,
+    namespace: str,
+    config_maps: Mapping[NamespacedName, ConfigMap],
+) -> tuple[RoutePolicy, list[str]]:
+    """The route with the ConfigMap's response headers set (unavailable, 503, while the
+    ConfigMap is missing or not the Ingress's namespace's), and a reason per refusal."""
+    closed = route.model_copy(update={"unavailable": True})
+    if request.config_map is None:
+        return closed, []
+    other, name = request.config_map
+    where = f"ConfigMap {other or namespace}/{name}"
+    if other is not None and other != namespace:
+        return closed, [f"{where}: only ConfigMaps of the Ingress's namespace; {CLOSED_503}"]
+    found = config_maps.get((namespace, name))
+    if found is None:
+        return closed, [f"{where}: not found; {CLOSED_503}"]
+    added: list[Header] = []
+    reasons = []
+    for header_name, value in sorted(found.data.items()):
+        try:
+            added.append(headers.header(header_name, value))
+        except ValueError as error:
+            reasons.append(f"{where}: key {header_name[:80]!r}: {error}; that header is not set")
+    edits = route.response_headers
+    edits = edits.model_copy(update={"set": (*edits.set, *added)})
+    return route.model_copy(update={"response_headers": edits}), reasons
+
+
+CLOSED_503 = "requests answer 503 until it is fixed"
 
 
 def _text(content: bytes) -> str:

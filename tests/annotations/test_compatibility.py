@@ -54,6 +54,7 @@ SAMPLES = {
     "client-body-buffer-size": "16k",
     "x-forwarded-prefix": "/app",
     "canary-by-header-pattern": "^beta",
+    "custom-headers": "headers",
 }
 """A value each key takes (the others take `true`)."""
 WITH = {"auth-type": {N + "auth-secret": "users"}}

@@ -136,6 +136,7 @@ VALID: dict[str, list[tuple[str, Any]]] = {
     P + "canary-weight-total": [("200", 200)],
     P + "canary-by-header-pattern": [("^beta-.*$", "^beta-.*$"), ("(v1|v2)?x", "(v1|v2)?x")],
     P + "auth-secret-type": [("auth-map", "auth-map"), ("auth-file", "auth-file")],
+    P + "custom-headers": [("headers", (None, "headers")), ("apps/headers", ("apps", "headers"))],
 }
 
 INVALID: dict[str, list[tuple[str, str]]] = {
@@ -277,6 +278,7 @@ INVALID: dict[str, list[tuple[str, str]]] = {
         ("(?i)a", "only (?: groups"),
     ],
     P + "auth-secret-type": [("htpasswd", "not one of auth-file, auth-map")],
+    P + "custom-headers": [("a/b/c", "not a ConfigMap name")],
 }
 
 HOSTILE = ["\n", "a\rb", "a\x00b", "x\n    http-request deny", "\x7f", "a\tb"]
