@@ -512,3 +512,122 @@ def test_custom_headers_from_a_config_map(proxy: CompatProxy) -> None:
     assert "x-percent" not in answer.headers
     assert proxy.request("missing.headers").status == 503
     assert proxy.request("foreign.headers").status == 503
+
+
+def test_redirects_app_root_and_upstream_vhost(proxy: CompatProxy) -> None:
+    url = "http://redirect.example.com"
+    proxy.serve(
+        app("permanent.redirect", {N + "permanent-redirect": url}, path("/something", "one")),
+        app(
+            "code.redirect",
+            {N + "permanent-redirect": url, N + "permanent-redirect-code": "302"},
+            path("/something", "one"),
+        ),
+        app("temporal.redirect", {N + "temporal-redirect": url}),
+        app("approot.test", {N + "app-root": "/foo"}),
+        app("vhost.test", {N + "upstream-vhost": "upstreamvhost.bar.com"}),
+        app("fromtowww.bar.com", {N + "from-to-www-redirect": "true"}),
+        nginx_compat=True,
+    )
+    permanent = proxy.request("permanent.redirect", "/something")
+    assert (permanent.status, permanent.headers["location"]) == (301, url)
+    code = proxy.request("code.redirect", "/something")
+    assert (code.status, code.headers["location"]) == (302, url)
+    temporal = proxy.request("temporal.redirect")
+    assert (temporal.status, temporal.headers["location"]) == (302, url)
+    root = proxy.request("approot.test")
+    assert (root.status, root.headers["location"]) == (302, "/foo")
+    assert proxy.request("approot.test", "/other").status == 200
+    assert proxy.echoed("vhost.test")["headers"]["host"] == "upstreamvhost.bar.com"
+    www = proxy.request("www.fromtowww.bar.com", "/foo")
+    assert www.status == 308
+    assert www.headers["location"] == "http://fromtowww.bar.com/foo"  # nginx adds :80
+
+
+def announced(proxy: CompatProxy, host: str, length: int) -> bytes:
+    """The status line of a POST announcing `length` bytes (sent in full when it is let in)."""
+    with socket.create_connection(("127.0.0.1", proxy.pipeline.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST / HTTP/1.1\r\nHost: {host}\r\nContent-Length: {length}\r\n"
+            "Expect: 100-continue\r\nConnection: close\r\n\r\n".encode()
+        )
+        head = sock.recv(65536)
+        if head.startswith(b"HTTP/1.1 100"):
+            sock.sendall(b"x" * length)
+            head = head.split(b"\r\n\r\n", 1)[1] or sock.recv(65536)
+        return head.split(b"\r\n", 1)[0]
+
+
+def test_body_size_and_limits(proxy: CompatProxy) -> None:
+    proxy.serve(
+        app("body.test", {N + "proxy-body-size": "8m"}),
+        app("unlimited.test", {N + "proxy-body-size": "0"}),
+        app("rps.test", {N + "limit-rps": "2"}),
+        app("rpm.test", {N + "limit-rpm": "3"}),
+        nginx_compat=True,
+    )
+    assert proxy.request("body.test", method="POST", body=b"x" * 1024).status == 200
+    assert announced(proxy, "body.test", 8 * 1024 * 1024).startswith(b"HTTP/1.1 200")
+    assert announced(proxy, "body.test", 8 * 1024 * 1024 + 1).startswith(b"HTTP/1.1 413")
+    assert announced(proxy, "unlimited.test", 64 * 1024 * 1024).startswith(b"HTTP/1.1 200")
+    assert [proxy.request("rps.test").status for _ in range(4)] == [200, 200, 503, 503]
+    assert [proxy.request("rpm.test").status for _ in range(5)] == [200] * 3 + [503] * 2
+
+
+def test_rewrite_target(proxy: CompatProxy) -> None:
+    proxy.serve(
+        app("rewrite.test", {N + "rewrite-target": "/"}, path("/something", "one")),
+        nginx_compat=True,
+    )
+    assert proxy.echoed("rewrite.test", "/something")["path"] == "/"
+    # Documented difference: nginx replaces the whole match (/something/x -> /).
+    assert proxy.echoed("rewrite.test", "/something/x")["path"] == "/x"
+
+
+def test_basic_auth_scenarios(proxy: CompatProxy) -> None:
+    htpasswd = "\n".join(f"{user}:{hashed}" for user, hashed in HASHES.items())
+    auth = {N + "auth-type": "basic", N + "auth-realm": "test auth"}
+    translation = proxy.serve(
+        users_secret("users", htpasswd),
+        users_secret("garbage", "foo:bar\nbaz"),
+        app("none.auth", {}),
+        app("auth.auth", auth | {N + "auth-secret": "users"}),
+        app("missing.auth", auth | {N + "auth-secret": "nothing"}),
+        app("invalid.auth", auth | {N + "auth-secret": "garbage"}),
+        nginx_compat=True,
+    )
+    assert sorted(problem.severity for problem in translation.problems) == ["error"] * 4
+    assert proxy.request("none.auth").status == 200
+    challenge = proxy.request("auth.auth")
+    assert challenge.status == 401
+    assert challenge.headers["www-authenticate"] == 'Basic realm="test auth"'
+    assert proxy.request("auth.auth", headers=basic("alice", "wrong")).status == 401
+    assert proxy.request("auth.auth", headers=basic("alice", PASSWORD)).status == 200
+    # Documented difference: nginx answers 503 for a missing Secret; both fail closed.
+    assert proxy.request("missing.auth", headers=basic("alice", PASSWORD)).status == 401
+    assert proxy.request("invalid.auth", headers=basic("foo", "bar")).status == 401
+
+
+def test_canary_by_cookie_and_header_values(proxy: CompatProxy) -> None:
+    canary = ingress(
+        "cookie",
+        rule("cookie.canary", path("/", "two")),
+        annotations={
+            N + "canary": "true",
+            N + "canary-by-cookie": "Canary-By-Cookie",
+            N + "canary-by-header": "CanaryByHeader",
+            N + "canary-by-header-value": "DoCanary",
+        },
+    )
+    proxy.serve(main_of("cookie.canary"), canary, nginx_compat=True)
+
+    def backend(**headers: str) -> str | None:
+        return proxy.request("cookie.canary", headers=headers).backend
+
+    assert backend(Cookie="Canary-By-Cookie=always") == "two"
+    assert backend(Cookie="Canary-By-Cookie=never") == "one"
+    assert backend(Cookie="Canary-By-Cookie=badcookievalue") == "one"
+    assert backend(CanaryByHeader="DoCanary") == "two"
+    assert backend(CanaryByHeader="DontCanary", Cookie="Canary-By-Cookie=always") == "two"
+    assert backend() == "one"
+    assert proxy.request("other.canary").status == 404

@@ -236,7 +236,10 @@ MAPPING: dict[str, Rule] = {
     "auth-type": Mapped(auth.AUTH_TYPE, auth_type),
     "auth-secret": Mapped(
         auth.AUTH_SECRET,
-        differs="the Secret must be in the Ingress's namespace; only crypt(3) hashes are taken",
+        differs=(
+            "the Secret must be in the Ingress's namespace; only crypt(3) hashes are taken; a "
+            "missing or unusable Secret answers 401 (nginx: 503): both refuse every request"
+        ),
     ),
     "auth-secret-type": Mapped(auth.AUTH_SECRET_TYPE),
     "auth-realm": Mapped(auth.AUTH_REALM),
@@ -266,7 +269,10 @@ MAPPING: dict[str, Rule] = {
     "permanent-redirect": Mapped(redirects.REDIRECT, implies={redirects.REDIRECT_CODE.key: "301"}),
     "permanent-redirect-code": Mapped(redirects.REDIRECT_CODE, requires="permanent-redirect"),
     "app-root": Mapped(redirects.APP_ROOT),
-    "from-to-www-redirect": Mapped(redirects.FROM_TO_WWW),
+    "from-to-www-redirect": Mapped(
+        redirects.FROM_TO_WWW,
+        differs="the Location has no default port (nginx writes http://host:80/path)",
+    ),
     "upstream-vhost": Mapped(UPSTREAM_VHOST),
     "limit-rps": Mapped(
         limits.REQUESTS,
