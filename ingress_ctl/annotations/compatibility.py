@@ -95,7 +95,42 @@ def markdown() -> str:
         f"| `{key}` | {_cell(REGISTRY[key].default)} | {_cell(REGISTRY[key].fallback)} |"
         for key in mapped
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *NOTES]) + "\n"
+
+
+NOTES = (
+    "## Behaviour worth knowing",
+    "",
+    "- **CORS fails closed.** Entries of `cors-allow-origin` that do not parse are dropped,",
+    "  each with a problem on the field; a value with no valid entry allows no origin at all",
+    "  (never `*`). `*` (the default, and any list holding `*`) answers a literal `*` on every",
+    "  response, with or without an Origin, and never `Access-Control-Allow-Credentials`:",
+    "  credentialed requests need an explicit list, whose matching origin is echoed (with",
+    "  `Vary: Origin`). Wildcards `https://*.example.com[:port]` match one label, the port as",
+    "  written. A request with two Origin headers is never echoed. CORS headers are also on",
+    "  HAProxy's own answers that come after the CORS check: the 401 of basic auth, the",
+    "  429/503 of rate limits, the 413 of body size (not the 403 of access lists).",
+    "- **Affinity cookies** carry the route's path as `Path` (unless `session-cookie-path`",
+    "  says otherwise) and `Secure` on requests that came over HTTPS (directly, or from a",
+    "  trusted proxy's `X-Forwarded-Proto: https`).",
+    "- **Canary and affinity.** With affinity on the main route (or the canary), a client",
+    "  sent to the canary gets a cookie naming a canary server, and stays on the canary",
+    "  (`affinity-canary-behavior: sticky`, the default); `legacy` gives the canary no",
+    "  cookie of the main route's.",
+    "- **Access lists behind a load balancer.** ingress-nginx's `use-forwarded-headers`",
+    "  is the global ConfigMap's `trusted-proxy-cidrs` here: from those addresses only, allow",
+    "  and deny lists read the forwarded client address (the last `X-Forwarded-For` entry,",
+    "  or the one before it when the last is a trusted proxy too); a forwarded value that",
+    "  is not an address answers 403. From any other address the header is ignored.",
+    "- **custom-headers** names a ConfigMap of the Ingress's namespace; each key and value",
+    "  is a response header, checked as `response-set-header`'s (an entry refused is a",
+    "  problem; the others are set). While the ConfigMap is missing, requests answer 503.",
+    "- **Regular expressions.** `canary-by-header-pattern` takes a safe dialect (no repeated",
+    "  group, at most two `*`, `+` or `{n,}`, 128 characters): HAProxy runs it on every",
+    "  request of the route. Paths are never regular expressions (`use-regex` is refused);",
+    "  `migrate` warns about each path ingress-nginx read as one.",
+)
+"""The differences that need more than a table cell (kept beside the table they explain)."""
 
 
 _VERDICTS: tuple[Verdict, ...] = ("translated", "differs", "refused")
