@@ -575,10 +575,23 @@ def test_body_size_and_limits(proxy: CompatProxy) -> None:
 
 
 def test_rewrite_target(proxy: CompatProxy) -> None:
-    proxy.serve(
+    idiom = {N + "use-regex": "true", N + "rewrite-target": "/$2"}
+    translation = proxy.serve(
         app("rewrite.test", {N + "rewrite-target": "/"}, path("/something", "one")),
+        app("idiom.test", idiom, path("/something(/|$)(.*)", "one", kind="ImplementationSpecific")),
+        app(
+            "moved.test",
+            {N + "rewrite-target": "/new/$2"},
+            path("/api(/|$)(.*)", "one", kind="ImplementationSpecific"),
+        ),
         nginx_compat=True,
     )
+    assert translation.problems == ()
+    assert proxy.echoed("idiom.test", "/something")["path"] == "/"
+    assert proxy.echoed("idiom.test", "/something/")["path"] == "/"
+    assert proxy.echoed("idiom.test", "/something/new?q=1")["path"] == "/new?q=1"
+    assert proxy.request("idiom.test", "/somethingelse").status == 404
+    assert proxy.echoed("moved.test", "/api/x/y")["path"] == "/new/x/y"
     assert proxy.echoed("rewrite.test", "/something")["path"] == "/"
     # Documented difference: nginx replaces the whole match (/something/x -> /).
     assert proxy.echoed("rewrite.test", "/something/x")["path"] == "/x"

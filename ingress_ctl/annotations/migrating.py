@@ -101,9 +101,7 @@ def migrate(
         if outcome.key in errors and verdict in ("translated", "differs"):
             verdict, note = "invalid", errors[outcome.key]
         entries.append(Entry(key=outcome.key, verdict=verdict, ours=outcome.ours, note=note))
-    regex = annotations.get(nginx.PREFIX + "use-regex", "").strip().lower() == "true" or "$" in (
-        annotations.get(nginx.PREFIX + "rewrite-target", "")
-    )
+    regex = nginx.regex_paths(annotations)
     path_warnings = tuple(
         found for found in (path_warning(path, regex=regex) for path in paths) if found
     )
@@ -116,7 +114,10 @@ def migrate(
 
 
 def path_warning(path: str, *, regex: bool) -> str | None:
-    """What becomes of a rule path that ingress-nginx may read as a regular expression."""
+    """What becomes of a rule path that ingress-nginx may read as a regular expression (its
+    rewrite idiom `L(/|$)(.*)` is the Prefix `L`: nothing to say)."""
+    if regex and nginx.idiom_prefix(path):
+        return None
     try:
         parse_path(path)
     except ValueError as error:

@@ -11,6 +11,7 @@ wins. Pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,7 +33,7 @@ from ingress_ctl.annotations import (
 )
 from ingress_ctl.annotations.headers import UPSTREAM_VHOST
 from ingress_ctl.annotations.registry import Annotation, Found, Kind, snippet_refusal
-from ingress_ctl.annotations.values import MAX_SAFE_REGEX, size
+from ingress_ctl.annotations.values import MAX_SAFE_REGEX, boolean, size
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 
@@ -95,13 +96,32 @@ def hash_by(text: str) -> str:
     return found
 
 
-def no_captures(text: str) -> str:
-    if "$" in text:
+IDIOM = re.compile(r"^(/[A-Za-z0-9\-._~!&*+,;=:@/]*?)/?\(/\|\$\)\(\.\*\)$")
+"""ingress-nginx's documented rewrite idiom: a path `L(/|$)(.*)` with rewrite-target
+`/…$2`, which means the Prefix `L` with the rest of the path moved under the target."""
+
+
+def idiom_prefix(path: str) -> str | None:
+    """The Prefix `L` of a path `L(/|$)(.*)`, else None."""
+    found = IDIOM.fullmatch(path)
+    return (found[1] or "/") if found else None
+
+
+def rest_capture(text: str) -> str:
+    """A rewrite target whose only capture is `$2` at its end (the idiom's rest of the path),
+    without it: `/$2` is our `/`, `/new/$2` our `/new/`."""
+    if "$" in text and not (text.rstrip().endswith("$2") and text.count("$") == 1):
         raise ValueError(
-            "capture references ($1) need regular-expression paths, which ingress-ctl does not "
-            "match; write ingress-ctl.io/path-rewrite instead"
+            "capture references need regular-expression paths, which ingress-ctl does not "
+            "match; only ingress-nginx's idiom (a path L(/|$)(.*) with a target ending in $2) "
+            "is read; write ingress-ctl.io/path-rewrite instead"
         )
-    return text
+    return text.rstrip().removesuffix("$2")
+
+
+def boolean_text(text: str) -> None:
+    """`true` or `false`, which ask for nothing of ours."""
+    boolean(text)
 
 
 def only(value: str, reason: str) -> Convert:
@@ -156,16 +176,22 @@ MAPPING: dict[str, Rule] = {
     "backend-protocol": Mapped(protocol.PROTOCOL, backend_protocol),
     "rewrite-target": Mapped(
         rewrite.TARGET,
-        no_captures,
+        rest_capture,
         differs=(
             "nginx replaces the whole path the rule's regex matched (with rewrite-target / the "
-            "path /api/x becomes /); ingress-ctl replaces the rule's prefix (/api/x becomes /x)"
+            "path /api/x becomes /); ingress-ctl replaces the rule's prefix (/api/x becomes /x); "
+            "the idiom L(/|$)(.*) with a target ending in $2 is the Prefix L, rewritten alike"
         ),
     ),
-    "use-regex": Unsupported(
-        "paths match as Prefix or Exact, never as regular expressions (a regex route table is "
-        "scanned on every request of every host); write the prefix each regex stands for, and "
-        "ingress-ctl.io/path-rewrite for its captures"
+    "use-regex": Mapped(
+        None,
+        boolean_text,
+        differs=(
+            "paths never match as regular expressions (a regex route table is scanned on every "
+            "request of every host): the rewrite idiom L(/|$)(.*) is read as the Prefix L, "
+            "other regex paths are rejected and migrate names them; write the prefix each "
+            "stands for, and ingress-ctl.io/path-rewrite for captures"
+        ),
     ),
     "x-forwarded-prefix": Mapped(headers.REQUEST_SET, forwarded_prefix),
     "custom-headers": Mapped(
@@ -365,3 +391,10 @@ def _apply(
         result.found[ours] = Found(raw=converted, key=key, owner=owner)
     verdict: Verdict = "differs" if rule.differs else "translated"
     result.outcomes.append(Outcome(key, verdict, ours, rule.differs or ""))
+
+
+def regex_paths(annotations: Mapping[str, str]) -> bool:
+    """Whether ingress-nginx reads the Ingress's paths as regular expressions (use-regex, or a
+    rewrite-target with a capture)."""
+    regex = annotations.get(PREFIX + "use-regex", "").strip().lower() == "true"
+    return regex or "$" in annotations.get(PREFIX + "rewrite-target", "")

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from ingress_ctl import naming
 from ingress_ctl.annotations import affinity, auth, headers, protocol, reading, rewrite
+from ingress_ctl.annotations import nginx as nginx_keys
 from ingress_ctl.annotations.registry import Found, Issue, Reader, field_of
 from ingress_ctl.certificates import CA_KEY, ca_bundle, secret_value
 from ingress_ctl.objects import ConfigMap, Ingress, Secret, Service
@@ -73,6 +74,9 @@ class RoutePolicies:
     secrets: Mapping[NamespacedName, Secret]
     bundles: dict[str, str]
     """The translation's CA files (file -> PEM): CA Secrets read are added."""
+    regex_idiom: bool = False
+    """ingress-nginx read the paths as regular expressions (compat mode): its rewrite idiom
+    `L(/|$)(.*)` is the Prefix `L` (see nginx.idiom_prefix)."""
     problems: list[Problem] = field(default_factory=list)
     _backends: dict[str, BackendPolicy] = field(default_factory=dict)
 
@@ -193,6 +197,7 @@ def ingress_annotations(
         services=services,
         secrets=secrets,
         bundles=bundles,
+        regex_idiom=nginx and nginx_keys.regex_paths(ingress.metadata.annotations),
     )
     ours = {key: hit.raw for key, hit in found.items()}
     return IngressAnnotations(policies, ours, request.canary, request.from_to_www, found_problems)

@@ -111,9 +111,9 @@ def test_refused_unsupported_and_invalid_nginx_keys() -> None:
         {
             N + "configuration-snippet": "more_set_headers 'x: y';",
             N + "server-snippet": "x",
-            N + "use-regex": "true",
+            N + "use-regex": "maybe",
             N + "backend-protocol": "FCGI",
-            N + "rewrite-target": "/$2",
+            N + "rewrite-target": "/$1",
             N + "limit-rps": "lots",
             N + "upstream-hash-by": "$arg_user",
             N + "x-unknown-key": "/p",
@@ -196,8 +196,11 @@ def test_migration_report() -> None:
 @pytest.mark.parametrize(
     ("annotations", "path", "warning"),
     [
-        ({N + "use-regex": "true"}, "/api(/|$)(.*)", "is a regular expression: it is rejected"),
-        ({N + "rewrite-target": "/$2"}, "/api(/|$)(.*)", "is a regular expression"),
+        ({N + "use-regex": "true"}, "/api/[0-9]+", "is a regular expression: it is rejected"),
+        ({N + "rewrite-target": "/$1"}, "/api/[a-z]", "is a regular expression"),
+        ({N + "use-regex": "true"}, "/api(/|$)(.*)", None),
+        ({N + "rewrite-target": "/$2"}, "/api(/|$)(.*)", None),
+        ({}, "/api(/|$)(.*)", "is a regular expression"),
         ({}, "/a|b", "is a regular expression"),
         ({N + "use-regex": "true"}, "/api/.*", "is matched literally"),
         ({}, "/api/.*", None),
