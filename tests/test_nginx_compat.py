@@ -644,3 +644,14 @@ def test_canary_by_cookie_and_header_values(proxy: CompatProxy) -> None:
     assert backend(CanaryByHeader="DontCanary", Cookie="Canary-By-Cookie=always") == "two"
     assert backend() == "one"
     assert proxy.request("other.canary").status == 404
+
+
+def test_limit_connections(proxy: CompatProxy) -> None:
+    """A request in progress (its body still coming) holds the one connection allowed."""
+    proxy.serve(app("conn.test", {N + "limit-connections": "1"}), nginx_compat=True)
+    with socket.create_connection(("127.0.0.1", proxy.pipeline.port), timeout=5) as held:
+        held.sendall(b"POST / HTTP/1.1\r\nHost: conn.test\r\nContent-Length: 10\r\n\r\nabc")
+        assert any(proxy.request("conn.test").status == 503 for _ in range(20))
+        held.sendall(b"defghij")
+        assert held.recv(65536).startswith(b"HTTP/1.1 200")
+    assert any(proxy.request("conn.test").status == 200 for _ in range(20))
