@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -116,11 +117,22 @@ class Upstream(Part):
     """A CA was asked for but could not be read: requests answer 503 (fail closed)."""
 
 
+class HashKey(Part):
+    """The request property a consistent hash puts onto the servers."""
+
+    source: Literal["source", "uri", "header", "cookie", "param"]
+    """The client address, the whole URI, or a header, cookie or query parameter."""
+    name: str | None = None
+    """The header, cookie or parameter: letters, digits, `-` and `_`."""
+
+
 class BackendPolicy(Part):
     """What a Service (or an Ingress, which wins) asks of the backend's servers."""
 
     timeouts: Timeouts = Timeouts()
     balance: Balance = Balance.ROUNDROBIN
+    hash_by: HashKey | None = None
+    """When set, balance by a consistent hash of this instead of `balance`."""
     affinity: Affinity | None = None
     upstream: Upstream = Upstream()
     health: HealthCheck | None = None

@@ -12,8 +12,10 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -464,6 +466,33 @@ def test_upstream_hash_by_request_uri_connects_to_the_same_pod(proxy: CompatProx
     assert spread == {"one", "two"}
 
 
+@pytest.mark.parametrize(
+    ("variable", "varied"),
+    [
+        ("$http_x_user_id", lambda index: {"headers": {"X-User-Id": str(index)}}),
+        ("$cookie_session", lambda index: {"headers": {"Cookie": f"session={index}"}}),
+        ("$arg_user", lambda index: {"target": f"/?user={index}"}),
+        ("$remote_addr", None),
+    ],
+)
+def test_upstream_hash_by_a_request_property(
+    proxy: CompatProxy, variable: str, varied: Callable[[int], dict[str, Any]] | None
+) -> None:
+    proxy.serve(
+        *pair(proxy),
+        app("hashed.test", {N + "upstream-hash-by": variable}, path("/", "pair")),
+        nginx_compat=True,
+    )
+    if varied is None:  # one client address: always the same pod
+        assert len({proxy.request("hashed.test").backend for _ in range(10)}) == 1
+        return
+    for index in range(3):
+        same = {proxy.request("hashed.test", **varied(index)).backend for _ in range(6)}
+        assert len(same) == 1, (variable, index)
+    spread = {proxy.request("hashed.test", **varied(index)).backend for index in range(30)}
+    assert spread == {"one", "two"}
+
+
 def test_basic_auth_from_an_auth_map_secret(proxy: CompatProxy) -> None:
     users = {
         "apiVersion": "v1",
@@ -651,6 +680,7 @@ def test_limit_connections(proxy: CompatProxy) -> None:
     proxy.serve(app("conn.test", {N + "limit-connections": "1"}), nginx_compat=True)
     with socket.create_connection(("127.0.0.1", proxy.pipeline.port), timeout=5) as held:
         held.sendall(b"POST / HTTP/1.1\r\nHost: conn.test\r\nContent-Length: 10\r\n\r\nabc")
+        time.sleep(0.3)  # HAProxy takes the held request in before the others
         assert any(proxy.request("conn.test").status == 503 for _ in range(20))
         held.sendall(b"defghij")
         assert held.recv(65536).startswith(b"HTTP/1.1 200")

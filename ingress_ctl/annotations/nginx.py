@@ -82,20 +82,6 @@ def buffer_size(text: str) -> None:
     size(text)
 
 
-_HASH_BY = {"$remote_addr": "source", "$binary_remote_addr": "source", "$request_uri": "uri"}
-
-
-def hash_by(text: str) -> str:
-    """The nginx variables HAProxy hashes on: the client address, the URI."""
-    found = _HASH_BY.get(text.strip())
-    if found is None:
-        raise ValueError(
-            f"{text[:60]!r}: only $remote_addr (load-balance: source) and $request_uri "
-            "(load-balance: uri) are supported"
-        )
-    return found
-
-
 IDIOM = re.compile(r"^(/[A-Za-z0-9\-._~!&*+,;=:@/]*?)/?\(/\|\$\)\(\.\*\)$")
 """ingress-nginx's documented rewrite idiom: a path `L(/|$)(.*)` with rewrite-target
 `/…$2`, which means the Prefix `L` with the rest of the path moved under the target."""
@@ -203,11 +189,10 @@ MAPPING: dict[str, Rule] = {
         ),
     ),
     "upstream-hash-by": Mapped(
-        balancing.BALANCE,
-        hash_by,
+        balancing.HASH_BY,
         differs=(
-            "only $remote_addr (HAProxy's balance source) and $request_uri (balance uri), "
-            "hashed consistently; other variables are refused"
+            "one variable: $remote_addr, $request_uri, $http_NAME, $cookie_NAME or $arg_NAME, "
+            "hashed consistently by HAProxy (no upstream-hash-by-subset)"
         ),
     ),
     "client-body-buffer-size": Mapped(

@@ -142,6 +142,7 @@ def backend_request(reader: Reader) -> BackendRequest:
     policy = BackendPolicy(
         timeouts=timeouts.timeouts(reader),
         balance=balancing.balance(reader),
+        hash_by=balancing.hash_by(reader),
         affinity=affinity.affinity(reader),
         upstream=Upstream(protocol=upstream.protocol),
         health=health.health(reader),

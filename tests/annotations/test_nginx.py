@@ -115,7 +115,7 @@ def test_refused_unsupported_and_invalid_nginx_keys() -> None:
             N + "backend-protocol": "FCGI",
             N + "rewrite-target": "/$1",
             N + "limit-rps": "lots",
-            N + "upstream-hash-by": "$arg_user",
+            N + "upstream-hash-by": "$host",
             N + "x-unknown-key": "/p",
         }
     )

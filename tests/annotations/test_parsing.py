@@ -18,6 +18,7 @@ from ingress_ctl.annotations.registry import PREFIX, REGISTRY, Reader, clean
 from ingress_ctl.policies import (
     Balance,
     Canary,
+    HashKey,
     Header,
     PathRewrite,
     Protocol,
@@ -136,6 +137,13 @@ VALID: dict[str, list[tuple[str, Any]]] = {
     P + "canary-weight-total": [("200", 200)],
     P + "canary-by-header-pattern": [("^beta-.*$", "^beta-.*$"), ("(v1|v2)?x", "(v1|v2)?x")],
     P + "auth-secret-type": [("auth-map", "auth-map"), ("auth-file", "auth-file")],
+    P + "hash-by": [
+        ("$request_uri", HashKey(source="uri")),
+        ("$binary_remote_addr", HashKey(source="source")),
+        ("$http_x_user_id", HashKey(source="header", name="x-user-id")),
+        ("$cookie_session", HashKey(source="cookie", name="session")),
+        ("$arg_user", HashKey(source="param", name="user")),
+    ],
     P + "custom-headers": [("headers", (None, "headers")), ("apps/headers", ("apps", "headers"))],
 }
 
@@ -278,6 +286,11 @@ INVALID: dict[str, list[tuple[str, str]]] = {
         ("(?i)a", "only (?: groups"),
     ],
     P + "auth-secret-type": [("htpasswd", "not one of auth-file, auth-map")],
+    P + "hash-by": [
+        ("$host", "not one of"),
+        ("$cookie_a)b", "not one of"),
+        ("$http_", "not one of"),
+    ],
     P + "custom-headers": [("a/b/c", "not a ConfigMap name")],
 }
 
