@@ -685,3 +685,20 @@ def test_limit_connections(proxy: CompatProxy) -> None:
         held.sendall(b"defghij")
         assert held.recv(65536).startswith(b"HTTP/1.1 200")
     assert any(proxy.request("conn.test").status == 200 for _ in range(20))
+
+
+def test_rate_limits_count_each_client_behind_a_trusted_proxy(proxy: CompatProxy) -> None:
+    """ingress-nginx with use-forwarded-headers limits each client, not the load balancer."""
+    proxy.global_config = {"trusted-proxy-cidrs": "127.0.0.1/32"}
+    try:
+        proxy.serve(app("rps.behind", {N + "limit-rps": "2"}), nginx_compat=True)
+
+        def statuses(client: str) -> list[int]:
+            forwarded = {"X-Forwarded-For": client}
+            return [proxy.request("rps.behind", headers=forwarded).status for _ in range(3)]
+
+        assert statuses("10.0.0.1") == [200, 200, 503]
+        assert statuses("10.0.0.2") == [200, 200, 503]
+        assert proxy.request("rps.behind", headers={"X-Forwarded-For": "junk"}).status == 403
+    finally:
+        proxy.global_config = {}
