@@ -23,12 +23,13 @@ from ingress_ctl.annotations.migrating import migrate, report
 from ingress_ctl.explaining import explain
 from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import render
-from ingress_ctl.model.objects import Ingress
+from ingress_ctl.model.objects import Ingress, IngressClass
 from ingress_ctl.model.settings import Settings, default_controller_namespace, parse_service_port
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
 from ingress_ctl.syncing import building
 from ingress_ctl.translation import Translation, translate
+from ingress_ctl.translation.ownership import ownership
 
 USAGE_ERROR = 2
 
@@ -210,7 +211,7 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _migrate(args: argparse.Namespace) -> int:
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     with building():
         loaded = load_manifests(args.filename)
     for problem in loaded.problems:
@@ -219,8 +220,19 @@ def _migrate(args: argparse.Namespace) -> int:
         (obj for obj in loaded.objects if isinstance(obj, Ingress)),
         key=lambda found: (found.metadata.namespace, found.metadata.name),
     )
+    classes = {obj.metadata.name: obj for obj in loaded.objects if isinstance(obj, IngressClass)}
     migrations = [
-        migrate(f"{found.metadata.namespace}/{found.metadata.name}", found.metadata.annotations)
+        migrate(
+            f"{found.metadata.namespace}/{found.metadata.name}",
+            found.metadata.annotations,
+            paths=[
+                path.path or "/"
+                for rule in found.spec.rules
+                if rule.http is not None
+                for path in rule.http.paths
+            ],
+            ignored=ownership(found, classes=classes, settings=settings),
+        )
         for found in ingresses
     ]
     print("\n".join(report(migrations)))
@@ -239,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "explain":
         return _explain(args, settings)
     if args.command == "migrate":
-        return _migrate(args)
+        return _migrate(args, settings)
     from ingress_ctl.app import run  # noqa: PLC0415 (the Kubernetes and HTTP code: `run` only)
 
     return asyncio.run(run(settings))

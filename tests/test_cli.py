@@ -217,13 +217,13 @@ def test_migrate_reports_each_nginx_annotation(
     )
     code, out, err = cli(capsys, "migrate", "-f", manifests)
     assert (code, err) == (1, "")
-    assert out.splitlines() == [
+    assert out.splitlines()[:4] == [
         "Ingress default/b:",
-        f"  translated  {NGINX}proxy-body-size -> ingress-ctl.io/proxy-body-size",
         f"  refused     {NGINX}server-snippet: snippets are refused: raw configuration from an "
         "Ingress could reach every tenant's traffic; use the typed annotations "
         "(docs/annotations.md)",
-        "1 Ingresses with nginx annotations, 1 that would behave differently",
+        f"  translated  {NGINX}proxy-body-size -> ingress-ctl.io/proxy-body-size",
+        "",
     ]
     clean = manifest_file(tmp_path, ingress("c", annotations={NGINX + "ssl-redirect": "true"}))
     assert cli(capsys, "migrate", "-f", clean)[0] == 0
@@ -296,3 +296,36 @@ def test_commands_build_the_model_with_the_collector_paused(
     main([command, "-f", DEMO, *extra])
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_migrate_a_folder_of_ingress_nginx_ingresses(capsys: pytest.CaptureFixture[str]) -> None:
+    """The riskiest Ingress first, warnings for a foreign class and a regex path, a summary."""
+    folder = Path(__file__).resolve().parent.parent / "examples" / "nginx-migration"
+    code, out, err = cli(capsys, "migrate", "-f", str(folder))
+    assert (code, err) == (1, "")
+    lines = out.splitlines()
+    assert [line for line in lines if line.startswith("Ingress ")] == [
+        "Ingress ops/dashboard:",
+        "Ingress shop/api:",
+        "Ingress shop/web-canary:",
+        "Ingress shop/web:",
+    ]
+    warnings = [line.strip() for line in lines if line.startswith("  warning")]
+    assert warnings == [
+        "warning     not served: IngressClass 'nginx' does not exist; set "
+        "spec.ingressClassName to an IngressClass of ingress-ctl",
+        "warning     path '/reports/[0-9]+' is a regular expression: it is rejected (paths "
+        "match as Prefix or Exact); write the prefix it stands for, and "
+        "ingress-ctl.io/path-rewrite for its captures",
+    ]
+    summary = lines[lines.index("") + 1 :]
+    assert summary[0] == (
+        "Summary: 4 Ingresses with nginx annotations, 1 that would behave differently, "
+        "1 with warnings."
+    )
+    assert [line.split()[0] for line in summary[2:] if not line.startswith("    ")] == [
+        "refused",
+        "unsupported",
+        "differs",
+        "translated",
+    ]

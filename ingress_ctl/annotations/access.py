@@ -2,8 +2,12 @@
 
 An allow-list answers 403 to every other address; a deny-list answers 403
 to its own. Both look at the connection's source (the PROXY protocol's, when
-the listener accepts it), never at headers a client can write. They fail
-closed: a list that does not parse answers 403 to every request.
+the listener accepts it), never at headers a client can write: only when
+the global `trusted-proxy-cidrs` names the connection's source do they look
+at the client address that proxy forwarded (the last X-Forwarded-For entry,
+or the one before it when the last is a trusted proxy too; a forwarded value
+that is not an address answers 403). They fail closed: a list that does not
+parse answers 403 to every request.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Basic authentication annotations, and the htpasswd files they point at.
 
 `auth-type: basic` with `auth-secret` (a Secret of the Ingress's namespace
-whose key `auth` holds an htpasswd file) makes the routes answer 401 without
+whose key `auth` holds an htpasswd file, or with `auth-secret-type: auth-map`
+a key per user whose value is the hash) makes the routes answer 401 without
 valid credentials. HAProxy checks passwords with crypt(3) (libxcrypt on
 Debian), so only crypt(3) hashes are taken: bcrypt (`$2y$`, `$2b$`, `$2a$`),
 SHA-crypt (`$5$`, `$6$`), yescrypt (`$y$`) and MD5-crypt (`$1$`). Apache's
@@ -43,12 +44,21 @@ class AuthType(StrEnum):
     BASIC = "basic"
 
 
+class SecretType(StrEnum):
+    """How the Secret holds the users: an htpasswd file in key `auth`, or a key per user."""
+
+    FILE = "auth-file"
+    MAP = "auth-map"
+
+
 class AuthRequest(Part):
     """Basic auth from a Secret (its namespace None: the Ingress's), not yet read."""
 
     secret: tuple[str | None, str] | None
     """None: no usable Secret is named, and every request answers 401."""
     realm: str
+    by_key: bool = False
+    """The Secret holds a key per user whose value is the hash (auth-map)."""
 
 
 AUTH_TYPE = register("auth-type", choice(AuthType), Scope.ROUTE, default="none", invalid=CLOSED)
@@ -57,6 +67,13 @@ AUTH_SECRET = register(
     secret,
     Scope.ROUTE,
     default="none (required with auth-type)",
+    invalid=CLOSED,
+)
+AUTH_SECRET_TYPE = register(
+    "auth-secret-type",
+    choice(SecretType),
+    Scope.ROUTE,
+    default="auth-file",
     invalid=CLOSED,
 )
 AUTH_REALM = register(
@@ -71,15 +88,20 @@ def auth(reader: Reader) -> AuthRequest | None:
     """The basic auth asked for; None without `auth-type`. Fails closed: an invalid type or
     Secret name keeps auth on with no user."""
     if not reader.given(AUTH_TYPE):
-        for key in (AUTH_SECRET, AUTH_REALM):
+        for key in (AUTH_SECRET, AUTH_SECRET_TYPE, AUTH_REALM):
             if reader.given(key):
                 reader.complain(key, "ignored without auth-type: basic", "warning")
         return None
-    valid, secret = reader.get(AUTH_TYPE) is not None, reader.get(AUTH_SECRET)
+    secret, kind = reader.get(AUTH_SECRET), reader.get(AUTH_SECRET_TYPE)
+    valid = reader.get(AUTH_TYPE) is not None and (
+        kind is not None or not reader.given(AUTH_SECRET_TYPE)
+    )
     if valid and not reader.given(AUTH_SECRET):
         reader.complain(AUTH_TYPE, f"needs auth-secret: {CLOSED}")
     return AuthRequest(
-        secret=secret if valid else None, realm=reader.value(AUTH_REALM, DEFAULT_REALM)
+        secret=secret if valid else None,
+        realm=reader.value(AUTH_REALM, DEFAULT_REALM),
+        by_key=kind is SecretType.MAP,
     )
 
 

@@ -3,18 +3,32 @@
 With `cors-enable: "true"`, HAProxy answers preflight requests (OPTIONS with
 Access-Control-Request-Method) itself with 204 and the allowed methods,
 headers and max-age, and adds Access-Control-Allow-Origin (and -Credentials,
--Expose-Headers) to the pods' answers. Origins are `*` or exact
-`scheme://host[:port]` values; an allowed origin is echoed back (so is any
-origin under `*` with credentials, which browsers require). The defaults
-are ingress-nginx's.
+-Expose-Headers) to every answer, HAProxy's own included (a 401 of basic
+auth). Origins are `*` or `scheme://host[:port]` values whose host may start
+with `*.` (one label), as ingress-nginx reads them. Under `*` the header is a
+literal `*` on every answer and credentials are never allowed; an origin of
+an explicit list is echoed back (with credentials, when allowed) only when
+the request carries exactly one Origin header that matches.
+
+CORS fails closed: entries that do not parse are dropped (a problem each),
+and a value with no valid entry allows no origin at all (an empty nginx
+value is ingress-nginx's `*`). The other defaults are ingress-nginx's.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
-from ingress_ctl.annotations.values import boolean, header_name, integer, listing, origin
+from ingress_ctl.annotations.values import (
+    MAX_ITEMS,
+    boolean,
+    header_name,
+    integer,
+    listing,
+    origin,
+)
 from ingress_ctl.model.policies import Cors
 
 DEFAULTS = Cors()
@@ -29,12 +43,37 @@ def method(text: str) -> str:
     return upper
 
 
-def origins(text: str) -> tuple[str, ...]:
-    """`*`, or a comma-separated list of origins."""
-    found = listing(origin)(text)
-    if "*" in found and len(found) > 1:
-        raise ValueError("`*` cannot be combined with other origins")
-    return found
+@dataclass(frozen=True)
+class Origins:
+    """The entries of cors-allow-origin that parse, and why each other entry was dropped."""
+
+    allowed: tuple[str, ...]
+    dropped: tuple[str, ...] = ()
+
+
+ANY = Origins(("*",))
+
+
+def origins(text: str) -> Origins:
+    """Comma-separated origins; `*` anywhere allows any origin (as in ingress-nginx); entries
+    that do not parse are dropped; ValueError when none does."""
+    entries = [entry.strip() for entry in text.split(",") if entry.strip()]
+    if not entries:
+        raise ValueError("is empty")
+    if len(entries) > MAX_ITEMS:
+        raise ValueError(f"has more than {MAX_ITEMS} origins")
+    allowed: list[str] = []
+    dropped: list[str] = []
+    for entry in entries:
+        try:
+            allowed.append(origin(entry))
+        except ValueError as error:
+            dropped.append(str(error))
+    if "*" in allowed:
+        return ANY
+    if not allowed:
+        raise ValueError("; ".join(dropped[:3]))
+    return Origins(tuple(dict.fromkeys(allowed)), tuple(dropped))
 
 
 def allowed_header(text: str) -> str:
@@ -48,6 +87,7 @@ ALLOW_ORIGIN = register(
     origins,
     Scope.ROUTE,
     default="*",
+    invalid="no origin is allowed until it is fixed",
 )
 ALLOW_METHODS = register(
     "cors-allow-methods",
@@ -85,10 +125,26 @@ def cors(reader: Reader) -> Cors | None:
                 reader.complain(key, "ignored without cors-enable: true", "warning")
         return None
     return Cors(
-        origins=reader.value(ALLOW_ORIGIN, DEFAULTS.origins),
+        origins=_origins(reader),
         methods=reader.value(ALLOW_METHODS, DEFAULTS.methods),
         headers=reader.value(ALLOW_HEADERS, DEFAULTS.headers),
         expose=reader.value(EXPOSE_HEADERS, DEFAULTS.expose),
         credentials=reader.value(ALLOW_CREDENTIALS, DEFAULTS.credentials),
         max_age=reader.value(MAX_AGE, DEFAULTS.max_age),
     )
+
+
+def _origins(reader: Reader) -> tuple[str, ...]:
+    """The origins allowed: `*` when unset, none when the value has no valid entry."""
+    found = reader.get(ALLOW_ORIGIN)
+    if found is None:
+        return () if reader.given(ALLOW_ORIGIN) else ANY.allowed
+    for reason in found.dropped:
+        reader.complain(ALLOW_ORIGIN, f"{reason}; that entry is ignored")
+    if found.allowed == ANY.allowed and reader.value(ALLOW_CREDENTIALS, False):
+        reason = (
+            "credentials are never allowed for the origin *: browsers refuse them; list the "
+            "origins that may send credentials"
+        )
+        reader.complain(ALLOW_CREDENTIALS, reason, "warning")
+    return found.allowed

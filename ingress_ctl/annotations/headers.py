@@ -1,7 +1,9 @@
 """Header annotations: headers set, added or deleted on requests and on responses.
 
 `*-set-header` and `*-add-header` hold one `Name value` per line; `*-del-header`
-holds names, comma- or line-separated. Names are RFC 7230 tokens; values are
+holds names, comma- or line-separated; `custom-headers` names a ConfigMap of
+the Ingress's namespace whose keys and values are response headers set
+(checked like `response-set-header`; while it is missing, requests answer 503). Names are RFC 7230 tokens; values are
 printable ASCII without quotes, backslash or `%`. Headers that frame the
 message or the connection (Content-Length, Transfer-Encoding, Connection,
 ...) and Host (see `upstream-vhost`) cannot be touched.
@@ -10,8 +12,8 @@ message or the connection (Content-Length, Transfer-Encoding, Connection,
 from __future__ import annotations
 
 from ingress_ctl.annotations.registry import Reader, Scope, register
-from ingress_ctl.annotations.values import header_name, host_and_port, listing, text
-from ingress_ctl.model.policies import Header, HeaderEdits
+from ingress_ctl.annotations.values import header_name, host_and_port, listing, reference, text
+from ingress_ctl.model.policies import Header, HeaderEdits, Part
 
 PROTECTED = frozenset(
     {
@@ -41,7 +43,7 @@ def _header(line: str) -> Header:
     name, _, value = line.partition(" ")
     if not value.strip():
         raise ValueError(f"{line[:80]!r} is not `Name value`")
-    return Header(name=editable(name.removesuffix(":")), value=text(value))
+    return header(name.removesuffix(":"), value)
 
 
 headers = listing(_header, separator="\n")
@@ -59,6 +61,13 @@ REQUEST_DEL = register("request-del-header", names, Scope.ROUTE, default="none",
 RESPONSE_SET = register("response-set-header", headers, Scope.ROUTE, default="none", multiline=True)
 RESPONSE_ADD = register("response-add-header", headers, Scope.ROUTE, default="none", multiline=True)
 RESPONSE_DEL = register("response-del-header", names, Scope.ROUTE, default="none", multiline=True)
+CUSTOM_HEADERS = register(
+    "custom-headers",
+    reference("ConfigMap"),
+    Scope.ROUTE,
+    default="none",
+    invalid="requests answer 503 until it is fixed",
+)
 UPSTREAM_VHOST = register(
     "upstream-vhost",
     host_and_port,
@@ -85,3 +94,22 @@ def response_headers(reader: Reader) -> HeaderEdits:
 
 def upstream_vhost(reader: Reader) -> str | None:
     return reader.get(UPSTREAM_VHOST)
+
+
+def header(name: str, value: str) -> Header:
+    """A header to set from a name and a value (a custom-headers ConfigMap's entry)."""
+    return Header(name=editable(name), value=text(value))
+
+
+class CustomHeaders(Part):
+    """Response headers from a ConfigMap, not yet read."""
+
+    config_map: tuple[str | None, str] | None
+    """None: the name is invalid, and requests answer 503."""
+
+
+def custom_headers(reader: Reader) -> CustomHeaders | None:
+    """The ConfigMap of response headers asked for; None without custom-headers."""
+    if not reader.given(CUSTOM_HEADERS):
+        return None
+    return CustomHeaders(config_map=reader.get(CUSTOM_HEADERS))

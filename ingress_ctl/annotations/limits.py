@@ -1,7 +1,8 @@
 """Limit annotations: request rate and connections per client address, and body size.
 
 Rate limits count in a stick-table of the routes' backend, keyed by the
-client address: more than `rate-limit-requests` in a sliding
+client address (the one a trusted proxy forwarded, as the access lists read
+it: see `access`): more than `rate-limit-requests` in a sliding
 `rate-limit-period`, or more than `rate-limit-connections` at once, answer
 `rate-limit-status-code`. A request whose Content-Length exceeds
 `proxy-body-size` answers 413 (HAProxy 2.6 cannot count a chunked body

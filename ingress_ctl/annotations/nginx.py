@@ -11,6 +11,7 @@ wins. Pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,8 +20,10 @@ from ingress_ctl.annotations import (
     access,
     affinity,
     auth,
+    balancing,
     canary,
     cors,
+    headers,
     limits,
     protocol,
     redirects,
@@ -30,6 +33,7 @@ from ingress_ctl.annotations import (
 from ingress_ctl.annotations import https as tls
 from ingress_ctl.annotations.headers import UPSTREAM_VHOST
 from ingress_ctl.annotations.registry import Annotation, Found, Kind, snippet_refusal
+from ingress_ctl.annotations.values import MAX_SAFE_REGEX, boolean, size
 
 PREFIX = "nginx.ingress.kubernetes.io/"
 
@@ -63,13 +67,47 @@ def backend_protocol(text: str) -> str:
     return found
 
 
-def no_captures(text: str) -> str:
-    if "$" in text:
+def blank_is_default(text: str) -> str | None:
+    """An empty value asks for our default (as ingress-nginx reads it)."""
+    return text if text.strip() else None
+
+
+def forwarded_prefix(text: str) -> str | None:
+    """`x-forwarded-prefix: /p` sets the request header X-Forwarded-Prefix: /p (empty: none)."""
+    return f"X-Forwarded-Prefix {text.strip()}" if text.strip() else None
+
+
+def buffer_size(text: str) -> None:
+    """A size nginx buffers request bodies in memory with: checked, with no effect here."""
+    size(text)
+
+
+IDIOM = re.compile(r"^(/[A-Za-z0-9\-._~!&*+,;=:@/]*?)/?\(/\|\$\)\(\.\*\)$")
+"""ingress-nginx's documented rewrite idiom: a path `L(/|$)(.*)` with rewrite-target
+`/…$2`, which means the Prefix `L` with the rest of the path moved under the target."""
+
+
+def idiom_prefix(path: str) -> str | None:
+    """The Prefix `L` of a path `L(/|$)(.*)`, else None."""
+    found = IDIOM.fullmatch(path)
+    return (found[1] or "/") if found else None
+
+
+def rest_capture(text: str) -> str:
+    """A rewrite target whose only capture is `$2` at its end (the idiom's rest of the path),
+    without it: `/$2` is our `/`, `/new/$2` our `/new/`."""
+    if "$" in text and not (text.rstrip().endswith("$2") and text.count("$") == 1):
         raise ValueError(
-            "capture references ($1) need regular-expression paths, which ingress-ctl does not "
-            "match; write ingress-ctl.io/path-rewrite instead"
+            "capture references need regular-expression paths, which ingress-ctl does not "
+            "match; only ingress-nginx's idiom (a path L(/|$)(.*) with a target ending in $2) "
+            "is read; write ingress-ctl.io/path-rewrite instead"
         )
-    return text
+    return text.rstrip().removesuffix("$2")
+
+
+def boolean_text(text: str) -> None:
+    """`true` or `false`, which ask for nothing of ours."""
+    boolean(text)
 
 
 def only(value: str, reason: str) -> Convert:
@@ -124,14 +162,47 @@ MAPPING: dict[str, Rule] = {
     "backend-protocol": Mapped(protocol.PROTOCOL, backend_protocol),
     "rewrite-target": Mapped(
         rewrite.TARGET,
-        no_captures,
+        rest_capture,
         differs=(
             "nginx replaces the whole path the rule's regex matched (with rewrite-target / the "
-            "path /api/x becomes /); ingress-ctl replaces the rule's prefix (/api/x becomes /x)"
+            "path /api/x becomes /); ingress-ctl replaces the rule's prefix (/api/x becomes /x); "
+            "the idiom L(/|$)(.*) with a target ending in $2 is the Prefix L, rewritten alike"
         ),
     ),
-    "use-regex": Unsupported(
-        "paths match as Prefix or Exact, never as regular expressions; see ingress-ctl.io/path-rewrite"
+    "use-regex": Mapped(
+        None,
+        boolean_text,
+        differs=(
+            "paths never match as regular expressions (a regex route table is scanned on every "
+            "request of every host): the rewrite idiom L(/|$)(.*) is read as the Prefix L, "
+            "other regex paths are rejected and migrate names them; write the prefix each "
+            "stands for, and ingress-ctl.io/path-rewrite for captures"
+        ),
+    ),
+    "x-forwarded-prefix": Mapped(headers.REQUEST_SET, forwarded_prefix),
+    "custom-headers": Mapped(
+        headers.CUSTOM_HEADERS,
+        differs=(
+            "the ConfigMap must be in the Ingress's namespace; no global-allowed-response-headers "
+            "list: names and values are checked as response-set-header's (no %, quotes, "
+            "backslash; Host and framing headers refused)"
+        ),
+    ),
+    "upstream-hash-by": Mapped(
+        balancing.HASH_BY,
+        differs=(
+            "one variable: $remote_addr, $request_uri, $http_NAME, $cookie_NAME or $arg_NAME, "
+            "hashed consistently by HAProxy (no upstream-hash-by-subset)"
+        ),
+    ),
+    "client-body-buffer-size": Mapped(
+        None,
+        buffer_size,
+        differs="no effect: HAProxy streams request bodies through buffers of its own",
+    ),
+    "server-alias": Unsupported(
+        "write each alias as a host of spec.rules: an alias outside the rules would escape "
+        "the checks that keep two Ingresses from claiming the same host"
     ),
     "proxy-body-size": Mapped(limits.BODY_SIZE, body_size),
     "proxy-connect-timeout": Mapped(timeouts.CONNECT, seconds),
@@ -161,23 +232,44 @@ MAPPING: dict[str, Rule] = {
     "session-cookie-conditional-samesite-none": Unsupported("not supported"),
     "canary": Mapped(canary.CANARY),
     "canary-weight": Mapped(canary.WEIGHT),
-    "canary-weight-total": Mapped(None, only("100", "only a total of 100 is supported")),
+    "canary-weight-total": Mapped(canary.WEIGHT_TOTAL),
     "canary-by-header": Mapped(canary.BY_HEADER),
     "canary-by-header-value": Mapped(canary.BY_HEADER_VALUE),
-    "canary-by-header-pattern": Unsupported("only exact header values are supported"),
+    "canary-by-header-pattern": Mapped(
+        canary.BY_HEADER_PATTERN,
+        differs=(
+            "a safe regular-expression dialect: no repeated group, at most two * + {n,}, "
+            f"{MAX_SAFE_REGEX} characters (HAProxy runs it on every request to the route)"
+        ),
+    ),
     "canary-by-cookie": Mapped(canary.BY_COOKIE),
+    "affinity-canary-behavior": Mapped(canary.AFFINITY_BEHAVIOR),
     "auth-type": Mapped(auth.AUTH_TYPE, auth_type),
     "auth-secret": Mapped(
         auth.AUTH_SECRET,
-        differs="the Secret must be in the Ingress's namespace; only crypt(3) hashes are taken",
+        differs=(
+            "the Secret must be in the Ingress's namespace; only crypt(3) hashes are taken; a "
+            "missing or unusable Secret answers 401 (nginx: 503): both refuse every request"
+        ),
     ),
-    "auth-secret-type": Mapped(None, only("auth-file", "only auth-file (htpasswd in key auth)")),
+    "auth-secret-type": Mapped(auth.AUTH_SECRET_TYPE),
     "auth-realm": Mapped(auth.AUTH_REALM),
     "auth-url": Unsupported(EXTERNAL_AUTH),
     "auth-signin": Unsupported(EXTERNAL_AUTH),
     "auth-tls-secret": Unsupported("client certificate authentication is not supported"),
-    "enable-cors": Mapped(cors.ENABLE),
-    "cors-allow-origin": Mapped(cors.ALLOW_ORIGIN),
+    "enable-cors": Mapped(
+        cors.ENABLE,
+        differs=(
+            "preflights need Access-Control-Request-Method (nginx answers every OPTIONS); under "
+            "the origin * (the default) Access-Control-Allow-Credentials is never sent, which "
+            "browsers require anyway: list the origins that may send credentials"
+        ),
+    ),
+    "cors-allow-origin": Mapped(
+        cors.ALLOW_ORIGIN,
+        blank_is_default,
+        differs="the origin null is refused (sandboxed pages send it); a wildcard needs two labels",
+    ),
     "cors-allow-methods": Mapped(cors.ALLOW_METHODS),
     "cors-allow-headers": Mapped(cors.ALLOW_HEADERS),
     "cors-expose-headers": Mapped(cors.EXPOSE_HEADERS),
@@ -188,7 +280,10 @@ MAPPING: dict[str, Rule] = {
     "permanent-redirect": Mapped(redirects.REDIRECT, implies={redirects.REDIRECT_CODE.key: "301"}),
     "permanent-redirect-code": Mapped(redirects.REDIRECT_CODE, requires="permanent-redirect"),
     "app-root": Mapped(redirects.APP_ROOT),
-    "from-to-www-redirect": Mapped(redirects.FROM_TO_WWW),
+    "from-to-www-redirect": Mapped(
+        redirects.FROM_TO_WWW,
+        differs="the Location has no default port (nginx writes http://host:80/path)",
+    ),
     "upstream-vhost": Mapped(UPSTREAM_VHOST),
     "limit-rps": Mapped(
         limits.REQUESTS,
@@ -281,3 +376,10 @@ def _apply(
         result.found[ours] = Found(raw=converted, key=key, owner=owner)
     verdict: Verdict = "differs" if rule.differs else "translated"
     result.outcomes.append(Outcome(key, verdict, ours, rule.differs or ""))
+
+
+def regex_paths(annotations: Mapping[str, str]) -> bool:
+    """Whether ingress-nginx reads the Ingress's paths as regular expressions (use-regex, or a
+    rewrite-target with a capture)."""
+    regex = annotations.get(PREFIX + "use-regex", "").strip().lower() == "true"
+    return regex or "$" in annotations.get(PREFIX + "rewrite-target", "")

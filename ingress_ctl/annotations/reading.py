@@ -32,6 +32,7 @@ from ingress_ctl.annotations import (
     timeouts,
 )
 from ingress_ctl.annotations.auth import AuthRequest
+from ingress_ctl.annotations.headers import CustomHeaders
 from ingress_ctl.annotations.https import NOTHING as NO_HTTPS_REQUEST
 from ingress_ctl.annotations.https import HTTPSRequest
 from ingress_ctl.annotations.registry import (
@@ -111,12 +112,13 @@ class BackendRequest(Part):
 
 
 class RouteRequest(Part):
-    """A route policy as annotations ask for it; the auth Secret and the route's path
-    (for rewrite-target) are not applied yet."""
+    """A route policy as annotations ask for it; the auth Secret, the custom-headers
+    ConfigMap and the route's path (for rewrite-target) are not applied yet."""
 
     policy: RoutePolicy = RoutePolicy()
     auth: AuthRequest | None = None
     rewrite_target: str | None = None
+    custom_headers: CustomHeaders | None = None
 
 
 class IngressRequest(Part):
@@ -140,6 +142,7 @@ def backend_request(reader: Reader) -> BackendRequest:
     policy = BackendPolicy(
         timeouts=timeouts.timeouts(reader),
         balance=balancing.balance(reader),
+        hash_by=balancing.hash_by(reader),
         affinity=affinity.affinity(reader),
         upstream=Upstream(protocol=upstream.protocol),
         health=health.health(reader),
@@ -163,7 +166,10 @@ def route_request(reader: Reader) -> RouteRequest:
         body_size=limits.body_size(reader),
     )
     return RouteRequest(
-        policy=policy, auth=auth.auth(reader), rewrite_target=rewrite.target(reader)
+        policy=policy,
+        auth=auth.auth(reader),
+        rewrite_target=rewrite.target(reader),
+        custom_headers=headers.custom_headers(reader),
     )
 
 

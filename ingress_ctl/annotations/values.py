@@ -254,15 +254,40 @@ def _query(query: str) -> str:
     return query
 
 
+_ORIGIN = re.compile(r"^([a-z][a-z0-9+.-]{0,31})://(\*\.)?([^/?#@]+)$")
+
+
 def origin(value: str) -> str:
-    """A CORS origin: `*`, or `scheme://host[:port]` (http or https, no path)."""
-    stripped = value.strip()
+    """A CORS origin: `*`, or `scheme://host[:port]` where the host may start with `*.` (one
+    label of letters, digits and `-`, as ingress-nginx reads it); lowercase, no path."""
+    stripped = value.strip().lower()
     if stripped == "*":
         return stripped
-    found = url(stripped)
-    if urlsplit(found).path or "?" in found:
-        raise ValueError(f"{value[:80]!r} is not an origin: it has a path or a query")
-    return found
+    if stripped == "null":
+        raise ValueError(
+            "'null' is refused: every sandboxed page and local file sends Origin: null"
+        )
+    found = _ORIGIN.fullmatch(stripped) if _TEXT.fullmatch(stripped) else None
+    if found is None:
+        raise ValueError(f"{value[:80]!r} is not an origin like https://a.example.com[:port]")
+    scheme, wildcard, authority = found.groups()
+    host = host_and_port(authority)
+    if wildcard:
+        name = host.rpartition(":")[0] if ":" in host else host
+        if name.startswith("[") or _is_address(name) or "." not in name:
+            raise ValueError(
+                f"{value[:80]!r}: a wildcard needs a DNS name of two labels or more after *."
+            )
+        return f"{scheme}://*.{host}"
+    return f"{scheme}://{host}"
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def regex(value: str) -> str:
@@ -287,14 +312,44 @@ def regex(value: str) -> str:
     return stripped
 
 
+MAX_SAFE_REGEX = 128
+MAX_UNBOUNDED = 2
+_QUANTIFIED_GROUP = re.compile(r"\)(?:[*+]|\{)")
+_UNBOUNDED = re.compile(r"(?<!\\)(?:[*+]|\{[0-9]+,\})")
+
+
+def safe_regex(value: str) -> str:
+    """A regular expression HAProxy may run on every request without backtracking for long:
+    `regex`'s dialect, at most MAX_SAFE_REGEX characters, no group repeated (`(...)*`,
+    `(...)+`, `(...){n}`; `(...)?` is fine) and at most MAX_UNBOUNDED `*`, `+` or `{n,}`."""
+    found = regex(value)
+    if len(found) > MAX_SAFE_REGEX:
+        raise ValueError(f"{value[:80]!r} is longer than {MAX_SAFE_REGEX} characters")
+    if _QUANTIFIED_GROUP.search(found):
+        raise ValueError(
+            f"{value[:80]!r} repeats a group, which can make matching take exponential time"
+        )
+    if len(_UNBOUNDED.findall(found)) > MAX_UNBOUNDED:
+        raise ValueError(f"{value[:80]!r} has more than {MAX_UNBOUNDED} of * + {{n,}}")
+    return found
+
+
 def groups(pattern: str) -> int:
     """The capture groups of a regex that `regex` accepted."""
     return re.compile(pattern).groups
 
 
-def secret(value: str) -> tuple[str | None, str]:
-    """A Secret reference: `name`, or `namespace/name`."""
-    found = _SECRET.fullmatch(value.strip())
-    if found is None:
-        raise ValueError(f"{value[:80]!r} is not a Secret name (or namespace/name)")
-    return found[1], found[3]
+def reference(kind: str) -> Callable[[str], tuple[str | None, str]]:
+    """A parser of references to an object of `kind`: `name`, or `namespace/name`."""
+
+    def parse(value: str) -> tuple[str | None, str]:
+        found = _SECRET.fullmatch(value.strip())
+        if found is None:
+            raise ValueError(f"{value[:80]!r} is not a {kind} name (or namespace/name)")
+        return found[1], found[3]
+
+    return parse
+
+
+secret = reference("Secret")
+"""A Secret reference: `name`, or `namespace/name`."""

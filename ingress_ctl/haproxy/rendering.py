@@ -20,7 +20,7 @@ import jinja2
 from ingress_ctl.haproxy import escaping, naming
 from ingress_ctl.haproxy.slots import Layout, Slot, assign_slots
 from ingress_ctl.model.matching import ANY_HOST, build_table, route_entries
-from ingress_ctl.model.policies import Policy
+from ingress_ctl.model.policies import CANARY_COOKIE, Policy
 from ingress_ctl.model.routing import Routing, TLSName
 from ingress_ctl.model.settings import Settings
 
@@ -87,6 +87,7 @@ def render_state(
         names=naming,
         duration=duration,
         any_host=ANY_HOST,
+        canary_cookie=CANARY_COOKIE,
         resolvers=any(backend.resolve for backend in routing.backends),
         bind_host=bind_host,
         http_bind=naming.server_address(bind_host, settings.http_port),

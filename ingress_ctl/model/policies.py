@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 Network = IPv4Network | IPv6Network
+
+CANARY_COOKIE = "canary-"
+"""How the affinity cookie values of a canary backend's servers start."""
 
 
 class Part(BaseModel):
@@ -79,7 +83,19 @@ class Affinity(Part):
     """Seconds (the cookie's Max-Age attribute); None makes a session cookie."""
     same_site: SameSite | None = None
     secure: bool = False
+    """Always Secure; else Secure on requests that came over HTTPS (as in ingress-nginx)."""
     http_only: bool = True
+    canary: bool = False
+    """The backend of a canary: its servers' cookie values start with CANARY_COOKIE, which
+    keeps a client that reached the canary on it (ingress-nginx's sticky canary)."""
+
+    @property
+    def set_cookie_regex(self) -> str:
+        """A regular expression of the Set-Cookie header HAProxy inserts (the name's
+        punctuation escaped): the name and value in group 1, HAProxy's own `; path=/` after
+        it, the other attributes in group 2."""
+        name = "".join(char if char.isalnum() else "\\" + char for char in self.name)
+        return f"^({name}=[^;]*); path=/(.*)$"
 
 
 class HealthCheck(Part):
@@ -101,11 +117,22 @@ class Upstream(Part):
     """A CA was asked for but could not be read: requests answer 503 (fail closed)."""
 
 
+class HashKey(Part):
+    """The request property a consistent hash puts onto the servers."""
+
+    source: Literal["source", "uri", "header", "cookie", "param"]
+    """The client address, the whole URI, or a header, cookie or query parameter."""
+    name: str | None = None
+    """The header, cookie or parameter: letters, digits, `-` and `_`."""
+
+
 class BackendPolicy(Part):
     """What a Service (or an Ingress, which wins) asks of the backend's servers."""
 
     timeouts: Timeouts = Timeouts()
     balance: Balance = Balance.ROUNDROBIN
+    hash_by: HashKey | None = None
+    """When set, balance by a consistent hash of this instead of `balance`."""
     affinity: Affinity | None = None
     upstream: Upstream = Upstream()
     health: HealthCheck | None = None
@@ -162,7 +189,8 @@ class Cors(Part):
     """CORS: preflight requests answered by HAProxy, allowed origins echoed on responses."""
 
     origins: tuple[str, ...] = ("*",)
-    """`*` alone, or exact origins (`https://a.example.com`)."""
+    """`*` alone, or origins (`https://a.example.com`, `https://*.example.com:8443`); none
+    allows no origin (a value that did not parse)."""
     methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS")
     headers: tuple[str, ...] = (
         "DNT",
@@ -182,8 +210,23 @@ class Cors(Part):
 
     @property
     def any_origin(self) -> bool:
-        """`*` without credentials is sent as `*`; with credentials the origin is echoed."""
+        """`*` is sent as a literal `*`, never with credentials."""
         return self.origins == ("*",)
+
+    @property
+    def exact(self) -> tuple[str, ...]:
+        """The origins matched as they are (any case)."""
+        return tuple(origin for origin in self.origins if "*" not in origin)
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """Regular expressions of the `scheme://*.name[:port]` origins: one label of letters,
+        digits and `-` for the `*` (the rest is letters, digits, `.`, `-`, `:`, `+`)."""
+        return tuple(
+            "^" + origin.replace("+", "\\+").replace(".", "\\.").replace("*", "[a-z0-9-]+", 1) + "$"
+            for origin in self.origins
+            if "*" in origin and origin != "*"
+        )
 
 
 class Redirect(Part):
@@ -197,12 +240,19 @@ class Canary(Part):
     """How a canary Ingress shares the requests of the routes it joins."""
 
     weight: int = 0
-    """Percent of the requests that no header or cookie decides."""
+    """Requests in `weight_total` that no header or cookie decides."""
+    weight_total: int = 100
     header: str | None = None
     header_value: str | None = None
     """The value of `header` that picks the canary (None: `always`; `never` keeps the main)."""
+    header_pattern: str | None = None
+    """A regular expression (values.safe_regex) on `header` that picks the canary, when
+    `header_value` is None."""
     cookie: str | None = None
     """A cookie whose value `always` picks the canary (`never` keeps the main)."""
+    sticky: bool = True
+    """With affinity (the canary's, else the main route's), a client that reached the canary
+    stays on it (ingress-nginx's `affinity-canary-behavior: sticky`)."""
 
 
 class CanarySplit(Part):
@@ -210,6 +260,9 @@ class CanarySplit(Part):
 
     backend: str
     canary: Canary
+    affinity_cookie: str | None = None
+    """The canary backend's affinity cookie: a request whose value names a canary server
+    stays on the canary."""
 
 
 class RoutePolicy(Part):
@@ -232,6 +285,8 @@ class RoutePolicy(Part):
     body_size: int | None = None
     """Bytes; a larger Content-Length answers 413."""
     canary: CanarySplit | None = None
+    unavailable: bool = False
+    """Every request answers 503: an object the route needs is missing (fail closed)."""
 
 
 class Policy(Part):

@@ -7,7 +7,9 @@ that other routes to the same Service are not shared), whose requests the
 frontend hands to the canary's backend by header, cookie or weight. A path
 that no main Ingress serves, or whose route already has a canary, is a
 problem; a canary Ingress claims no route, default backend or TLS host. The
-main route's former backend goes when nothing else reaches it.
+main route's former backend goes when nothing else reaches it. A sticky
+canary's backend has affinity (its own, else the main route's) whose cookie
+values name canary servers: a request carrying one stays on the canary.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import replace
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.objects import Ingress
-from ingress_ctl.model.policies import Canary, CanarySplit
+from ingress_ctl.model.policies import Canary, CanarySplit, Policy
 from ingress_ctl.model.routing import ObjectRef, Route
 from ingress_ctl.translation.fold import Fold
 from ingress_ctl.translation.ingresses import route_key, route_of, rule_hosts
@@ -56,15 +58,33 @@ def _join(fold: Fold, canary_route: Route, canary: Canary) -> bool:
         fold.problem(canary_route.source, where, reason)
         return False
     assert backend.service is not None  # routes reach Service backends only
-    split = CanarySplit(backend=canary_route.backend, canary=canary)
+    canary_backend, cookie = _sticky(fold, canary_route.backend, backend.policy, canary)
+    split = CanarySplit(backend=canary_backend, canary=canary, affinity_cookie=cookie)
     route_policy = backend.policy.route.model_copy(update={"canary": split})
     policy = backend.policy.model_copy(update={"route": route_policy})
     name = naming.policy_backend_name(backend.service, policy)
     fold.backends[name] = replace(backend, name=name, policy=policy)
     vhost.routes[key] = replace(main, backend=name)
-    if not _in_use(fold, backend.name):
-        del fold.backends[backend.name]
+    for former in {backend.name, canary_route.backend}:
+        if not _in_use(fold, former):
+            del fold.backends[former]
     return True
+
+
+def _sticky(fold: Fold, name: str, main: Policy, canary: Canary) -> tuple[str, str | None]:
+    """The canary's backend, with the affinity that keeps a client on it (its own, else the
+    main route's) when the canary is sticky; and that affinity's cookie name."""
+    found = fold.backends[name]
+    affinity = found.policy.backend.affinity or main.backend.affinity
+    if not canary.sticky or affinity is None or found.service is None:
+        return name, None
+    pods = found.policy.backend.model_copy(
+        update={"affinity": affinity.model_copy(update={"canary": True})}
+    )
+    policy = found.policy.model_copy(update={"backend": pods})
+    sticky = naming.policy_backend_name(found.service, policy)
+    fold.backends.setdefault(sticky, replace(found, name=sticky, policy=policy))
+    return sticky, affinity.name
 
 
 def _in_use(fold: Fold, backend: str) -> bool:

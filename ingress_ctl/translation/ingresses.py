@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ingress_ctl.annotations.nginx import idiom_prefix
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.matching import parse_host, parse_path, prefix_base
 from ingress_ctl.model.objects import HTTPIngressPath, Ingress, IngressBackend
@@ -82,12 +83,13 @@ def route_of(
     policies: RoutePolicies | None,
 ) -> Route | None:
     """The route of one path of a rule (its backend made), or None with a problem."""
+    idiom = policies is not None and policies.regex_idiom and idiom_prefix(path.path or "/")
     try:
-        value = parse_path(path.path)
+        value = parse_path(idiom or path.path)
     except ValueError as error:
         fold.problem(source, f"{where}.path", f"{error}; path ignored")
         return None
-    kind = PathType.EXACT if path.path_type == "Exact" else PathType.PREFIX
+    kind = PathType.EXACT if path.path_type == "Exact" and not idiom else PathType.PREFIX
     policy = _policy(policies, path.backend, value, kind)
     backend = fold.backend(source, f"{where}.backend", path.backend, policy=policy)
     if backend is None:

@@ -5,7 +5,8 @@ problems on the Ingress), a Service's once per translation (problems on the
 Service, see `read_service`). The Policy of a route merges the backend
 annotations of its Service and of the Ingress (the Ingress wins) with the
 Ingress's route annotations; `rewrite-target` becomes a rewrite of that
-route's own path, and the basic-auth Secret is read into users. Security
+route's own path, an affinity cookie without session-cookie-path gets that
+path (as in ingress-nginx), and the basic-auth Secret is read into users. Security
 features fail closed: an unusable auth Secret leaves auth on with no user.
 """
 
@@ -15,15 +16,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ingress_ctl.annotations import auth, https, protocol, reading, rewrite
+from ingress_ctl.annotations import affinity, auth, headers, https, protocol, reading, rewrite
+from ingress_ctl.annotations import nginx as nginx_keys
 from ingress_ctl.annotations.https import HTTPSRequest
 from ingress_ctl.annotations.registry import Found, Issue, Reader, field_of
 from ingress_ctl.haproxy import naming
-from ingress_ctl.model.objects import Ingress, Secret, Service
+from ingress_ctl.model.objects import ConfigMap, Ingress, Secret, Service
 from ingress_ctl.model.policies import (
     BackendPolicy,
     BasicAuth,
     Canary,
+    Header,
     Policy,
     RoutePolicy,
     Upstream,
@@ -76,6 +79,9 @@ class RoutePolicies:
     secrets: Mapping[NamespacedName, Secret]
     bundles: dict[str, str]
     """The translation's CA files (file -> PEM): CA Secrets read are added."""
+    regex_idiom: bool = False
+    """ingress-nginx read the paths as regular expressions (compat mode): its rewrite idiom
+    `L(/|$)(.*)` is the Prefix `L` (see nginx.idiom_prefix)."""
     problems: list[Problem] = field(default_factory=list)
     _backends: dict[str, BackendPolicy] = field(default_factory=dict)
 
@@ -88,6 +94,9 @@ class RoutePolicies:
             )
             route = route.model_copy(update={"rewrite": rewritten})
         backend = self._backend(service)
+        if backend.affinity is not None and backend.affinity.path is None:
+            affinity = backend.affinity.model_copy(update={"path": _cookie_path(path)})
+            backend = backend.model_copy(update={"affinity": affinity})
         if backend is NOTHING.backend and route is NOTHING.route:
             return NOTHING
         return Policy(backend=backend, route=route)
@@ -158,6 +167,7 @@ def ingress_annotations(
     *,
     services: Mapping[NamespacedName, Service],
     secrets: Mapping[NamespacedName, Secret],
+    config_maps: Mapping[NamespacedName, ConfigMap],
     bundles: dict[str, str],
     nginx: bool,
 ) -> IngressAnnotations:
@@ -175,6 +185,14 @@ def ingress_annotations(
         found_problems += [
             Problem(source=source, field=field_of(key), reason=reason) for reason in reasons
         ]
+    if request.route.custom_headers is not None:
+        key = _written(found, headers.CUSTOM_HEADERS.key)
+        route, reasons = _custom_headers(
+            route, request.route.custom_headers, source.namespace, config_maps
+        )
+        found_problems += [
+            Problem(source=source, field=field_of(key), reason=reason) for reason in reasons
+        ]
     policies = RoutePolicies(
         source=source,
         found=found,
@@ -183,16 +201,30 @@ def ingress_annotations(
         services=services,
         secrets=secrets,
         bundles=bundles,
+        regex_idiom=nginx and nginx_keys.regex_paths(ingress.metadata.annotations),
     )
     return IngressAnnotations(
         policies, request.https, request.canary, request.from_to_www, found_problems
     )
 
 
+def _cookie_path(path: str | None) -> str:
+    """ingress-nginx's affinity cookie Path: the route's own path; `/` for the default
+    backend and for paths a cookie attribute cannot carry (`%`, `;`, `,`)."""
+    try:
+        return affinity.cookie_path(path or "/")
+    except ValueError:
+        return "/"
+
+
 def _written(found: Mapping[str, Found], key: str) -> str:
     """The key as the user wrote it (nginx's, in compat mode)."""
     hit = found.get(key)
     return hit.key if hit is not None else key
+
+
+EVERY_KEY = ""
+"""Read every key of a Secret as `key:value` lines (auth-map: a key per user)."""
 
 
 def _read_secret(
@@ -202,8 +234,9 @@ def _read_secret(
     key: str,
     parse: Callable[[bytes], T],
 ) -> T:
-    """`parse` of a key of the Secret an annotation names (of the object's own namespace);
-    ValueError `Secret <namespace>/<name>: <why>`."""
+    """`parse` of a key of the Secret an annotation names (of the object's own namespace;
+    EVERY_KEY: all its keys as `key:value` lines); ValueError `Secret <namespace>/<name>:
+    <why>`."""
     other, name = ref
     try:
         if other is not None and other != namespace:
@@ -211,6 +244,10 @@ def _read_secret(
         secret = secrets.get((namespace, name))
         if secret is None:
             raise ValueError("not found")
+        if key == EVERY_KEY:
+            keys = sorted({*secret.string_data, *secret.data})
+            lines = (f"{each}:{secret_value(secret, each).decode('utf-8')}" for each in keys)
+            return parse("\n".join(lines).encode("utf-8"))
         return parse(secret_value(secret, key))
     except ValueError as error:
         raise ValueError(f"Secret {other or namespace}/{name}: {error}") from None
@@ -223,7 +260,8 @@ def _users(
     if request.secret is None:
         return (), []
     try:
-        content = _read_secret(secrets, namespace, request.secret, auth.SECRET_KEY, _text)
+        key = EVERY_KEY if request.by_key else auth.SECRET_KEY
+        content = _read_secret(secrets, namespace, request.secret, key, _text)
     except ValueError as error:
         return (), [f"{error}; {auth.CLOSED}"]
     where = f"Secret {namespace}/{request.secret[1]}"
@@ -232,6 +270,39 @@ def _users(
     if not users:
         reasons.append(f"{where}: no usable user; {auth.CLOSED}")
     return users, reasons
+
+
+def _custom_headers(
+    route: RoutePolicy,
+    request: headers.CustomHeaders,
+    namespace: str,
+    config_maps: Mapping[NamespacedName, ConfigMap],
+) -> tuple[RoutePolicy, list[str]]:
+    """The route with the ConfigMap's response headers set (unavailable, 503, while the
+    ConfigMap is missing or not the Ingress's namespace's), and a reason per refusal."""
+    closed = route.model_copy(update={"unavailable": True})
+    if request.config_map is None:
+        return closed, []
+    other, name = request.config_map
+    where = f"ConfigMap {other or namespace}/{name}"
+    if other is not None and other != namespace:
+        return closed, [f"{where}: only ConfigMaps of the Ingress's namespace; {CLOSED_503}"]
+    found = config_maps.get((namespace, name))
+    if found is None:
+        return closed, [f"{where}: not found; {CLOSED_503}"]
+    added: list[Header] = []
+    reasons = []
+    for header_name, value in sorted(found.data.items()):
+        try:
+            added.append(headers.header(header_name, value))
+        except ValueError as error:
+            reasons.append(f"{where}: key {header_name[:80]!r}: {error}; that header is not set")
+    edits = route.response_headers
+    edits = edits.model_copy(update={"set": (*edits.set, *added)})
+    return route.model_copy(update={"response_headers": edits}), reasons
+
+
+CLOSED_503 = "requests answer 503 until it is fixed"
 
 
 def _text(content: bytes) -> str:

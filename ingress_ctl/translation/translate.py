@@ -140,6 +140,7 @@ def _owned(
             source,
             services=fold.index.services,
             secrets=tls.secrets,
+            config_maps=snapshot.objects(ConfigMap),
             bundles=fold.ca_bundles,
             nginx=settings.nginx_compat,
         )

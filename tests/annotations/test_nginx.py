@@ -6,7 +6,7 @@ import pytest
 
 from ingress_ctl.annotations import nginx, reading
 from ingress_ctl.annotations.migrating import migrate, report
-from ingress_ctl.annotations.registry import PREFIX, REGISTRY, Reader
+from ingress_ctl.annotations.registry import PREFIX, REGISTRY, Reader, snippet_refusal
 from ingress_ctl.model.policies import PathRewrite, Protocol, RateLimit, Redirect
 
 N = nginx.PREFIX
@@ -111,11 +111,12 @@ def test_refused_unsupported_and_invalid_nginx_keys() -> None:
         {
             N + "configuration-snippet": "more_set_headers 'x: y';",
             N + "server-snippet": "x",
-            N + "use-regex": "true",
+            N + "use-regex": "maybe",
             N + "backend-protocol": "FCGI",
-            N + "rewrite-target": "/$2",
+            N + "rewrite-target": "/$1",
             N + "limit-rps": "lots",
-            N + "x-forwarded-prefix": "/p",
+            N + "upstream-hash-by": "$host",
+            N + "x-unknown-key": "/p",
         }
     )
     assert sorted(problems) == [
@@ -124,8 +125,9 @@ def test_refused_unsupported_and_invalid_nginx_keys() -> None:
         (N + "limit-rps", "error"),
         (N + "rewrite-target", "error"),
         (N + "server-snippet", "error"),
+        (N + "upstream-hash-by", "error"),
         (N + "use-regex", "error"),
-        (N + "x-forwarded-prefix", "warning"),
+        (N + "x-unknown-key", "warning"),
     ]
     assert ingress.route.policy.rate_limit is None
 
@@ -160,16 +162,74 @@ def test_migration_report() -> None:
         ("configuration-snippet", "refused"),
     ]
     assert migration.blocked
-    lines = report([migration, migrate("shop/plain", {})])
-    assert lines[0] == "Ingress shop/web:"
-    assert lines[1].startswith(
-        f"  differs     {N}rewrite-target -> {P}rewrite-target: nginx replaces"
+    lines = report([migrate("shop/plain", {N + "ssl-redirect": "true"}), migration])
+    assert lines[:3] == [
+        "Ingress shop/web:",
+        f"  refused     {N}configuration-snippet: " + (snippet_refusal("x-snippet") or ""),
+        f"  unsupported {N}auth-type -> {P}auth-type: 'digest': only basic authentication is "
+        "supported",
+    ]
+    assert lines[lines.index("Ingress shop/plain:") :] == [
+        "Ingress shop/plain:",
+        f"  translated  {N}ssl-redirect -> {P}ssl-redirect",
+        "",
+        "Summary: 2 Ingresses with nginx annotations, 1 that would behave differently, "
+        "0 with warnings.",
+        "Act first on the refused, unsupported and invalid keys and on the warnings (the "
+        "Ingress would not behave as it does under ingress-nginx), then read each differs "
+        "note; docs/nginx-compat.md has the whole table. Uses per verdict:",
+        "  refused        1 (1 keys)",
+        f"       1 x {N}configuration-snippet",
+        "  unsupported    1 (1 keys)",
+        f"       1 x {N}auth-type",
+        "  invalid        1 (1 keys)",
+        f"       1 x {N}limit-rps",
+        "  differs        2 (2 keys)",
+        f"       1 x {N}proxy-read-timeout",
+        f"       1 x {N}rewrite-target",
+        "  overridden     1 (1 keys)",
+        f"       1 x {N}proxy-send-timeout",
+        "  translated     2 (2 keys)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("annotations", "path", "warning"),
+    [
+        ({N + "use-regex": "true"}, "/api/[0-9]+", "is a regular expression: it is rejected"),
+        ({N + "rewrite-target": "/$1"}, "/api/[a-z]", "is a regular expression"),
+        ({N + "use-regex": "true"}, "/api(/|$)(.*)", None),
+        ({N + "rewrite-target": "/$2"}, "/api(/|$)(.*)", None),
+        ({}, "/api(/|$)(.*)", "is a regular expression"),
+        ({}, "/a|b", "is a regular expression"),
+        ({N + "use-regex": "true"}, "/api/.*", "is matched literally"),
+        ({}, "/api/.*", None),
+        ({N + "use-regex": "true"}, "/api", None),
+        ({}, "/a b", "is rejected: '/a b' must start with '/'"),
+    ],
+)
+def test_migration_warns_about_paths_ingress_nginx_reads_as_regexes(
+    annotations: dict[str, str], path: str, warning: str | None
+) -> None:
+    found = migrate("a/b", annotations, paths=[path]).warnings
+    if warning is None:
+        assert found == ()
+    else:
+        [text] = found
+        assert warning in text, text
+
+
+def test_migration_warns_about_a_class_that_is_not_ours() -> None:
+    migration = migrate("a/b", {}, ignored="IngressClass 'nginx' does not exist")
+    assert migration.warnings == (
+        "not served: IngressClass 'nginx' does not exist; set spec.ingressClassName to an "
+        "IngressClass of ingress-ctl",
     )
-    assert lines[-1] == "1 Ingresses with nginx annotations, 1 that would behave differently"
+    assert report([migration])[:2] == ["Ingress a/b:", f"  warning     {migration.warnings[0]}"]
 
 
 def test_migration_of_a_clean_ingress_is_not_blocked() -> None:
-    migration = migrate("a/b", {N + "ssl-redirect": "false", N + "enable-cors": "true"})
+    migration = migrate("a/b", {N + "ssl-redirect": "false", N + "canary": "false"})
     assert not migration.blocked
     assert [entry.verdict for entry in migration.entries] == ["translated", "translated"]
 

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from ingress_ctl.annotations import auth, reading
+from ingress_ctl.annotations.cors import Origins
 from ingress_ctl.annotations.registry import PREFIX, REGISTRY, Reader, clean
 from ingress_ctl.model.policies import (
     Balance,
     Canary,
+    HashKey,
     Header,
     PathRewrite,
     Protocol,
@@ -90,10 +92,25 @@ VALID: dict[str, list[tuple[str, Any]]] = {
     ],
     P + "cors-enable": [("true", True)],
     P + "cors-allow-origin": [
-        ("*", ("*",)),
+        ("*", Origins(("*",))),
+        ("*, https://a.com", Origins(("*",))),
         (
             "https://a.example.com, http://B.example.com:8080",
-            ("https://a.example.com", "http://b.example.com:8080"),
+            Origins(("https://a.example.com", "http://b.example.com:8080")),
+        ),
+        (
+            "https://*.Example.com:8443, tauri://localhost",
+            Origins(("https://*.example.com:8443", "tauri://localhost")),
+        ),
+        (
+            "a.com, https://b.com, null",
+            Origins(
+                ("https://b.com",),
+                (
+                    "'a.com' is not an origin like https://a.example.com[:port]",
+                    "'null' is refused: every sandboxed page and local file sends Origin: null",
+                ),
+            ),
         ),
     ],
     P + "cors-allow-methods": [("get, POST", ("GET", "POST"))],
@@ -116,6 +133,18 @@ VALID: dict[str, list[tuple[str, Any]]] = {
     P + "canary-by-header": [("X-Canary", "x-canary")],
     P + "canary-by-header-value": [("beta users", "beta users")],
     P + "canary-by-cookie": [("canary", "canary")],
+    P + "affinity-canary-behavior": [("sticky", "sticky"), ("legacy", "legacy")],
+    P + "canary-weight-total": [("200", 200)],
+    P + "canary-by-header-pattern": [("^beta-.*$", "^beta-.*$"), ("(v1|v2)?x", "(v1|v2)?x")],
+    P + "auth-secret-type": [("auth-map", "auth-map"), ("auth-file", "auth-file")],
+    P + "hash-by": [
+        ("$request_uri", HashKey(source="uri")),
+        ("$binary_remote_addr", HashKey(source="source")),
+        ("$http_x_user_id", HashKey(source="header", name="x-user-id")),
+        ("$cookie_session", HashKey(source="cookie", name="session")),
+        ("$arg_user", HashKey(source="param", name="user")),
+    ],
+    P + "custom-headers": [("headers", (None, "headers")), ("apps/headers", ("apps", "headers"))],
 }
 
 INVALID: dict[str, list[tuple[str, str]]] = {
@@ -216,10 +245,14 @@ INVALID: dict[str, list[tuple[str, str]]] = {
     ],
     P + "cors-enable": [("enable", "not true or false")],
     P + "cors-allow-origin": [
-        ("*, https://a.com", "cannot be combined"),
         ("https://a.com/path", "not an origin"),
-        ("ftp://a.com", "not an http:// or https:// URL"),
-        ("null", "not an http:// or https:// URL"),
+        ("a.com:8080, *.a.com", "'*.a.com' is not an origin"),
+        ("null", "sandboxed"),
+        (" , ", "is empty"),
+        ("https://*.com", "a wildcard needs a DNS name of two labels"),
+        ("https://*.10.0.0.1", "a wildcard needs a DNS name"),
+        ("https://a.com:99999", "out of range"),
+        ("https://u@a.com", "not an origin"),
     ],
     P + "cors-allow-methods": [("GET;DELETE", "not an HTTP method")],
     P + "cors-allow-headers": [("X-A B", "not a header name")],
@@ -240,10 +273,25 @@ INVALID: dict[str, list[tuple[str, str]]] = {
     P + "app-root": [("app", "must start with '/'")],
     P + "from-to-www-redirect": [("www", "not true or false")],
     P + "canary": [("yes", "not true or false")],
-    P + "canary-weight": [("101", "between 0 and 100")],
+    P + "canary-weight": [("10001", "between 0 and 10000")],
     P + "canary-by-header": [("X Canary", "not a header name")],
     P + "canary-by-header-value": [("a'b", "quotes")],
     P + "canary-by-cookie": [("a=b", "not a cookie name")],
+    P + "affinity-canary-behavior": [("Sticky", "not one of sticky, legacy")],
+    P + "canary-weight-total": [("0", "not between 1 and 10000")],
+    P + "canary-by-header-pattern": [
+        ("(a+)+", "repeats a group"),
+        ("a.*b.*c+", "more than 2"),
+        ("a b", "not a regular expression"),
+        ("(?i)a", "only (?: groups"),
+    ],
+    P + "auth-secret-type": [("htpasswd", "not one of auth-file, auth-map")],
+    P + "hash-by": [
+        ("$host", "not one of"),
+        ("$cookie_a)b", "not one of"),
+        ("$http_", "not one of"),
+    ],
+    P + "custom-headers": [("a/b/c", "not a ConfigMap name")],
 }
 
 HOSTILE = ["\n", "a\rb", "a\x00b", "x\n    http-request deny", "\x7f", "a\tb"]
@@ -355,7 +403,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_docs_describe_every_annotation() -> None:
-    text = (ROOT / "docs" / "annotations.md").read_text()
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages if page.exists())
     missing = [
         key for key in REGISTRY if f"`{key.removeprefix(PREFIX)}`" not in text and key not in text
     ]

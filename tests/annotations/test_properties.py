@@ -2,7 +2,7 @@
 
 Hypothesis writes Ingresses (main and canary ones) and Services whose
 annotations take every registered key, every mapped nginx key and snippet
-keys, with valid values (the parsing tables' rows), hostile text, or valid
+keys (and a custom-headers ConfigMap of hostile names and values), with valid values (the parsing tables' rows), hostile text, or valid
 values with hostile text spliced in. With `--nginx-compat` on, each batch is
 translated and rendered, and:
 
@@ -32,6 +32,7 @@ from tests.annotations.test_nginx import N
 from tests.annotations.test_parsing import CRYPT_HASHES, VALID
 from tests.manifests import (
     Manifest,
+    configmap,
     endpoint,
     endpoint_slice,
     ingress,
@@ -77,6 +78,12 @@ HOSTS = st.sampled_from(("a.example.com", "b.example.com"))
 PATHS = st.sampled_from(("/", "/api", "/api/", "/x"))
 KINDS = st.sampled_from(("Prefix", "Exact"))
 SERVICES = st.sampled_from(("web", "api"))
+HEADER_DATA = st.dictionaries(
+    st.one_of(st.sampled_from(("X-A", "Server", "Host", "Set-Cookie", "x_y")), HOSTILE_TEXT),
+    VALUE,
+    max_size=4,
+)
+"""A custom-headers ConfigMap: header names and values, hostile ones among them."""
 USERS = "\n".join(f"{kind}:{hashed}" for kind, hashed in CRYPT_HASHES.items())
 
 
@@ -114,6 +121,7 @@ def secret(name: str, content: str) -> Manifest:
 @st.composite
 def batches(draw: st.DrawFn) -> list[Manifest]:
     objects = [ingress_class(), secret("users", USERS), secret("ca", draw(HOSTILE_TEXT))]
+    objects.append(configmap("headers", draw(HEADER_DATA)))
     objects += draw(services("web")) + draw(services("api"))
     objects += [draw(ingresses(f"app-{i}")) for i in range(draw(st.integers(1, 3)))]
     return objects
@@ -190,6 +198,7 @@ def every_feature() -> list[Manifest]:
     objects: list[Any] = [
         ingress_class(),
         secret("users", USERS),
+        configmap("headers", {"X-Custom": "42", "X-Dollar": "$remote_addr"}),
         *services_of("web"),
         ingress("main", rule("a.example.com", path("/", "web", 80))),
     ]
