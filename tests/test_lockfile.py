@@ -13,12 +13,14 @@ from ingress_ctl.lockfile import StateDirectoryBusy, hold
 
 
 def test_a_second_holder_is_refused_with_the_first_ones_pid(tmp_path: Path) -> None:
-    with hold(tmp_path):
-        with pytest.raises(
+    with (
+        hold(tmp_path),
+        pytest.raises(
             StateDirectoryBusy, match=f"in use by another ingress-ctl \\(pid {os.getpid()}\\)"
-        ):
-            with hold(tmp_path):
-                pass
+        ),
+        hold(tmp_path),
+    ):
+        pass
 
 
 def test_the_lock_is_free_again_once_released(tmp_path: Path) -> None:
@@ -34,9 +36,8 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     )
     assert holder.stdout is not None
     assert holder.stdout.readline() == "held\n"
-    with pytest.raises(StateDirectoryBusy, match=f"pid {holder.pid}"):
-        with hold(tmp_path):
-            pass
+    with pytest.raises(StateDirectoryBusy, match=f"pid {holder.pid}"), hold(tmp_path):
+        pass
 
     holder.kill()
     holder.wait()

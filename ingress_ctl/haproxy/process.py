@@ -42,8 +42,8 @@ _START_TIMEOUT_S = 10.0
 _RELOAD_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 5.0
 _CHECK_TIMEOUT_S = 60.0
-_RESTART_DELAYS_S = (0.0, 0.25, 0.5, 1.0)
-"""Wait before each restart in a row: the first at once, then at most a second."""
+_RESTART_DELAYS_S = (0.0, 0.1, 0.25, 0.5)
+"""Wait before each restart in a row: the first at once, then at most half a second."""
 _STABLE_S = 10.0
 """A master that ran this long starts the delays over."""
 _PR_SET_PDEATHSIG = 1
@@ -243,7 +243,7 @@ class HAProxyProcess:
 
     async def supervise(self) -> None:
         """Restart HAProxy whenever its master exits unless stop() asked: the first time at
-        once, then after a short delay (at most a second) while it keeps failing.
+        once, then after a short delay (at most half a second) while it keeps failing.
 
         Waits for the first start(); returns once stop() has been called.
         """

@@ -375,9 +375,12 @@ def test_only_changed_files_are_parsed_and_same_bytes_change_nothing(
     watch.poll(0.0)
     parsed: list[Path] = []
     parse = files.parse_manifest
-    monkeypatch.setattr(
-        files, "parse_manifest", lambda file, data: parsed.append(file) or parse(file, data)
-    )
+
+    def counted(file: Path, data: bytes) -> Loaded:
+        parsed.append(file)
+        return parse(file, data)
+
+    monkeypatch.setattr(files, "parse_manifest", counted)
 
     write(tmp_path / "svc1.yaml", service("svc1", service_port(81)))
     (tmp_path / "svc2.yaml").write_bytes((tmp_path / "svc2.yaml").read_bytes())
