@@ -7,6 +7,7 @@ echo backend on 127.0.0.41 serves the Ingress.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import time
@@ -16,6 +17,7 @@ from ipaddress import IPv4Address
 import pytest
 
 from ingress_ctl import __version__
+from ingress_ctl.app import _until_signal
 from ingress_ctl.fallback import load_or_create
 from ingress_ctl.rendering import render
 from ingress_ctl.settings import Settings
@@ -212,3 +214,16 @@ def test_a_failed_start_is_retried_until_haproxy_serves(
 
         assert ready
         assert ctl.status()["last_reload"]["ok"] is True
+
+
+async def test_a_task_that_ends_on_its_own_is_named_for_a_non_zero_exit() -> None:
+    async def failing() -> None:
+        raise RuntimeError("a bug")
+
+    tasks = [
+        asyncio.create_task(failing(), name="syncing"),
+        asyncio.create_task(asyncio.sleep(60), name="source"),
+    ]
+
+    assert await _until_signal(tasks) == ["syncing"]
+    tasks[1].cancel()

@@ -305,24 +305,34 @@ def test_a_killed_controller_takes_its_haproxy_along_and_a_restart_serves_alone(
     with short_tmp_dir() as root:
         state_dir = root / "state"
         with running_controller(haproxy_bin, app, *echoes["web"], state_dir=state_dir) as ctl:
-            ctl.wait_until("/readyz")
-            master = ctl.haproxy().master_pid
-            ctl.process.kill()
-            ctl.process.wait()
-            wait_for(lambda: not running(master) or None, timeout=5)
-
-            ctl.write(app, *echoes["web"], *echoes["new"])
-            again = ctl.restarted()
             try:
-                again.wait_until("/readyz")
-                assert served(again, "/new") == "new"
-                assert _masters_of(state_dir) == [again.haproxy().master_pid]
-                second = ctl.restarted()
-                assert second.process.wait(timeout=15) == 1
-                assert "is in use by another ingress-ctl" in ctl.log.read_text()
-                again.check_running()
+                _kill_and_restart(ctl, app, echoes)
             finally:
-                stop(again)
+                for left in _masters_of(state_dir):  # none unless the test failed
+                    os.killpg(left, signal.SIGKILL)
+
+
+def _kill_and_restart(
+    ctl: Controller, app: Manifest, echoes: dict[str, tuple[Manifest, Manifest]]
+) -> None:
+    ctl.wait_until("/readyz")
+    master = ctl.haproxy().master_pid
+    ctl.process.kill()
+    ctl.process.wait()
+    wait_for(lambda: not running(master) or None, timeout=5)
+
+    ctl.write(app, *echoes["web"], *echoes["new"])
+    again = ctl.restarted()
+    try:
+        again.wait_until("/readyz")
+        assert served(again, "/new") == "new"
+        assert _masters_of(ctl.state_dir) == [again.haproxy().master_pid]
+        second = ctl.restarted()
+        assert second.process.wait(timeout=15) == 1
+        assert "is in use by another ingress-ctl" in ctl.log.read_text()
+        again.check_running()
+    finally:
+        stop(again)
 
 
 def _masters_of(state_dir: Path) -> list[int]:
