@@ -12,6 +12,7 @@ BENCHMARKS = (
     "apply_to_first_200",
     "data_plane",
     "data_plane_cost",
+    "manifest_edits",
 )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,15 +62,26 @@ def manifest_files(paths: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if _is_manifest(p, path)))
+            found.extend(_walk(path))
         else:
             found.append(path)
     return found
 
 
-def _is_manifest(file: Path, folder: Path) -> bool:
-    hidden = any(part.startswith(".") for part in file.relative_to(folder).parts)
-    return not hidden and file.suffix in SUFFIXES and file.is_file()
+def _walk(folder: Path) -> list[Path]:
+    """The manifests under folder, hidden entries and their contents left out, sorted."""
+    found: list[list[str]] = []
+    for directory, subdirectories, names in os.walk(folder):
+        subdirectories[:] = [name for name in subdirectories if not name.startswith(".")]
+        for name in names:
+            path = os.path.join(directory, name)
+            if _is_manifest(name) and os.path.isfile(path):
+                found.append(path.split(os.sep))
+    return [Path(os.sep.join(parts)) for parts in sorted(found)]
+
+
+def _is_manifest(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1] in SUFFIXES
 
 
 def _documents(file: Path, data: bytes) -> list[Any]:
@@ -187,7 +199,7 @@ class ManifestWatch:
         """Look at every file once; True when what they hold changed."""
         marks = {file: _mark(file) for file in manifest_files(self._paths)}
         changed = False
-        for file in sorted(marks.keys() | self._applied.keys()):
+        for file in marks.keys() | self._applied.keys():
             changed |= self._update(file, marks.get(file), now)
         return changed
 
