@@ -213,6 +213,29 @@ def test_a_full_disk_keeps_serving_and_applies_the_change_once_freed(site: Site)
     assert readyz(ctl).text == "ready\n"
 
 
+def test_a_controller_started_on_a_full_disk_waits_for_space(
+    haproxy_bin: str, echoes: dict[str, tuple[Manifest, Manifest]]
+) -> None:
+    with tiny_filesystem() as disk:
+        manifests = [ingress("app", rule(HOST, path("/", "web"))), *echoes["web"]]
+        with running_controller(haproxy_bin, *manifests, state_dir=disk.path / "state") as ctl:
+            ctl.wait_until("/readyz")
+            stop(ctl)
+            disk.fill()
+            again = ctl.restarted()
+            try:
+                again.wait_until("/healthz")
+                status = wait_for(lambda: _last_error(again), timeout=10)
+                assert "No space left on device" in status["last_error"]
+                assert readyz(again).text == "not ready: no configuration serves yet\n"
+                assert get(again.status_port, "/healthz").status == 200
+                disk.free()
+                again.wait_until("/readyz")
+                assert served(again) == "web"
+            finally:
+                stop(again)
+
+
 def _last_error(controller: Controller) -> Any:
     status = controller.status()
     return status if status["last_error"] else None
