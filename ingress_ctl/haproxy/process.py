@@ -331,12 +331,13 @@ class HAProxyProcess:
             return
         logger.warning("stopping HAProxy master %d left running in %s", pid, self._state_dir)
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, signal.SIGTERM)  # its session: the master and its workers
         try:
             async with asyncio.timeout(_STOP_TIMEOUT_S):
-                while _exists(pid):
+                while _group_runs(pid):
                     await asyncio.sleep(_POLL_S)
         except TimeoutError:
+            logger.warning("HAProxy master %d ignored SIGTERM; killing it", pid)
             _kill_group(pid)
 
     async def _previous_master(self) -> int | None:
@@ -432,13 +433,16 @@ def _exit_reason(code: int | None) -> str:
     return f"exited with code {code}"
 
 
-def _exists(pid: int) -> bool:
-    """Whether the process exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
+def _group_runs(pgid: int) -> bool:
+    """Whether a process of this process group runs (zombies do not count)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            state, _, group = entry.joinpath("stat").read_text().rpartition(")")[2].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if group == str(pgid) and state != "Z":
+            return True
+    return False
 
 
 _prctl: Callable[..., int] | None = None
