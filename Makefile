@@ -9,11 +9,17 @@ PYTEST_ARGS ?=
 
 all: test
 
+# Says what it does: the first install takes a minute or two.
 $(STAMP): pyproject.toml
+	@echo "==> creating the virtualenv $(VENV) (first run only, 1-2 minutes)"
 	python3 -m venv $(VENV)
+	@echo "==> upgrading pip"
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	@echo "==> installing ingress-ctl and its development tools into $(VENV)"
+	set -o pipefail; $(VENV)/bin/pip install --progress-bar off -e '.[dev]' \
+	  | (grep --line-buffered -E '^(Collecting|Successfully installed)' || true)
 	touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 venv: $(STAMP)
 
@@ -25,11 +31,12 @@ system:
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
+	  echo "==> installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 run: venv system
+	@echo "==> serving examples/ on http://127.0.0.1:$${HTTP_PORT:-8080} (status: http://127.0.0.1:$${STATUS_PORT:-10254}/status); Ctrl-C stops"
 	PATH="$$PATH:/usr/sbin:/sbin" examples/demo.sh
 
 test: venv system

@@ -5,7 +5,11 @@ files, or Kubernetes informers), the syncing loop turns store changes into
 HAProxy files and reloads, the HAProxy supervisor keeps the process alive, and
 the status server reports. In Kubernetes mode the first sync waits until every
 informer has listed, and the elected leader reports status and Events back.
-SIGTERM or SIGINT stops everything, HAProxy last.
+SIGTERM or SIGINT stops everything, HAProxy last. One controller holds a
+state directory at a time (lock file). A job that ends by itself (a bug, or an
+error nothing can serve through) stops the controller with exit status 1;
+failures it can serve through (a full disk, a configuration HAProxy refuses, a
+dead HAProxy worker) are reported and retried instead.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ingress_ctl.kube.events import EventRecorder
 from ingress_ctl.kube.leading import Leadership
 from ingress_ctl.kube.publishing import AddressSource, StatusPublisher
 from ingress_ctl.kube.reporting import Reporter
+from ingress_ctl.lockfile import StateDirectoryBusy, hold
 from ingress_ctl.logs import configure_logging
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.settings import Settings
@@ -40,6 +45,9 @@ from ingress_ctl.syncing import Syncer
 log = logging.getLogger(__name__)
 
 Jobs = dict[str, Coroutine[Any, Any, None]]
+
+UNHEALTHY_AFTER_S = 10.0
+"""/healthz fails once HAProxy could not be kept running this long: restart the pod."""
 
 
 async def _files_source(settings: Settings, store: Store) -> None:
@@ -110,9 +118,22 @@ async def run(settings: Settings) -> int:
     """Run the controller until SIGTERM or SIGINT; the exit code."""
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with hold(settings.state_dir):
+            return await _run(settings)
+    except StateDirectoryBusy as error:
+        log.error("%s", error)
+        return 1
+
+
+async def _run(settings: Settings) -> int:
     store, metrics = Store(), Metrics()
     status = ControllerStatus(mode=settings.mode)
-    process = HAProxyProcess(binary=settings.haproxy_bin, state_dir=settings.state_dir)
+    process = HAProxyProcess(
+        binary=settings.haproxy_bin, state_dir=settings.state_dir, metrics=metrics
+    )
+    status.haproxy = process.report
+    metrics.haproxy_up.set_function(lambda: float(process.alive))
     applier = Applier(
         process=process,
         state_dir=settings.state_dir,
@@ -141,8 +162,11 @@ async def run(settings: Settings) -> int:
                 log.error("no Kubernetes credentials: %s", error)
                 return 2
         jobs["haproxy"] = process.supervise()
-        await _serve(settings, jobs, status=status, metrics=metrics, process=process)
+        ended = await _serve(settings, jobs, status=status, metrics=metrics, process=process)
     await process.stop()
+    if ended:
+        log.error("stopped because %s ended", ", ".join(ended))
+        return 1
     log.info("stopped")
     return 0
 
@@ -154,16 +178,17 @@ async def _serve(
     status: ControllerStatus,
     metrics: Metrics,
     process: HAProxyProcess,
-) -> None:
-    """Run the jobs and the status server until a signal (or a job's death)."""
+) -> list[str]:
+    """Run the jobs and the status server until a signal; the jobs that ended before it."""
     tasks = [asyncio.create_task(job, name=name) for name, job in jobs.items()]
 
     def liveness() -> str | None:
         dead = [task.get_name() for task in tasks if task.done()]
         if dead:
             return f"tasks stopped: {', '.join(dead)}"
-        if status.ready and not process.alive:
-            return "haproxy is not running"
+        if process.down_for() > UNHEALTHY_AFTER_S:
+            report = process.report()
+            return f"haproxy has not served for {report.down_s:.0f} s ({report.last_exit})"
         return None
 
     web = make_app(status=status, metrics=metrics, liveness=liveness)
@@ -171,23 +196,29 @@ async def _serve(
     log.info(
         "ingress-ctl running in %s mode; status on port %d", settings.mode, settings.status_port
     )
-    await _until_signal(tasks)
+    ended = await _until_signal(tasks)
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
     await runner.cleanup()
+    return ended
 
 
-async def _until_signal(tasks: list[asyncio.Task[Any]]) -> None:
+async def _until_signal(tasks: list[asyncio.Task[Any]]) -> list[str]:
+    """Wait for SIGTERM, SIGINT or the end of a task; the names of the tasks that ended."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    for task in done:
-        if task is not waiter and task.exception() is not None:
+    ended = [task for task in done if task is not waiter]
+    for task in ended:
+        if task.exception() is not None:
             log.error("task %s failed", task.get_name(), exc_info=task.exception())
+        else:
+            log.error("task %s ended", task.get_name())
     waiter.cancel()
+    return [task.get_name() for task in ended]

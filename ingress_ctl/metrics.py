@@ -40,6 +40,23 @@ class Metrics:
             "Rendered configurations that `haproxy -c` refused (never loaded).",
             registry=self.registry,
         )
+        self.apply_failures = Counter(
+            "ingress_ctl_apply_failures_total",
+            "Applies that failed, by stage (write, check, start, reload); HAProxy kept "
+            "serving the last good configuration.",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.haproxy_restarts = Counter(
+            "ingress_ctl_haproxy_restarts_total",
+            "Restarts of HAProxy after its master exited unasked.",
+            registry=self.registry,
+        )
+        self.haproxy_up = Gauge(
+            "ingress_ctl_haproxy_up",
+            "1 while an HAProxy worker answers, else 0.",
+            registry=self.registry,
+        )
         self.runtime_updates = Counter(
             "ingress_ctl_runtime_updates_total",
             "Changes applied through the HAProxy runtime API (no reload).",

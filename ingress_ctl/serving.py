@@ -24,9 +24,8 @@ def make_app(*, status: ControllerStatus, metrics: Metrics, liveness: Liveness) 
         return web.Response(status=503, text=f"unhealthy: {dead}\n")
 
     async def readyz(_: web.Request) -> web.Response:
-        if status.ready:
-            return web.Response(text="ready\n")
-        return web.Response(status=503, text="not ready: no configuration serves yet\n")
+        ready, reason = status.readiness()
+        return web.Response(status=200 if ready else 503, text=f"{reason}\n")
 
     async def status_json(_: web.Request) -> web.Response:
         body = status.report().model_dump_json(indent=2)

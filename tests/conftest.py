@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import shutil
 import socket
 import subprocess
@@ -96,6 +98,47 @@ def short_tmp_dir() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+class TinyFilesystem:
+    """A small tmpfs mounted for a test: fill() makes it full (ENOSPC), free() undoes that."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._filler = path / "filler"
+
+    def fill(self) -> None:
+        """Write until not even one more byte fits."""
+        descriptor = os.open(self._filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            size = 1 << 20
+            while size:
+                try:
+                    os.write(descriptor, bytes(size))
+                except OSError as error:
+                    assert error.errno == errno.ENOSPC, error
+                    size //= 2
+        finally:
+            os.close(descriptor)
+
+    def free(self) -> None:
+        self._filler.unlink(missing_ok=True)
+
+
+@contextmanager
+def tiny_filesystem(size: str = "4m") -> Iterator[TinyFilesystem]:
+    """A tmpfs of `size` on a fresh short folder, unmounted and removed afterwards (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    with short_tmp_dir() as folder:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "ingress-ctl-test", folder],
+            check=True,
+        )
+        try:
+            yield TinyFilesystem(folder)
+        finally:
+            subprocess.run(["umount", "--lazy", folder], check=False)
 
 
 class Pipeline:

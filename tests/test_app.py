@@ -8,157 +8,30 @@ echo backend on 127.0.0.41 serves the Ingress.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from ipaddress import IPv4Address
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from ingress_ctl import __version__
+from ingress_ctl.app import _until_signal
 from ingress_ctl.fallback import load_or_create
-from ingress_ctl.haproxy.process import ProcStatus, parse_show_proc
 from ingress_ctl.haproxy.rendering import render
-from ingress_ctl.haproxy.sockets import send_commands
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
 from ingress_ctl.translation import translate
-from tests.conftest import ROOT, EchoBackends, echo_service, free_port, short_tmp_dir
-from tests.http import Response, get, get_or_none, metric_samples, wait_for
-from tests.manifests import Manifest, ingress, ingress_class, path, rule
+from tests.conftest import EchoBackends, echo_service, free_port
+from tests.controller import Controller, running, running_controller
+from tests.http import Response, get, get_or_none, wait_for
+from tests.manifests import Manifest, ingress, path, rule
 
 pytestmark = pytest.mark.haproxy
 
 ECHO_ADDRESS = "127.0.0.41"
-START_TIMEOUT_S = 15.0
-
-
-@dataclass(frozen=True)
-class Controller:
-    """A running `ingress-ctl run --manifests` and where to reach it."""
-
-    process: subprocess.Popen[bytes]
-    manifests: Path
-    state_dir: Path
-    http_port: int
-    status_port: int
-    log: Path
-    https_port: int
-
-    def write(self, *manifests: Manifest) -> None:
-        write_manifests(self.manifests, *manifests)
-
-    def get(self, host: str, request_path: str = "/") -> Response:
-        return get(self.http_port, request_path, host=host)
-
-    def status(self) -> Any:
-        return get(self.status_port, "/status").json()
-
-    def metrics(self) -> dict[str, float]:
-        """Every sample of /metrics, by name with labels."""
-        return metric_samples(self.status_port)
-
-    def haproxy(self) -> ProcStatus:
-        """The HAProxy master's `show proc`, over the master socket in the state directory."""
-        reply = asyncio.run(
-            send_commands(path=self.state_dir / "master.sock", commands=["show proc"])
-        )
-        return parse_show_proc(reply[0])
-
-    def wait_until(self, probe: str, timeout: float = START_TIMEOUT_S) -> Response:
-        """Poll a status-server path until it answers 200."""
-
-        def answered() -> Response | None:
-            self.check_running()
-            found = get_or_none(self.status_port, probe)
-            return found if found is not None and found.status == 200 else None
-
-        return wait_for(answered, timeout=timeout)
-
-    def check_running(self) -> None:
-        code = self.process.poll()
-        assert code is None, f"ingress-ctl exited with {code}:\n{self.log.read_text()}"
-
-
-def write_manifests(folder: Path, *manifests: Manifest) -> None:
-    """Replace the manifests (our IngressClass included) in one atomic rename."""
-    temporary = folder / "objects.yaml.tmp"  # not a manifest suffix: never read
-    temporary.write_text(yaml.safe_dump_all([ingress_class(), *manifests]))
-    os.replace(temporary, folder / "objects.yaml")
-
-
-@contextmanager
-def running_controller(
-    haproxy_bin: str, *manifests: Manifest, http_port: int | None = None
-) -> Iterator[Controller]:
-    """Start `ingress-ctl run` on these manifests; SIGTERM it (and any HAProxy left) after."""
-    with short_tmp_dir() as root:
-        folder, state_dir, log = root / "manifests", root / "state", root / "controller.log"
-        http_port, status_port, https_port = http_port or free_port(), free_port(), free_port()
-        folder.mkdir()
-        write_manifests(folder, *manifests)
-        flags = {
-            "--manifests": folder,
-            "--state-dir": state_dir,
-            "--bind-address": "127.0.0.1",
-            "--http-port": http_port,
-            "--https-port": https_port,
-            "--status-port": status_port,
-            "--haproxy-bin": haproxy_bin,
-        }
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "ingress_ctl", "run", *_words(flags)],
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        controller = Controller(process, folder, state_dir, http_port, status_port, log, https_port)
-        try:
-            yield controller
-        finally:
-            _stop(controller)
-
-
-def _words(flags: dict[str, object]) -> list[str]:
-    return [str(word) for flag in flags.items() for word in flag]
-
-
-def _stop(controller: Controller) -> None:
-    """SIGTERM the controller, then SIGKILL whatever of its HAProxy survived."""
-    masters = []
-    if controller.process.poll() is None:
-        with suppress(OSError, ValueError, TimeoutError):
-            masters.append(controller.haproxy().master_pid)
-        controller.process.terminate()
-    try:
-        controller.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        controller.process.kill()
-        controller.process.wait()
-    for master in masters:
-        if _running(master):
-            os.killpg(master, signal.SIGKILL)  # HAProxy runs in a session of its own
-
-
-def _running(pid: int) -> bool:
-    """The process exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 @pytest.fixture(scope="module")
@@ -302,12 +175,12 @@ def _synced(controller: Controller, before: dict[str, float]) -> dict[str, float
 
 def test_sigterm_stops_the_controller_and_its_haproxy(fresh: Controller) -> None:
     haproxy = fresh.haproxy()
-    assert _running(haproxy.master_pid)
+    assert running(haproxy.master_pid)
 
     fresh.process.send_signal(signal.SIGTERM)
 
     assert fresh.process.wait(timeout=5) == 0
-    assert [pid for pid in (haproxy.master_pid, *haproxy.workers) if _running(pid)] == []
+    assert [pid for pid in (haproxy.master_pid, *haproxy.workers) if running(pid)] == []
 
 
 def test_not_ready_while_haproxy_cannot_start(
@@ -341,3 +214,16 @@ def test_a_failed_start_is_retried_until_haproxy_serves(
 
         assert ready
         assert ctl.status()["last_reload"]["ok"] is True
+
+
+async def test_a_task_that_ends_on_its_own_is_named_for_a_non_zero_exit() -> None:
+    async def failing() -> None:
+        raise RuntimeError("a bug")
+
+    tasks = [
+        asyncio.create_task(failing(), name="syncing"),
+        asyncio.create_task(asyncio.sleep(60), name="source"),
+    ]
+
+    assert await _until_signal(tasks) == ["syncing"]
+    tasks[1].cancel()

@@ -13,6 +13,12 @@ good files are put back on disk, so that a restarted HAProxy serves them too.
 Files that the new rendering no longer has (certificates, named by content)
 are removed once HAProxy no longer needs them. Commands are logged without
 their payload: it may be a private key.
+
+The applier knows which files it put on disk, apart from what HAProxy runs.
+A file that cannot be written (a full disk, a read-only or vanished state
+directory) fails only the apply: HAProxy keeps serving what it ran, the error
+is logged, counted by stage and shown in /status, and the next pass (retried
+with backoff) writes what is still missing.
 """
 
 from __future__ import annotations
@@ -51,22 +57,57 @@ class Outcome:
 
 
 def write_files(directory: Path, files: Mapping[str, str]) -> None:
-    """Write files under directory, each atomically (temporary file, then rename)."""
+    """Write files under directory, each atomically (temporary file, then rename).
+
+    A file that cannot be written in full (OSError) leaves the previous one in place.
+    """
     for relative, content in files.items():
         target = directory / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(descriptor, 0o600)  # private keys are never readable by others, not even briefly
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(content)
-        os.replace(temporary, target)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(content)
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
 
-def remove_stale(directory: Path, files: Mapping[str, str], previous: Mapping[str, str]) -> None:
-    """Remove the files of `previous` that `files` does not have."""
-    for relative in previous.keys() - files.keys():
-        (directory / relative).unlink(missing_ok=True)
+class StateFiles:
+    """The files the applier put in the state directory, as far as it knows."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._written: dict[str, str] = {}
+
+    def matches(self, files: Mapping[str, str]) -> bool:
+        """Whether the state directory holds exactly these files, as far as we know."""
+        return self._written == files
+
+    def install(self, staging: Path, files: Mapping[str, str]) -> None:
+        """Move the staged files that differ from what is on disk into place (renames)."""
+        for relative in self._differing(files):
+            target = self._directory / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._written.pop(relative, None)
+            os.replace(staging / relative, target)
+            self._written[relative] = files[relative]
+
+    def write(self, files: Mapping[str, str]) -> None:
+        """Make the state directory hold these files: write what differs, remove the rest."""
+        for relative in self._differing(files):
+            self._written.pop(relative, None)
+            write_files(self._directory, {relative: files[relative]})
+            self._written[relative] = files[relative]
+        for relative in self._written.keys() - files.keys():
+            (self._directory / relative).unlink(missing_ok=True)
+            del self._written[relative]
+
+    def _differing(self, files: Mapping[str, str]) -> list[str]:
+        return [name for name, text in files.items() if self._written.get(name) != text]
 
 
 class Applier:
@@ -88,6 +129,7 @@ class Applier:
         self._min_reload_interval = min_reload_interval
         self._last_reload = -min_reload_interval
         self._current: Rendered | None = None
+        self._disk = StateFiles(state_dir)
 
     @property
     def current(self) -> Rendered | None:
@@ -95,19 +137,36 @@ class Applier:
         return self._current
 
     async def apply(self, rendered: Rendered) -> Outcome:
-        """Make HAProxy serve `rendered`: runtime commands when they suffice, else a reload."""
+        """Make HAProxy serve `rendered`: runtime commands when they suffice, else a reload.
+
+        A file that cannot be written fails the apply (`rejected`, worth a retry) and
+        leaves HAProxy serving what it served.
+        """
+        try:
+            return await self._apply(rendered)
+        except OSError as error:
+            return self._failed("write", f"cannot write the state directory: {error}")
+
+    async def _apply(self, rendered: Rendered) -> Outcome:
         steps = plan(self._current, rendered)
         if steps.reload is None:
             if self._current is not None and self._current.files == rendered.files:
-                return Outcome("none")
+                if self._disk.matches(rendered.files):
+                    return Outcome("none")
+                await asyncio.to_thread(self._disk.write, rendered.files)
+                return Outcome("none", "the state directory caught up")
             if await self._runtime(steps.commands):
-                await asyncio.to_thread(
-                    write_files, self._state_dir, _changed(rendered, self._current)
-                )
-                await self._remove_stale(rendered, self._current)
                 self._current = rendered
+                await asyncio.to_thread(self._disk.write, rendered.files)
                 return Outcome("runtime", f"{len(steps.commands)} commands")
         return await self._reload(rendered, reason=steps.reload or "runtime-failed")
+
+    def _failed(self, stage: str, detail: str, *, retry: bool = True) -> Outcome:
+        """Count, log and show a failed apply; HAProxy serves on what it ran."""
+        self._metrics.apply_failures.labels(stage=stage).inc()
+        self._status.last_error = detail
+        log.error("%s", detail)
+        return Outcome("rejected", detail, retry=retry)
 
     async def apply_servers(self, backends: Sequence[Backend]) -> Outcome | None:
         """An endpoint-only change: these backends' servers into their slots, by runtime API.
@@ -148,23 +207,18 @@ class Applier:
         return False
 
     async def _reload(self, rendered: Rendered, *, reason: str) -> Outcome:
-        checked = await self._check(rendered.files)
+        staging = self._state_dir / STAGING
+        checked = await self._check(staging, rendered.files)
         if checked is not None:
             return checked
         await self._wait_reload_interval()
-        await asyncio.to_thread(write_files, self._state_dir, rendered.files)
+        await asyncio.to_thread(self._disk.install, staging, rendered.files)
         outcome = await self._load(reason)
-        if outcome.action == "rejected" and self._current is not None:
-            await asyncio.to_thread(write_files, self._state_dir, self._current.files)
-            await self._remove_stale(self._current, rendered)
-        elif outcome.action != "rejected":
-            await self._remove_stale(rendered, self._current)
+        if outcome.action != "rejected":
             self._current = rendered
+        if self._current is not None:
+            await asyncio.to_thread(self._disk.write, self._current.files)
         return outcome
-
-    async def _remove_stale(self, kept: Rendered, gone: Rendered | None) -> None:
-        if gone is not None:
-            await asyncio.to_thread(remove_stale, self._state_dir, kept.files, gone.files)
 
     async def _wait_reload_interval(self) -> None:
         wait = self._last_reload + self._min_reload_interval - monotonic()
@@ -172,17 +226,14 @@ class Applier:
             await asyncio.sleep(wait)
         self._last_reload = monotonic()
 
-    async def _check(self, files: Mapping[str, str]) -> Outcome | None:
-        staging = self._state_dir / STAGING
+    async def _check(self, staging: Path, files: Mapping[str, str]) -> Outcome | None:
         await asyncio.to_thread(_fresh_folder, staging, files)
         result = await self._process.check(config=Path(naming.CONFIG_FILE), directory=staging)
         if result.ok:
             return None
         self._metrics.check_failures.inc()
         detail = f"haproxy -c refused the new configuration: {result.output.strip()}"
-        log.error("%s", detail)
-        self._status.last_error = detail
-        return Outcome("rejected", detail)
+        return self._failed("check", detail, retry=False)
 
     async def _load(self, reason: str) -> Outcome:
         started = monotonic()
@@ -191,8 +242,7 @@ class Applier:
                 await self._process.start()
             except HAProxyError as error:
                 self._record(False, reason, str(error), started)
-                self._status.last_error = f"haproxy did not start: {error}"
-                return Outcome("rejected", str(error), retry=True)
+                return self._failed("start", f"haproxy did not start: {error}")
             self._record(True, reason, "started", started)
             return Outcome("start")
         self._metrics.reloads.labels(reason=reason).inc()
@@ -200,9 +250,7 @@ class Applier:
         self._record(result.ok, reason, result.detail, started)
         if not result.ok:
             self._metrics.reload_failures.labels(reason=reason).inc()
-            self._status.last_error = f"reload failed: {result.detail}"
-            log.error("reload failed (%s): %s", reason, result.detail)
-            return Outcome("rejected", result.detail, retry=True)
+            return self._failed("reload", f"reload failed ({reason}): {result.detail}")
         return Outcome("reload", reason)
 
     def _record(self, ok: bool, reason: str, detail: str, started: float) -> None:
@@ -213,12 +261,6 @@ class Applier:
         if ok:
             self._status.ready = True
             log.info("haproxy %s (%s) in %.0f ms", detail, reason, duration_ms)
-
-
-def _changed(rendered: Rendered, current: Rendered | None) -> dict[str, str]:
-    """The files of `rendered` whose content differs from `current`'s (all, if none)."""
-    before = current.files if current is not None else {}
-    return {name: text for name, text in rendered.files.items() if before.get(name) != text}
 
 
 def _fresh_folder(folder: Path, files: Mapping[str, str]) -> None:

@@ -3,7 +3,10 @@
 HAProxy runs as `haproxy -W -db -S unix@master.sock,level,admin,mode,600 -C <state_dir> -f
 <config>`. That is a foreground master: our child, which forks the worker and re-executes
 itself on `reload`. It runs in a session of its own, so a terminal's Ctrl-C reaches only the
-controller, which then stops it in order. `-C` makes the state directory HAProxy's working
+controller, which then stops it in order. On Linux it gets SIGTERM when the controller dies
+(`PR_SET_PDEATHSIG`), so a killed controller leaves no HAProxy serving an old configuration;
+where that cannot hold, the next start finds the previous master (master socket, else the
+pid file) and stops it before binding. `-C` makes the state directory HAProxy's working
 directory, so the configuration, the maps and the sockets are named relative to it. HAProxy
 reads a socket address as a path only when it starts with `/` or `unix@`. Hence
 `unix@master.sock` here, and `stats socket unix@admin.sock` in the configuration.
@@ -13,18 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import re
 import signal
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from time import monotonic
 
 from pydantic import BaseModel, ConfigDict
 
-from ingress_ctl.haproxy.naming import ADMIN_SOCKET, CONFIG_FILE, MASTER_SOCKET
+from ingress_ctl.haproxy.naming import ADMIN_SOCKET, CONFIG_FILE, MASTER_SOCKET, PID_FILE
 from ingress_ctl.haproxy.sockets import send_commands
+from ingress_ctl.metrics import Metrics
+from ingress_ctl.model.state import HAProxyReport
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +42,11 @@ _START_TIMEOUT_S = 10.0
 _RELOAD_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 5.0
 _CHECK_TIMEOUT_S = 60.0
-_BACKOFF_MIN_S = 0.2
-_BACKOFF_MAX_S = 30.0
-_STABLE_S = 30.0
+_RESTART_DELAYS_S = (0.0, 0.1, 0.25, 0.5)
+"""Wait before each restart in a row: the first at once, then at most half a second."""
+_STABLE_S = 10.0
+"""A master that ran this long starts the delays over."""
+_PR_SET_PDEATHSIG = 1
 
 _MASTER_LINE = re.compile(
     r"^(?P<pid>\d+)\s+master\s+(?P<reloads>\d+)\s+\[failed:\s*(?P<failed>\d+)\]"
@@ -112,9 +121,15 @@ class HAProxyProcess:
     """One HAProxy master-worker rooted in `state_dir`, and the only code that signals it."""
 
     def __init__(
-        self, *, binary: str = "haproxy", state_dir: Path, config_name: str = CONFIG_FILE
+        self,
+        *,
+        binary: str = "haproxy",
+        state_dir: Path,
+        config_name: str = CONFIG_FILE,
+        metrics: Metrics | None = None,
     ) -> None:
         self._binary = binary
+        self._metrics = metrics or Metrics()
         self._state_dir = state_dir.absolute()
         self._config_name = config_name
         for name in (MASTER_SOCKET, ADMIN_SOCKET):
@@ -126,6 +141,9 @@ class HAProxyProcess:
         self._stopping = False
         self._lock = asyncio.Lock()
         self._started = asyncio.Event()
+        self._restarts = 0
+        self._last_exit: str | None = None
+        self._down_since: float | None = None
 
     @property
     def master_socket(self) -> Path:
@@ -144,6 +162,21 @@ class HAProxyProcess:
         HAProxy 2.6's master exits when its current worker dies.
         """
         return self._ready and self._master is not None and self._master.returncode is None
+
+    def down_for(self) -> float:
+        """Seconds since a started HAProxy exited unasked without a restart serving yet."""
+        return 0.0 if self._down_since is None else monotonic() - self._down_since
+
+    def report(self) -> HAProxyReport:
+        """What /status says about HAProxy."""
+        master = self._master
+        return HAProxyReport(
+            running=self.alive,
+            master_pid=master.pid if master is not None and self.alive else None,
+            restarts=self._restarts,
+            last_exit=self._last_exit,
+            down_s=round(self.down_for(), 1),
+        )
 
     @property
     def started(self) -> bool:
@@ -182,6 +215,8 @@ class HAProxyProcess:
         """
         async with self._lock:
             self._stopping = False
+            if not self.started:
+                await self._stop_previous()
             await self._start()
             self._started.set()
 
@@ -207,12 +242,13 @@ class HAProxyProcess:
         return await send_commands(path=self.admin_socket, commands=commands)
 
     async def supervise(self) -> None:
-        """Restart HAProxy, with backoff, whenever its master exits unless stop() asked.
+        """Restart HAProxy whenever its master exits unless stop() asked: the first time at
+        once, then after a short delay (at most half a second) while it keeps failing.
 
         Waits for the first start(); returns once stop() has been called.
         """
         await self._started.wait()
-        backoff = _BACKOFF_MIN_S
+        in_a_row = 0
         while not self._stopping:
             master = self._master
             assert master is not None, "start() succeeded, so a master exists"
@@ -220,14 +256,15 @@ class HAProxyProcess:
             if self._stopping:
                 return
             _kill_group(master.pid)
+            if self._down_since is None:  # it served; else a restart failed, and said why
+                self._down_since = monotonic()
+                self._last_exit = f"master {master.pid} {_exit_reason(master.returncode)}"
             if monotonic() - self._started_at >= _STABLE_S:
-                backoff = _BACKOFF_MIN_S
-            logger.error(
-                "HAProxy master %d exited with code %s; restarting in %.1f s",
-                master.pid, master.returncode, backoff,
-            )  # fmt: skip
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, _BACKOFF_MAX_S)
+                in_a_row = 0
+            delay = _RESTART_DELAYS_S[min(in_a_row, len(_RESTART_DELAYS_S) - 1)]
+            in_a_row += 1
+            logger.error("HAProxy %s; restarting in %.2f s", self._last_exit, delay)
+            await asyncio.sleep(delay)
             await self._restart()
 
     async def stop(self) -> None:
@@ -260,7 +297,10 @@ class HAProxyProcess:
             raise HAProxyError("HAProxy is already running")
         self._ready = False
         self._master = await asyncio.create_subprocess_exec(
-            *self._command(), stdin=asyncio.subprocess.DEVNULL, start_new_session=True
+            *self._command(),
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._started_at = monotonic()
         try:
@@ -269,8 +309,48 @@ class HAProxyProcess:
             _kill_group(self._master.pid)
             await self._master.wait()
             raise
-        self._ready = True
+        self._ready, self._down_since = True, None
+        self._write_pid_file(self._master.pid)
         logger.info("HAProxy master %d started", self._master.pid)
+
+    def _write_pid_file(self, pid: int) -> None:
+        """Note the master's pid, for a controller that starts after this one was killed."""
+        path = self._state_dir / PID_FILE
+        temporary = path.with_name(f".{PID_FILE}.tmp")
+        try:
+            temporary.write_text(f"{pid}\n")
+            temporary.replace(path)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            logger.warning("cannot write %s: %s", path, error)
+
+    async def _stop_previous(self) -> None:
+        """Stop an HAProxy master that an earlier controller of this state directory left."""
+        pid = await self._previous_master()
+        if pid is None:
+            return
+        logger.warning("stopping HAProxy master %d left running in %s", pid, self._state_dir)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)  # its session: the master and its workers
+        try:
+            async with asyncio.timeout(_STOP_TIMEOUT_S):
+                while _group_runs(pid):
+                    await asyncio.sleep(_POLL_S)
+        except TimeoutError:
+            logger.warning("HAProxy master %d ignored SIGTERM; killing it", pid)
+            _kill_group(pid)
+
+    async def _previous_master(self) -> int | None:
+        """The pid of a master of this state directory that is not ours, if one runs."""
+        status = await self._status_or_none()
+        if status is not None:
+            return status.master_pid
+        try:
+            pid = int((self._state_dir / PID_FILE).read_text())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        return pid if os.fsencode(self._state_dir) in command else None
 
     async def _wait_ready(self, master: asyncio.subprocess.Process) -> None:
         try:
@@ -338,10 +418,42 @@ class HAProxyProcess:
         async with self._lock:
             if self._stopping:
                 return
+            self._restarts += 1
+            self._metrics.haproxy_restarts.inc()
             try:
                 await self._start()
             except (HAProxyError, OSError) as error:
-                logger.error("HAProxy did not restart: %s", error)
+                self._last_exit = f"did not restart: {error}"
+                logger.error("HAProxy %s", self._last_exit)
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+def _group_runs(pgid: int) -> bool:
+    """Whether a process of this process group runs (zombies do not count)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            state, _, group = entry.joinpath("stat").read_text().rpartition(")")[2].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if group == str(pgid) and state != "Z":
+            return True
+    return False
+
+
+_prctl: Callable[..., int] | None = None
+if sys.platform == "linux":
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def _die_with_parent() -> None:
+    """In the forked child, before exec: SIGTERM when the controller dies (Linux only)."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _kill_group(pgid: int) -> None:

@@ -6,6 +6,7 @@ reads `report()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -42,6 +43,19 @@ class ReloadRecord(Value):
     duration_ms: float = 0.0
 
 
+class HAProxyReport(Value):
+    """The supervised HAProxy: whether a worker serves, and how it fared."""
+
+    running: bool
+    master_pid: int | None = None
+    restarts: int = 0
+    """Restarts after the master exited unasked (a worker or the master died)."""
+    last_exit: str | None = None
+    """Why HAProxy last stopped unasked, or why it last failed to restart."""
+    down_s: float = 0.0
+    """Seconds without a serving HAProxy since it last stopped unasked."""
+
+
 class StatusReport(Value):
     """The JSON body of /status."""
 
@@ -52,13 +66,15 @@ class StatusReport(Value):
     last_sync: SyncRecord | None
     last_reload: ReloadRecord | None
     last_error: str | None
+    haproxy: HAProxyReport | None
     objects: dict[str, int]
     ingresses: tuple[IngressReport, ...]
     problems: tuple[Problem, ...]
 
 
 class ControllerStatus:
-    """Mutable holder of the latest facts; only the syncing loop writes it."""
+    """Mutable holder of the latest facts; the syncing loop writes it, and `haproxy`
+    reads the supervised process's own facts."""
 
     def __init__(self, *, mode: Mode) -> None:
         self.mode: Mode = mode
@@ -70,6 +86,23 @@ class ControllerStatus:
         self.objects: dict[str, int] = {}
         self.ingresses: tuple[IngressReport, ...] = ()
         self.problems: tuple[Problem, ...] = ()
+        self.haproxy: Callable[[], HAProxyReport] | None = None
+
+    def readiness(self) -> tuple[bool, str]:
+        """Whether traffic is served, and a one-line reason (the body of /readyz).
+
+        Ready once a configuration serves and while an HAProxy worker runs; a newer
+        configuration that could not be applied is said, not counted against readiness.
+        """
+        haproxy = self.haproxy() if self.haproxy is not None else None
+        if not self.ready:
+            return False, "not ready: no configuration serves yet"
+        if haproxy is not None and not haproxy.running:
+            return False, f"not ready: no HAProxy worker serves ({haproxy.last_exit})"
+        if self.last_error is not None:
+            first = self.last_error.strip().split("\n", 1)[0]
+            return True, f"ready: serving the last good configuration; {first}"
+        return True, "ready"
 
     def report(self) -> StatusReport:
         """A frozen copy for /status."""
@@ -77,7 +110,8 @@ class ControllerStatus:
             version=__version__,
             mode=self.mode,
             started_at=self.started_at,
-            ready=self.ready,
+            ready=self.readiness()[0],
+            haproxy=self.haproxy() if self.haproxy is not None else None,
             last_sync=self.last_sync,
             last_reload=self.last_reload,
             last_error=self.last_error,

@@ -2,28 +2,48 @@
 
 Reads files and folders (recursively: `*.yaml`, `*.yml`, `*.json`, skipping
 hidden entries such as the `..data` copies of a mounted ConfigMap),
-multi-document YAML files, JSON files and `List` kinds. A file that does not
-parse or an object with a bad field becomes a problem naming the file, the
-object and the field; every other object still loads. `watch_manifests` polls
-the files and yields a fresh load whenever one changes.
+multi-document YAML files (with libyaml's loader when PyYAML has it), JSON
+files and `List` kinds. A file that does not parse or an object with a bad
+field becomes a problem naming the file, the object and the field; every other
+object still loads.
+
+`watch_manifests` polls the files and yields a fresh load whenever what they
+hold changes. It re-reads only the files whose size, time or inode changed,
+and a file whose content hash did not change (a rewrite with the same bytes)
+changes nothing. A change that would lose something a file had (the file
+vanished, no longer parses, or holds fewer objects: what a writer that
+truncates, then writes, leaves for a moment) waits until the file has stayed
+the same for `settle` seconds, and is then read again. A file that still does
+not parse keeps its last good objects, with a problem naming it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import yaml
 
-from ingress_ctl.model.objects import KubeObject, ObjectError, describe, parse_object
+from ingress_ctl.model.objects import KubeObject, ObjectError, describe, object_key, parse_object
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import ObjectRef
 
 SUFFIXES = (".yaml", ".yml", ".json")
+SETTLE_S = 1.0
+"""How long a file must stay unchanged before a change that loses objects is believed."""
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader (about 8 times faster) when PyYAML was built with it."""
+
+Mark = tuple[int, int, int]
+"""What tells a file changed without reading it: modification time, size, inode."""
 
 
 @dataclass(frozen=True)
@@ -34,43 +54,79 @@ class Loaded:
     problems: tuple[Problem, ...]
 
 
+EMPTY = Loaded(objects=(), problems=())
+
+
 def manifest_files(paths: Sequence[Path]) -> list[Path]:
     """The manifest files named by paths: files as given, folders walked recursively."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if _is_manifest(p, path)))
+            found.extend(_walk(path))
         else:
             found.append(path)
     return found
 
 
-def _is_manifest(file: Path, folder: Path) -> bool:
-    hidden = any(part.startswith(".") for part in file.relative_to(folder).parts)
-    return not hidden and file.suffix in SUFFIXES and file.is_file()
+def _walk(folder: Path) -> list[Path]:
+    """The manifests under folder, hidden entries and their contents left out, sorted."""
+    found: list[list[str]] = []
+    for directory, subdirectories, names in os.walk(folder):
+        subdirectories[:] = [name for name in subdirectories if not name.startswith(".")]
+        for name in names:
+            path = os.path.join(directory, name)
+            if _is_manifest(name) and os.path.isfile(path):
+                found.append(path.split(os.sep))
+    return [Path(os.sep.join(parts)) for parts in sorted(found)]
 
 
-def _documents(file: Path) -> list[Any]:
+def _is_manifest(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1] in SUFFIXES
+
+
+def _documents(file: Path, data: bytes) -> list[Any]:
     """The documents of a file: one for JSON (which YAML 1.1 misreads: tabs), any for YAML."""
-    text = file.read_text(encoding="utf-8")
+    text = data.decode("utf-8")
     if file.suffix == ".json":
         return [json.loads(text)]
-    return list(yaml.safe_load_all(text))
+    return list(yaml.load_all(text, Loader=_LOADER))
+
+
+def parse_manifest(file: Path, data: bytes) -> Loaded:
+    """The objects in one file's bytes, and their problems.
+
+    Raises ValueError (bad UTF-8 or JSON) or yaml.YAMLError when the file does not parse.
+    """
+    objects: list[KubeObject] = []
+    problems: list[Problem] = []
+    for raw in _items(_documents(file, data)):
+        _load_one(file, raw, objects, problems)
+    return Loaded(objects=tuple(objects), problems=tuple(problems))
 
 
 def load_manifests(paths: Sequence[Path]) -> Loaded:
     """Every object in these files and folders, and a problem for each that failed."""
-    objects: list[KubeObject] = []
-    problems: list[Problem] = []
+    loads: list[Loaded] = []
     for file in manifest_files(paths):
         try:
-            documents = _documents(file)
-        except (OSError, ValueError, yaml.YAMLError) as error:  # ValueError: bad UTF-8 or JSON
-            problems.append(_file_problem(file, f"cannot be read: {_first_line(error)}"))
-            continue
-        for raw in _items(documents):
-            _load_one(file, raw, objects, problems)
-    return Loaded(objects=tuple(objects), problems=tuple(problems))
+            loads.append(parse_manifest(file, file.read_bytes()))
+        except (OSError, ValueError, yaml.YAMLError) as error:
+            loads.append(Loaded(objects=(), problems=(_unreadable(file, error),)))
+    return _joined(loads)
+
+
+def _joined(loads: Sequence[Loaded]) -> Loaded:
+    return Loaded(
+        objects=tuple(obj for loaded in loads for obj in loaded.objects),
+        problems=tuple(problem for loaded in loads for problem in loaded.problems),
+    )
+
+
+def _unreadable(file: Path, error: Exception, *, kept: int = 0) -> Problem:
+    reason = f"cannot be read: {_first_line(error)}"
+    if kept:
+        reason += f"; its last good {kept} object(s) are kept"
+    return _file_problem(file, reason)
 
 
 def _first_line(error: Exception) -> str:
@@ -107,23 +163,121 @@ def _load_one(file: Path, raw: Any, objects: list[KubeObject], problems: list[Pr
         objects.append(obj)
 
 
-def _fingerprint(paths: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
-    marks = []
-    for file in manifest_files(paths):
-        try:
-            stat = file.stat()
-        except OSError:
-            continue
-        marks.append((str(file), stat.st_mtime_ns, stat.st_size))
-    return tuple(marks)
+@dataclass(frozen=True)
+class _Applied:
+    """One file as the watcher last took it in."""
+
+    mark: Mark
+    digest: bytes
+    good: Loaded
+    """What its last content that parsed held."""
+    error: Problem | None = None
+    """Why its current content does not parse (its last good objects are kept)."""
+
+    @property
+    def loaded(self) -> Loaded:
+        if self.error is None:
+            return self.good
+        return Loaded(objects=self.good.objects, problems=(*self.good.problems, self.error))
 
 
-async def watch_manifests(paths: Sequence[Path], *, interval: float = 0.2) -> AsyncIterator[Loaded]:
-    """Yield a load now, then again each time a manifest is added, changed or removed."""
-    seen = None
+class ManifestWatch:
+    """The manifests' current objects, kept up to date one changed file at a time."""
+
+    def __init__(self, paths: Sequence[Path], *, settle: float = SETTLE_S) -> None:
+        self._paths = tuple(paths)
+        self._settle = settle
+        self._applied: dict[Path, _Applied] = {}
+        self._pending: dict[Path, tuple[Mark | None, float]] = {}
+        """Files whose change waits for the writer to settle: the mark seen, since when."""
+
+    def loaded(self) -> Loaded:
+        """Every object the files hold now, or held last when they do not parse."""
+        return _joined([self._applied[file].loaded for file in sorted(self._applied)])
+
+    def poll(self, now: float) -> bool:
+        """Look at every file once; True when what they hold changed."""
+        marks = {file: _mark(file) for file in manifest_files(self._paths)}
+        changed = False
+        for file in marks.keys() | self._applied.keys():
+            changed |= self._update(file, marks.get(file), now)
+        return changed
+
+    def _update(self, file: Path, mark: Mark | None, now: float) -> bool:
+        applied = self._applied.get(file)
+        if applied is not None and applied.mark == mark:
+            self._pending.pop(file, None)
+            return False
+        data = _read(file) if mark is not None else None
+        if mark is None or data is None:
+            if applied is None or not self._settled(file, None, now):
+                return False
+            del self._applied[file]
+            return True
+        digest = hashlib.blake2b(data).digest()
+        if applied is not None and applied.digest == digest:
+            self._applied[file] = _Applied(mark, digest, applied.good, applied.error)
+            self._pending.pop(file, None)
+            return False
+        fresh = _parsed(file, mark, digest, data, applied)
+        if _loses(applied, fresh) and not self._settled(file, mark, now):
+            return False
+        self._applied[file] = fresh
+        self._pending.pop(file, None)
+        return applied is None or applied.loaded != fresh.loaded
+
+    def _settled(self, file: Path, mark: Mark | None, now: float) -> bool:
+        """Whether the file has shown this mark for `settle` seconds (the clock starts now)."""
+        seen = self._pending.get(file)
+        if seen is None or seen[0] != mark:
+            self._pending[file] = (mark, now)
+            return self._settle <= 0
+        return now - seen[1] >= self._settle
+
+
+def _mark(file: Path) -> Mark | None:
+    try:
+        stat = file.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _read(file: Path) -> bytes | None:
+    try:
+        return file.read_bytes()
+    except OSError:
+        return None
+
+
+def _parsed(
+    file: Path, mark: Mark, digest: bytes, data: bytes, applied: _Applied | None
+) -> _Applied:
+    try:
+        return _Applied(mark, digest, parse_manifest(file, data))
+    except (ValueError, yaml.YAMLError) as error:
+        good = applied.good if applied is not None else EMPTY
+        return _Applied(mark, digest, good, _unreadable(file, error, kept=len(good.objects)))
+
+
+def _loses(applied: _Applied | None, fresh: _Applied) -> bool:
+    """Whether taking `fresh` in would drop an object the file had, or start an error."""
+    if applied is None:
+        return False
+    if fresh.error is not None and applied.error is None:
+        return True
+    kept = {object_key(obj) for obj in fresh.good.objects}
+    return any(object_key(obj) not in kept for obj in applied.good.objects)
+
+
+async def watch_manifests(
+    paths: Sequence[Path], *, interval: float = 0.2, settle: float = SETTLE_S
+) -> AsyncIterator[Loaded]:
+    """Yield a load now, then again each time what the manifests hold changes."""
+    watch = ManifestWatch(paths, settle=settle)
+    await asyncio.to_thread(watch.poll, monotonic())
+    yield watch.loaded()
     while True:
-        mark = await asyncio.to_thread(_fingerprint, paths)
-        if mark != seen:
-            seen = mark
-            yield await asyncio.to_thread(load_manifests, paths)
         await asyncio.sleep(interval)
+        if await asyncio.to_thread(watch.poll, monotonic()):
+            yield watch.loaded()

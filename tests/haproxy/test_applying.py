@@ -14,7 +14,14 @@ import pytest
 
 from ingress_ctl.haproxy.applying import Outcome
 from ingress_ctl.haproxy.rendering import Rendered
-from tests.conftest import EchoBackends, Pipeline, echo_service, free_port, short_tmp_dir
+from tests.conftest import (
+    EchoBackends,
+    Pipeline,
+    echo_service,
+    free_port,
+    short_tmp_dir,
+    tiny_filesystem,
+)
 from tests.manifests import Manifest, ingress, path, rule
 
 pytestmark = pytest.mark.haproxy
@@ -160,3 +167,62 @@ async def test_a_first_start_that_fails_is_rejected_and_not_ready(
     assert (await pipeline.apply(app)).action == "start"
     assert pipeline.status.ready
     assert pipeline.get("app.test").backend == "v1"
+
+
+async def test_a_full_disk_keeps_the_last_good_config_serving_until_it_frees(
+    haproxy_bin: str, v1: tuple[Manifest, Manifest]
+) -> None:
+    with tiny_filesystem() as disk:
+        pipeline = Pipeline(haproxy_bin=haproxy_bin, state_dir=disk.path / "state")
+        try:
+            app = pipeline.render(ingress("app", rule("app.test", path("/", "v1"))), *v1)
+            assert (await pipeline.apply(app)).action == "start"
+            changed = pipeline.render(
+                ingress("app", rule("app.test", path("/", "v1"), path("/new", "new"))), *v1
+            )
+            disk.fill()
+
+            outcome = await pipeline.apply(changed)
+
+            assert (outcome.action, outcome.retry) == ("rejected", True)
+            assert "No space left on device" in outcome.detail
+            assert pipeline.status.last_error == outcome.detail
+            assert pipeline.status.readiness() == (
+                True,
+                f"ready: serving the last good configuration; {outcome.detail}",
+            )
+            assert metric(pipeline, "ingress_ctl_apply_failures_total", stage="write") == 1
+            assert pipeline.process.alive
+            assert pipeline.get("app.test").backend == "v1"
+            assert pipeline.get("app.test", "/new").backend == "v1"
+            assert on_disk(pipeline, app) == app.files
+            disk.free()
+            assert (await pipeline.apply(changed)) == Outcome("reload", "backends")
+            assert pipeline.get("app.test", "/new").status == 503
+            assert on_disk(pipeline, changed) == changed.files
+        finally:
+            await pipeline.process.stop()
+
+
+async def test_files_a_full_disk_kept_from_a_runtime_update_are_written_later(
+    haproxy_bin: str, v1: tuple[Manifest, Manifest]
+) -> None:
+    with tiny_filesystem() as disk:
+        pipeline = Pipeline(haproxy_bin=haproxy_bin, state_dir=disk.path / "state")
+        try:
+            app = pipeline.render(ingress("app", rule("app.test", path("/", "v1"))), *v1)
+            await pipeline.apply(app)
+            moved = pipeline.render(ingress("app", rule("app.test", path("/v1", "v1"))), *v1)
+            disk.fill()
+
+            outcome = await pipeline.apply(moved)
+
+            assert (outcome.action, outcome.retry) == ("rejected", True)
+            assert pipeline.get("app.test", "/").status == 404  # the runtime update took
+            assert on_disk(pipeline, moved) != moved.files
+            disk.free()
+            assert await pipeline.apply(moved) == Outcome("none", "the state directory caught up")
+            assert on_disk(pipeline, moved) == moved.files
+            assert await pipeline.apply(moved) == Outcome("none")
+        finally:
+            await pipeline.process.stop()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from ingress_ctl.haproxy.process import (
     ProcStatus,
     parse_show_proc,
 )
+from ingress_ctl.metrics import Metrics
 
 pytestmark = pytest.mark.haproxy
 
@@ -221,3 +224,111 @@ async def test_runtime_set_server_addr_shows_in_servers_state(haproxy: HAProxyPr
 async def test_runtime_refuses_a_command_with_a_newline(haproxy: HAProxyProcess) -> None:
     with pytest.raises(ValueError, match="line break"):
         await haproxy.runtime(["show info\nshow env"])
+
+
+async def _until(probe: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not probe():
+            await asyncio.sleep(0.02)
+
+
+async def test_killed_workers_are_restarted_counted_and_reported(
+    state_dir: Path, http_get: HttpGet
+) -> None:
+    metrics = Metrics()
+    haproxy = HAProxyProcess(state_dir=state_dir, metrics=metrics)
+    await haproxy.start()
+    supervisor = asyncio.create_task(haproxy.supervise())
+    try:
+        for kill in range(1, 4):
+            old = await haproxy.status()
+            os.kill(old.workers[0], signal.SIGKILL)
+            await _new_master(haproxy, old_pid=old.master_pid)
+
+            report = haproxy.report()
+            assert (report.running, report.restarts, report.down_s) == (True, kill, 0.0)
+            assert report.last_exit is not None
+            assert report.last_exit.startswith(f"master {old.master_pid} exited with code ")
+            assert metrics.registry.get_sample_value("ingress_ctl_haproxy_restarts_total") == kill
+            assert await http_get() == (200, "ok")
+    finally:
+        await haproxy.stop()
+        await asyncio.wait_for(supervisor, 5)
+
+
+async def test_a_restart_that_fails_is_reported_until_one_serves(
+    haproxy: HAProxyProcess, write_config: WriteConfig, http_get: HttpGet
+) -> None:
+    supervisor = asyncio.create_task(haproxy.supervise())
+    write_config(body="v2", extra=BOGUS)
+    os.kill((await haproxy.status()).master_pid, signal.SIGKILL)
+
+    await _until(lambda: (haproxy.report().last_exit or "").startswith("did not restart"))
+
+    report = haproxy.report()
+    assert not report.running and report.master_pid is None
+    assert "exited with code 1 while starting" in (report.last_exit or "")
+    assert haproxy.down_for() > 0
+    write_config(body="v2")
+    await _until(lambda: haproxy.alive)
+    assert haproxy.down_for() == 0.0
+    assert await http_get() == (200, "v2")
+    await haproxy.stop()
+    await asyncio.wait_for(supervisor, 5)
+
+
+@pytest.mark.parametrize("found_by", ["master socket", "pid file"])
+async def test_start_stops_a_master_left_by_an_earlier_controller(
+    state_dir: Path, write_config: WriteConfig, http_get: HttpGet, found_by: str
+) -> None:
+    earlier = HAProxyProcess(state_dir=state_dir)
+    await earlier.start()
+    left = await earlier.status()
+    if found_by == "pid file":
+        earlier.master_socket.unlink()
+    write_config(body="v2")
+    later = HAProxyProcess(state_dir=state_dir)
+    try:
+        await later.start()
+
+        assert not [pid for pid in (left.master_pid, *left.workers) if _running(pid)]
+        assert (await later.status()).master_pid != left.master_pid
+        assert {await http_get() for _ in range(5)} == {(200, "v2")}
+    finally:
+        await later.stop()
+        with contextlib.suppress(ProcessLookupError):
+            await earlier.stop()
+
+
+async def test_haproxy_dies_with_the_process_that_started_it(state_dir: Path) -> None:
+    starter = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", STARTER, str(state_dir),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert starter.stdout is not None
+    master = int(await asyncio.wait_for(starter.stdout.readline(), 10))
+    try:
+        assert _running(master)
+
+        starter.kill()
+        await starter.wait()
+
+        await _until(lambda: not _running(master))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(master, signal.SIGKILL)
+
+
+STARTER = """
+import asyncio, sys
+from pathlib import Path
+from ingress_ctl.haproxy.process import HAProxyProcess
+
+async def main():
+    haproxy = HAProxyProcess(state_dir=Path(sys.argv[1]))
+    await haproxy.start()
+    print((await haproxy.status()).master_pid, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""

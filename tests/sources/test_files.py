@@ -14,8 +14,9 @@ import yaml
 from ingress_ctl.model.objects import object_key
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import ObjectRef
-from ingress_ctl.sources.files import Loaded, load_manifests, watch_manifests
-from tests.manifests import Manifest, ingress, ingress_class, path, rule, service
+from ingress_ctl.sources import files
+from ingress_ctl.sources.files import Loaded, ManifestWatch, load_manifests, watch_manifests
+from tests.manifests import Manifest, ingress, ingress_class, path, rule, service, service_port
 
 WEB = service("web")
 API = service("api", namespace="team-a")
@@ -205,6 +206,7 @@ def test_unknown_kinds_are_ignored(tmp_path: Path) -> None:
 # watch_manifests
 
 INTERVAL = 0.01
+SETTLE = 0.1
 QUIET = 0.3
 """Many polls: long enough for any spurious yield to show."""
 
@@ -214,7 +216,9 @@ class Watch:
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self._loads: asyncio.Queue[Loaded] = asyncio.Queue()
-        self._watch: AsyncIterator[Loaded] = watch_manifests(paths, interval=INTERVAL)
+        self._watch: AsyncIterator[Loaded] = watch_manifests(
+            paths, interval=INTERVAL, settle=SETTLE
+        )
         self._task = asyncio.create_task(self._collect())
 
     async def _collect(self) -> None:
@@ -282,3 +286,129 @@ async def test_watch_ignores_files_that_are_not_manifests(watched: tuple[Path, W
     (folder / "empty").mkdir()
     os.utime(folder)
     assert await watch.quiet()
+
+
+async def test_watch_keeps_the_objects_of_a_file_that_stops_parsing(
+    watched: tuple[Path, Watch],
+) -> None:
+    folder, watch = watched
+    await watch.next()
+    (folder / "web.yaml").write_text(yaml.safe_dump(WEB) + "metadata: {name: [unclosed\n")
+
+    loaded = await watch.next()
+
+    assert keys(loaded) == [key(WEB)]
+    ((file, why),) = file_problems(loaded)
+    assert file == str(folder / "web.yaml")
+    assert why.startswith("cannot be read: ")
+    assert why.endswith("; its last good 1 object(s) are kept")
+    assert await watch.quiet()
+
+
+# ManifestWatch, polled by hand on a clock of our own
+
+STEADY = 1.0
+
+
+def test_a_file_seen_empty_for_a_moment_changes_nothing(tmp_path: Path) -> None:
+    file = write(tmp_path / "web.yaml", WEB, SHOP)
+    watch = ManifestWatch([tmp_path], settle=STEADY)
+    assert watch.poll(0.0)
+    content = file.read_bytes()
+
+    file.write_bytes(b"")  # a shell's `>`: truncated, then written
+    assert not watch.poll(0.1)
+    assert keys(watch.loaded()) == [key(WEB), key(SHOP)]
+    file.write_bytes(content[: len(content) // 2])
+    assert not watch.poll(0.2)
+    file.write_bytes(content)
+
+    assert not watch.poll(0.3)
+    assert not watch.poll(0.3 + STEADY)
+    assert keys(watch.loaded()) == [key(WEB), key(SHOP)]
+    assert watch.loaded().problems == ()
+
+
+def test_objects_leave_a_file_once_it_has_settled(tmp_path: Path) -> None:
+    file = write(tmp_path / "web.yaml", WEB, SHOP)
+    watch = ManifestWatch([tmp_path], settle=STEADY)
+    watch.poll(0.0)
+
+    write(file, WEB)
+    assert not watch.poll(0.1)
+    assert not watch.poll(0.1 + STEADY / 2)
+    assert watch.poll(0.1 + STEADY)
+
+    assert keys(watch.loaded()) == [key(WEB)]
+
+
+def test_a_removed_file_is_forgotten_once_it_stays_away(tmp_path: Path) -> None:
+    write(tmp_path / "web.yaml", WEB)
+    shop = write(tmp_path / "shop.yaml", SHOP)
+    watch = ManifestWatch([tmp_path], settle=STEADY)
+    watch.poll(0.0)
+
+    shop.unlink()
+    assert not watch.poll(0.1)
+    assert watch.poll(0.1 + STEADY)
+
+    assert keys(watch.loaded()) == [key(WEB)]
+
+
+def test_a_new_object_is_taken_in_at_once(tmp_path: Path) -> None:
+    file = write(tmp_path / "web.yaml", WEB)
+    watch = ManifestWatch([tmp_path], settle=STEADY)
+    watch.poll(0.0)
+
+    write(file, WEB, SHOP)
+
+    assert watch.poll(0.1)
+    assert keys(watch.loaded()) == [key(WEB), key(SHOP)]
+
+
+def test_only_changed_files_are_parsed_and_same_bytes_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index in range(5):
+        write(tmp_path / f"svc{index}.yaml", service(f"svc{index}"))
+    watch = ManifestWatch([tmp_path], settle=STEADY)
+    watch.poll(0.0)
+    parsed: list[Path] = []
+    parse = files.parse_manifest
+
+    def counted(file: Path, data: bytes) -> Loaded:
+        parsed.append(file)
+        return parse(file, data)
+
+    monkeypatch.setattr(files, "parse_manifest", counted)
+
+    write(tmp_path / "svc1.yaml", service("svc1", service_port(81)))
+    (tmp_path / "svc2.yaml").write_bytes((tmp_path / "svc2.yaml").read_bytes())
+    os.utime(tmp_path / "svc3.yaml", ns=(1, 1))
+
+    assert watch.poll(0.1)
+    assert parsed == [tmp_path / "svc1.yaml"]
+    assert not watch.poll(0.2)
+    assert parsed == [tmp_path / "svc1.yaml"]
+
+
+def test_a_typo_is_reported_once_settled_and_the_fix_is_taken_at_once(tmp_path: Path) -> None:
+    file = write(tmp_path / "web.yaml", WEB)
+    watch = ManifestWatch([tmp_path], settle=STEADY)
+    watch.poll(0.0)
+    file.write_text("kind: Service\nmetadata: {name: [unclosed\n")
+
+    assert not watch.poll(0.1)
+    assert watch.loaded().problems == ()
+    assert watch.poll(0.1 + STEADY)
+    assert keys(watch.loaded()) == [key(WEB)]
+    assert [p.source.name for p in watch.loaded().problems] == [str(file)]
+
+    write(file, WEB)
+    assert watch.poll(0.2 + STEADY)
+    assert watch.loaded().problems == ()
+
+
+def test_yaml_is_read_with_libyaml_when_pyyaml_has_it() -> None:
+    assert yaml.__with_libyaml__
+    assert files._LOADER is yaml.CSafeLoader
