@@ -75,6 +75,9 @@ class GlobalConfig(BaseModel):
     timeouts: Timeouts = Timeouts()
     maxconn: int | None = None
     """None: HAProxy derives it from the file-descriptor limit."""
+    max_connections_per_source: int = 1_000
+    """Concurrent connections one client address may hold open; more are closed at once
+    (0: no limit). Keeps one client's idle connections from filling `maxconn`."""
     nbthread: int | None = None
     """None: one thread per CPU HAProxy may run on."""
     log_format: LogFormat = LogFormat.NONE

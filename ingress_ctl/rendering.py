@@ -26,6 +26,10 @@ from ingress_ctl.slots import Layout, Slot, assign_slots
 
 TEMPLATES = Path(__file__).parent / "haproxy" / "templates"
 
+HOST_HEADER = r"^([a-z0-9_-]+\.)*[a-z0-9_-]+\.?(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$"
+"""What a Host header may hold (case-insensitively): a DNS name or an IP address, and a port.
+Anything else (a NUL, a control character, a space, a second value) is answered 400."""
+
 
 @cache
 def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:
@@ -92,6 +96,7 @@ def render_state(
         http_bind=naming.server_address(bind_host, settings.http_port),
         https_bind=naming.server_address(bind_host, settings.https_port),
         https_port=settings.https_port,
+        host_header=HOST_HEADER,
     )
     maps = _maps(routing)
     lines = crt_list(routing)

@@ -28,6 +28,7 @@ from tests.h2_backend import serving
 from tests.http import Response, request, wait_for
 from tests.manifests import (
     Manifest,
+    configmap,
     endpoint,
     endpoint_slice,
     ingress,
@@ -54,13 +55,22 @@ HASHES = {
 class Proxy(EchoProxy):
     """The module's HAProxy and echo backends, driven synchronously."""
 
-    def serve(self, *manifests: Manifest, nginx_compat: bool = False) -> Translation:
-        """Serve exactly these manifests (plus our IngressClass and the echo Services)."""
+    def serve(
+        self,
+        *manifests: Manifest,
+        nginx_compat: bool = False,
+        global_config: dict[str, str] | None = None,
+    ) -> Translation:
+        """Serve exactly these manifests (plus our IngressClass and the echo Services), and
+        the global ConfigMap `default/global` with `global_config` when given."""
         settings = Settings(
             bind_address=IPv4Address("127.0.0.1"),
             http_port=self.pipeline.port,
             nginx_compat=nginx_compat,
+            configmap="default/global" if global_config is not None else None,
         )
+        if global_config is not None:
+            manifests = (*manifests, configmap("global", global_config))
         translation = run(*self.services(*ECHOES), *manifests, settings=settings)
         current = self.pipeline.applier.current
         rendered = render_state(

@@ -71,6 +71,7 @@ KEYS: Mapping[str, tuple[tuple[str, ...], Parser]] = {
     "timeout-tunnel": (("timeouts", "tunnel"), duration),
     "timeout-queue": (("timeouts", "queue"), duration),
     "maxconn": (("maxconn",), integer(1, 1_000_000)),
+    "max-connections-per-source": (("max_connections_per_source",), integer(0, 1_000_000)),
     "nbthread": (("nbthread",), integer(1, 64)),
     "log-format": (("log_format",), choice(LogFormat)),
     "ssl-min-version": (("ssl_min_version",), choice(TLSVersion)),
