@@ -11,6 +11,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from ingress_ctl.applying import write_files
 from ingress_ctl.explaining import explain
 from ingress_ctl.objects import Ingress
 from ingress_ctl.rendering import render
+from ingress_ctl.resolving import external_names, own_addresses, resolve_all
 from ingress_ctl.settings import Settings, default_controller_namespace, parse_service_port
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
@@ -71,6 +73,18 @@ def _routing_flags(parser: argparse.ArgumentParser) -> None:
         "--tcp-services-configmap",
         metavar="NS/NAME",
         help='ConfigMap of TCP services: "<port>": "<ns>/<service>:<port>[:PROXY[:PROXY]]"',
+    )
+    parser.add_argument(
+        "--allow-external-name",
+        action="store_true",
+        help="serve ExternalName Services (off by default: see docs/security.md)",
+    )
+    parser.add_argument(
+        "--allow-external-name-namespace",
+        dest="allow_external_name_namespaces",
+        action="append",
+        metavar="NAMESPACE",
+        help="serve the ExternalName Services of this namespace (repeatable)",
     )
     parser.add_argument(
         "--nginx-compat",
@@ -178,7 +192,11 @@ def parse_command_line(argv: Sequence[str] | None) -> tuple[argparse.Namespace, 
 
 def _translate(args: argparse.Namespace, settings: Settings) -> tuple[Translation, int]:
     loaded = load_manifests(args.filename)
-    translation = translate(Snapshot.of(loaded.objects), settings=settings)
+    snapshot = Snapshot.of(loaded.objects)
+    names = external_names(snapshot)
+    if names:
+        snapshot = replace(snapshot, resolved=resolve_all(names, own_addresses()))
+    translation = translate(snapshot, settings=settings)
     problems = loaded.problems + translation.problems
     for problem in problems:
         print(f"{problem.severity}: {problem}", file=sys.stderr)

@@ -91,7 +91,6 @@ def render_state(
         names=naming,
         duration=duration,
         any_host=ANY_HOST,
-        resolvers=any(backend.resolve for backend in routing.backends),
         bind_host=bind_host,
         http_bind=naming.server_address(bind_host, settings.http_port),
         https_bind=naming.server_address(bind_host, settings.https_port),

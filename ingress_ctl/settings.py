@@ -93,6 +93,11 @@ class Settings(BaseModel):
     """`namespace/name` of the ConfigMap of global settings (timeouts, TLS, HSTS, ...)."""
     tcp_services_configmap: NamespacedName | None = None
     """`namespace/name` of the ConfigMap of TCP services (`"<port>": "<ns>/<svc>:<port>"`)."""
+    allow_external_name: bool = False
+    """Serve ExternalName Services of every namespace, pointing anywhere but this host."""
+    allow_external_name_namespaces: tuple[Label, ...] = ()
+    """Namespaces whose ExternalName Services are served (targets in their own namespace or
+    outside the cluster only)."""
     nginx_compat: bool = False
     """Also read `nginx.ingress.kubernetes.io/` annotations, mapped onto ours."""
     log_format: Literal["text", "json"] = "text"

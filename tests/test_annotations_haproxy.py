@@ -20,6 +20,7 @@ from ingress_ctl import naming
 from ingress_ctl.applying import Outcome
 from ingress_ctl.rendering import render_state
 from ingress_ctl.settings import Settings
+from ingress_ctl.snapshot import Resolved
 from ingress_ctl.translation import Translation
 from tests.backends import Backend, running
 from tests.certs import TestCA
@@ -60,18 +61,22 @@ class Proxy(EchoProxy):
         *manifests: Manifest,
         nginx_compat: bool = False,
         global_config: dict[str, str] | None = None,
+        resolved: Resolved | None = None,
+        **flags: Any,
     ) -> Translation:
         """Serve exactly these manifests (plus our IngressClass and the echo Services), and
-        the global ConfigMap `default/global` with `global_config` when given."""
+        the global ConfigMap `default/global` with `global_config` when given; ExternalNames
+        resolve as `resolved` says; `flags` are more Settings."""
         settings = Settings(
             bind_address=IPv4Address("127.0.0.1"),
             http_port=self.pipeline.port,
             nginx_compat=nginx_compat,
             configmap="default/global" if global_config is not None else None,
+            **flags,
         )
         if global_config is not None:
             manifests = (*manifests, configmap("global", global_config))
-        translation = run(*self.services(*ECHOES), *manifests, settings=settings)
+        translation = run(*self.services(*ECHOES), *manifests, settings=settings, resolved=resolved)
         current = self.pipeline.applier.current
         rendered = render_state(
             translation.routing,

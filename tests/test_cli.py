@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,29 @@ def test_render_reports_a_rejected_rule_and_exits_1(
         "(optionally starting with '*.'); rule ignored\n"
     )
     assert "\nbackend be_default_web_80\n" in out  # the rest is still served
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [
+        ((), "ExternalName Services are not served (allow them with --allow-external-name"),
+        (("--allow-external-name",), "resolves to 127.0.0.1, a loopback address; refused"),
+    ],
+)
+def test_render_refuses_an_external_name_of_this_machine(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flags: tuple[str, ...], reason: str
+) -> None:
+    """The hostname resolves to 127.0.0.1 (/etc/hosts): the controller's own ports."""
+    hostname = socket.gethostname()
+    manifests = manifest_file(
+        tmp_path,
+        ingress("ext", rule("ext.test", path("/", "ext", 80))),
+        service("ext", external_name=hostname),
+    )
+    code, out, err = cli(capsys, "render", "-f", manifests, *flags)
+    assert code == 1
+    assert reason in err
+    assert hostname.lower() not in out and "resolvers" not in out
 
 
 def test_render_exits_0_with_only_warnings(

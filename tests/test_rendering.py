@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,10 @@ CASES = {
     "demo": (EXAMPLES / "demo.yaml", Settings()),
     "external": (
         GOLDEN / "external" / "input.yaml",
-        Settings(default_backend_service=parse_service_port("ext/fallback:8080")),
+        Settings(
+            default_backend_service=parse_service_port("ext/fallback:8080"),
+            allow_external_name=True,
+        ),
     ),
     "empty": (GOLDEN / "empty" / "input.yaml", Settings(http_port=8080)),
     "tls": (
@@ -38,6 +42,8 @@ CASES = {
     ),
     "annotations": (GOLDEN / "annotations" / "input.yaml", Settings(nginx_compat=True)),
 }
+RESOLVED = {"example.org": ("192.0.2.80", "2001:db8::80")}
+"""What the ExternalNames of the inputs resolve to (as `resolving` would hand them over)."""
 FALLBACK = "fallback.pem"
 """A case with this file next to its input serves HTTPS with it as the fallback certificate."""
 
@@ -51,7 +57,9 @@ def rendered(case: str) -> dict[str, str]:
         parse_pem(fallback.read_bytes(), fallback.read_bytes()) if fallback.exists() else None
     )
     translation = translate(
-        Snapshot.of(loaded.objects), settings=settings, fallback_certificate=certificate
+        replace(Snapshot.of(loaded.objects), resolved=RESOLVED),
+        settings=settings,
+        fallback_certificate=certificate,
     )
     return render(translation.routing, settings=settings)
 

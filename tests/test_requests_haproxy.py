@@ -16,9 +16,10 @@ from contextlib import ExitStack
 
 import pytest
 
-from tests.conftest import echo_proxy
+from ingress_ctl.resolving import own_addresses, resolve_all
+from tests.conftest import EchoBackends, echo_proxy, free_port
 from tests.http import wait_for
-from tests.manifests import path
+from tests.manifests import path, service, service_port
 from tests.test_annotations_haproxy import (
     ECHOES,
     HASHES,
@@ -27,6 +28,7 @@ from tests.test_annotations_haproxy import (
     Proxy,
     app,
     basic,
+    errors,
     users_secret,
 )
 
@@ -220,3 +222,24 @@ def test_default_limits_keep_serving_while_2000_idle_connections_are_open(proxy:
         assert raw_request(proxy.pipeline.port, b"GET / HTTP/1.1\r\nHost: shop.test\r\n") == (
             b"HTTP/1.1 200 OK"
         )
+
+
+def test_an_external_name_of_this_machine_never_reaches_it(
+    proxy: Proxy, echo_backends: EchoBackends
+) -> None:
+    """This machine's hostname resolves to 127.0.0.1 (/etc/hosts), where the controller's
+    own ports listen (here: a stand-in on a free port): refused at check time, and HAProxy
+    is given no name to resolve by itself."""
+    port = free_port()
+    echo_backends.start(name="controller", host="127.0.0.1", port=port)
+    hostname = socket.gethostname()
+    translation = proxy.serve(
+        service("ext", service_port(port), external_name=hostname),
+        app("ext.test", {}, path("/", "ext", port)),
+        resolved=resolve_all({hostname}, own_addresses()),
+        allow_external_name=True,
+    )
+    [reason] = errors(translation)
+    assert f"{hostname.lower()!r} resolves to 127.0.0.1, a loopback address; refused" in reason
+    assert proxy.request("ext.test").status == 503
+    assert hostname.lower() not in proxy.config()

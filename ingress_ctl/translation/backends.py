@@ -8,6 +8,7 @@ sends the PROXY protocol when its Service's annotation asks for it.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
@@ -22,10 +23,32 @@ from ingress_ctl.objects import (
     ServicePort,
 )
 from ingress_ctl.routing import Backend, ProxyProtocol, Server, ServiceRef
-from ingress_ctl.snapshot import NamespacedName, Snapshot
+from ingress_ctl.settings import Settings
+from ingress_ctl.snapshot import NamespacedName, Resolved, Snapshot
 from ingress_ctl.translation.annotations import send_proxy
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+_SERVICE_DNS = re.compile(r"^[a-z0-9-]+\.(?P<namespace>[a-z0-9-]+)\.svc(\.cluster\.local)?\.?$")
+"""A Service's cluster DNS name: `<service>.<namespace>.svc[.cluster.local]`."""
+
+
+@dataclass(frozen=True)
+class ExternalNames:
+    """Which ExternalName Services may be served, and what their names resolve to."""
+
+    resolved: Resolved = field(default_factory=dict)
+    allow_all: bool = False
+    """--allow-external-name: every namespace, and targets in other namespaces."""
+    namespaces: frozenset[str] = frozenset()
+    """--allow-external-name-namespace: these namespaces, targets outside other namespaces."""
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, settings: Settings) -> ExternalNames:
+        return cls(
+            resolved=snapshot.resolved,
+            allow_all=settings.allow_external_name,
+            namespaces=frozenset(settings.allow_external_name_namespaces),
+        )
 
 
 @dataclass(frozen=True)
@@ -35,11 +58,18 @@ class Index:
     services: Mapping[NamespacedName, Service]
     slices: Mapping[NamespacedName, list[EndpointSlice]]
     endpoints: Mapping[NamespacedName, Endpoints]
+    external: ExternalNames = ExternalNames()
     resolved: dict[ServiceRef, tuple[Backend, str | None]] = field(default_factory=dict)
     """Backends already resolved in this translation (many paths share one Service)."""
 
     @classmethod
-    def of(cls, snapshot: Snapshot, *, only: Set[NamespacedName] | None = None) -> Index:
+    def of(
+        cls,
+        snapshot: Snapshot,
+        *,
+        only: Set[NamespacedName] | None = None,
+        external: ExternalNames | None = None,
+    ) -> Index:
         """Index a snapshot's Services, EndpointSlices and Endpoints (the slices of `only`
         these Services, when given)."""
         slices: dict[NamespacedName, list[EndpointSlice]] = defaultdict(list)
@@ -53,6 +83,7 @@ class Index:
             services=snapshot.objects(Service),
             slices=slices,
             endpoints=snapshot.objects(Endpoints),
+            external=external or ExternalNames(),
         )
 
 
@@ -82,7 +113,11 @@ def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
     try:
         port, service = _service_port(ref, index=index)
         external = service.spec.type == "ExternalName"
-        servers = _external(service, port) if external else _servers(service, port, index=index)
+        servers = (
+            _external(service, port, index.external)
+            if external
+            else _servers(service, port, index=index)
+        )
     except BackendError as error:
         return Backend(name=name, service=ref), str(error)
     proxy = _send_proxy(service)
@@ -112,20 +147,35 @@ def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Servic
     raise BackendError(f"Service {ref.namespace}/{ref.name} has no port {ref.port!r}")
 
 
-def _external(service: Service, port: ServicePort) -> tuple[Server, ...]:
-    """The one server of an ExternalName Service: its DNS name, resolved by HAProxy."""
+def _external(service: Service, port: ServicePort, policy: ExternalNames) -> tuple[Server, ...]:
+    """The servers of an ExternalName Service: the addresses its name resolved to, each
+    checked by `resolving` (HAProxy never resolves a tenant's name itself)."""
     ref = service.metadata
+    where = f"ExternalName of Service {ref.namespace}/{ref.name}"
     try:
         host = parse_host(service.spec.external_name or "")
     except ValueError as error:
-        raise BackendError(f"ExternalName of Service {ref.namespace}/{ref.name}: {error}") from None
+        raise BackendError(f"{where}: {error}") from None
     if host.startswith("*."):
         raise BackendError(f"ExternalName {host!r} is a wildcard")
-    if host == "localhost" or host.endswith(".localhost"):
-        # HAProxy resolves with libc too: this would reach the controller's own ports.
-        raise BackendError(f"ExternalName {host!r} is the controller's own host")
+    if not policy.allow_all and ref.namespace not in policy.namespaces:
+        raise BackendError(
+            f"{where}: ExternalName Services are not served (allow them with "
+            f"--allow-external-name or --allow-external-name-namespace {ref.namespace})"
+        )
+    other = _SERVICE_DNS.fullmatch(host)
+    if other is not None and other["namespace"] != ref.namespace and not policy.allow_all:
+        raise BackendError(
+            f"{where}: {host!r} is a Service of namespace {other['namespace']}; reaching "
+            "another namespace needs --allow-external-name"
+        )
+    found = policy.resolved.get(host)
+    if found is None:
+        raise BackendError(f"{where}: {host!r} is not resolved yet")
+    if isinstance(found, str):
+        raise BackendError(f"{where}: {host!r} {found}")
     target = port.target_port if isinstance(port.target_port, int) else port.port
-    return (Server(address=host, port=target),)
+    return tuple(Server(address=address, port=target) for address in found)
 
 
 def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:

@@ -37,7 +37,7 @@ from ingress_ctl.translation.annotations import (
     ingress_options,
     send_proxy,
 )
-from ingress_ctl.translation.backends import Index
+from ingress_ctl.translation.backends import ExternalNames, Index
 from ingress_ctl.translation.canaries import add_canary
 from ingress_ctl.translation.configmap import global_config
 from ingress_ctl.translation.fold import Fold
@@ -80,7 +80,7 @@ def translate(
     names a usable Secret; with neither, nothing is served over HTTPS. `now` (default: the
     current time) decides which certificates have expired.
     """
-    fold = Fold(index=Index.of(snapshot))
+    fold = Fold(index=Index.of(snapshot, external=ExternalNames.of(snapshot, settings)))
     configmap, source = _configmap(fold, snapshot, settings.configmap, "the defaults apply")
     config, problems = global_config(configmap, source=source)
     fold.problems.extend(problems)

@@ -1,0 +1,84 @@
+"""Resolving ExternalNames: which addresses are refused, this host's own addresses, and the
+background resolver's cache and refresh."""
+
+from __future__ import annotations
+
+import socket
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from pathlib import Path
+
+import pytest
+
+from ingress_ctl.resolving import IPAddress, Resolver, external_names, own_addresses, refusal
+from tests.manifests import service, snapshot
+
+OWN: frozenset[IPAddress] = frozenset({IPv4Address("10.244.0.7"), IPv6Address("fd00::7")})
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "a loopback address"),
+        ("127.8.9.10", "a loopback address"),
+        ("::1", "a loopback address"),
+        ("::ffff:127.0.0.1", "a loopback address"),
+        ("169.254.169.254", "a link-local address"),
+        ("fe80::1", "a link-local address"),
+        ("0.0.0.0", "an unspecified address"),
+        ("::", "an unspecified address"),
+        ("224.0.0.1", "a multicast address"),
+        ("240.0.0.1", "a reserved address"),
+        ("10.244.0.7", "an address of the controller's own host"),
+        ("fd00::7", "an address of the controller's own host"),
+        ("::ffff:10.244.0.7", "an address of the controller's own host"),
+        ("10.244.0.8", None),
+        ("93.184.215.14", None),
+        ("2001:db8::1", None),
+    ],
+)
+def test_refused_addresses(address: str, reason: str | None) -> None:
+    assert refusal(ip_address(address), OWN) == reason
+
+
+def test_own_addresses_come_from_the_interfaces_and_the_hostname(tmp_path: Path) -> None:
+    (tmp_path / "fib_trie").write_text(
+        "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 10.244.0.7\n        /32 host LOCAL\n"
+        "     |-- 10.244.0.255\n        /32 link BROADCAST\n"
+    )
+    (tmp_path / "if_inet6").write_text("fd000000000000000000000000000007 02 40 00 80     eth0\n")
+    found = own_addresses(tmp_path, hostname="localhost")
+    assert {"10.244.0.7", "fd00::7", "127.0.0.1"} <= {str(a) for a in found}
+    assert IPv4Address("10.244.0.255") not in found
+
+
+def test_this_machine_is_its_own_host() -> None:
+    own = own_addresses()
+    assert IPv4Address("127.0.0.1") in own
+    assert {
+        ip_address(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)
+    } <= own
+
+
+def test_external_names_of_a_snapshot() -> None:
+    found = snapshot(
+        [
+            service("a", external_name="DB.example.com"),
+            service("b", external_name="*.example.com"),
+            service("c", external_name="bad name"),
+            service("d"),
+        ]
+    )
+    assert external_names(found) == {"db.example.com"}
+
+
+async def test_the_resolver_caches_refreshes_and_forgets() -> None:
+    resolver = Resolver(own=OWN)
+    first = await resolver.with_resolved(
+        snapshot([service("a", external_name="localhost"), service("b", external_name="x.invalid")])
+    )
+    assert first.resolved["localhost"] == "resolves to 127.0.0.1, a loopback address; refused"
+    assert str(first.resolved["x.invalid"]).startswith("does not resolve")
+    assert resolver.names == 2
+    assert await resolver.refresh() is False  # same answers
+    second = await resolver.with_resolved(snapshot([service("a", external_name="localhost")]))
+    assert set(second.resolved) == {"localhost"} and resolver.names == 1
