@@ -29,10 +29,11 @@ from ingress_ctl.logs import configure_logging
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.publishing import AddressSource, StatusPublisher
 from ingress_ctl.reporting import Reporter
-from ingress_ctl.serving import make_app, start_server
+from ingress_ctl.serving import start_listeners
 from ingress_ctl.settings import Settings
 from ingress_ctl.sources.files import watch_manifests
 from ingress_ctl.sources.kube import SERVICES, Informer, informers
+from ingress_ctl.state_dir import UnsafeStateDir, prepare_state_dir
 from ingress_ctl.status import ControllerStatus
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
@@ -109,7 +110,11 @@ async def _kubernetes_jobs(
 async def run(settings: Settings) -> int:
     """Run the controller until SIGTERM or SIGINT; the exit code."""
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare_state_dir(settings.state_dir)
+    except UnsafeStateDir as error:
+        log.error("%s", error)
+        return 2
     store, metrics = Store(), Metrics()
     status = ControllerStatus(mode=settings.mode)
     process = HAProxyProcess(binary=settings.haproxy_bin, state_dir=settings.state_dir)
@@ -166,10 +171,12 @@ async def _serve(
             return "haproxy is not running"
         return None
 
-    web = make_app(status=status, metrics=metrics, liveness=liveness)
-    runner = await start_server(web, host=str(settings.bind_address), port=settings.status_port)
+    runners = await start_listeners(settings, status=status, metrics=metrics, liveness=liveness)
     log.info(
-        "ingress-ctl running in %s mode; status on port %d", settings.mode, settings.status_port
+        "ingress-ctl running in %s mode; probes on port %d, /status and /metrics on %s",
+        settings.mode,
+        settings.status_port,
+        runners[-1].addresses,
     )
     await _until_signal(tasks)
     for task in tasks:
@@ -177,7 +184,8 @@ async def _serve(
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-    await runner.cleanup()
+    for runner in runners:
+        await runner.cleanup()
 
 
 async def _until_signal(tasks: list[asyncio.Task[Any]]) -> None:

@@ -28,6 +28,7 @@ from ingress_ctl.resolving import external_names, own_addresses, resolve_all
 from ingress_ctl.settings import Settings, default_controller_namespace, parse_service_port
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
+from ingress_ctl.state_dir import default_state_dir
 from ingress_ctl.translation import Translation, translate
 
 USAGE_ERROR = 2
@@ -134,8 +135,24 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the controller")
     _routing_flags(run)
     run.add_argument("--manifests", type=Path, help="file mode: folder of manifests to serve")
-    run.add_argument("--status-port", type=int, default=10254)
-    run.add_argument("--state-dir", type=Path, default=Path("/tmp/ingress-ctl"))
+    run.add_argument(
+        "--status-port", type=int, help="/healthz and /readyz on --bind-address (default 10254)"
+    )
+    run.add_argument(
+        "--status-bind-address",
+        help="/status and /metrics listen here (default 127.0.0.1; see docs/security.md)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        help="port of /status and /metrics on --status-bind-address (default 10255)",
+    )
+    run.add_argument(
+        "--state-dir",
+        type=Path,
+        help="private directory of HAProxy's files and sockets "
+        "(default $XDG_RUNTIME_DIR/ingress-ctl, else /var/run/ingress-ctl)",
+    )
     run.add_argument("--haproxy-bin", default="haproxy")
     run.add_argument("--log-format", choices=("text", "json"), default="text")
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
@@ -187,6 +204,8 @@ def parse_command_line(argv: Sequence[str] | None) -> tuple[argparse.Namespace, 
     }
     if args.command == "run" and "controller_namespace" not in values:
         values["controller_namespace"] = default_controller_namespace(os.environ)
+    if args.command == "run" and "state_dir" not in values:
+        values["state_dir"] = default_state_dir(os.environ)
     return args, Settings(**values)
 
 
