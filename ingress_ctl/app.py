@@ -143,7 +143,7 @@ async def run(settings: Settings) -> int:
                     settings, stack, store=store, status=status, metrics=metrics, syncer=syncer
                 )
             except ConfigException as error:
-                log.error("no Kubernetes credentials: %s", error)
+                log.error("no Kubernetes credentials (%s): use --kubeconfig or --manifests", error)
                 return 2
         jobs["haproxy"] = process.supervise()
         await _serve(settings, jobs, status=status, metrics=metrics, process=process)

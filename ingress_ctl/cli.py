@@ -22,6 +22,7 @@ from ingress_ctl.annotations.migrating import migrate, report
 from ingress_ctl.app import run
 from ingress_ctl.applying import write_files
 from ingress_ctl.explaining import explain
+from ingress_ctl.fallback import placeholder
 from ingress_ctl.objects import Ingress
 from ingress_ctl.rendering import render
 from ingress_ctl.resolving import external_names, own_addresses, resolve_all
@@ -215,10 +216,17 @@ def _translate(args: argparse.Namespace, settings: Settings) -> tuple[Translatio
     names = external_names(snapshot)
     if names:
         snapshot = replace(snapshot, resolved=resolve_all(names, own_addresses()))
-    translation = translate(snapshot, settings=settings)
+    translation = translate(snapshot, settings=settings, fallback_certificate=placeholder())
     problems = loaded.problems + translation.problems
     for problem in problems:
         print(f"{problem.severity}: {problem}", file=sys.stderr)
+    for found in translation.ingresses:
+        if found.state == "ignored":
+            source = found.source
+            print(
+                f"ignored: Ingress {source.namespace}/{source.name}: {found.reason}",
+                file=sys.stderr,
+            )
     return translation, int(any(p.severity == "error" for p in problems))
 
 

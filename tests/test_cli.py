@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ingress_ctl import naming
+from ingress_ctl.certificates import parse_pem
 from ingress_ctl.cli import main
+from ingress_ctl.fallback import placeholder
 from tests.manifests import Manifest, backend, ingress, ingress_class, path, rule, service
 from tests.test_rendering import EXAMPLES, rendered
 
@@ -36,7 +39,10 @@ def manifest_file(folder: Path, *manifests: Manifest) -> str:
 
 
 def test_render_prints_the_configuration(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(capsys, "render", "-f", DEMO) == (0, rendered("demo")["haproxy.cfg"], "")
+    """With the HTTPS listener `run` serves: a self-signed default certificate (placeholder)."""
+    expected = rendered("demo", placeholder())["haproxy.cfg"]
+    assert cli(capsys, "render", "-f", DEMO) == (0, expected, "")
+    assert "ssl crt-list certs/https.crt-list" in expected
 
 
 def test_render_out_writes_the_configuration_and_maps(
@@ -47,7 +53,11 @@ def test_render_out_writes_the_configuration_and_maps(
     assert cli(capsys, "render", "-f", DEMO, "--out", str(out)) == (0, "", "")
 
     written = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()}
-    assert written == rendered("demo")
+    pem = written.pop(naming.PLACEHOLDER_CERTIFICATE)  # a fresh key each time
+    assert parse_pem(pem.encode(), pem.encode()).subject
+    expected = rendered("demo", placeholder())
+    del expected[naming.PLACEHOLDER_CERTIFICATE]
+    assert written == expected
     assert {"haproxy.cfg", "maps/hosts.map", "maps/routes.map"} <= set(written)
 
 
@@ -91,6 +101,35 @@ def test_render_refuses_an_external_name_of_this_machine(
     assert code == 1
     assert reason in err
     assert hostname.lower() not in out and "resolvers" not in out
+
+
+def test_render_says_which_ingresses_it_ignored_and_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    manifests = manifest_file(
+        tmp_path,
+        ingress_class("nginx", "k8s.io/ingress-nginx"),
+        ingress("theirs", rule("a.test", path("/", "web")), class_name="nginx"),
+        ingress("ours", rule("b.test", path("/", "web"))),
+        service("web"),
+    )
+    code, out, err = cli(capsys, "render", "-f", manifests)
+    assert code == 0 and "a.test" not in out
+    assert err == (
+        "ignored: Ingress default/theirs: IngressClass 'nginx' belongs to controller "
+        "'k8s.io/ingress-nginx'\n"
+    )
+
+
+def test_run_without_credentials_says_what_to_use(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    code = main(["run", "--state-dir", str(tmp_path / "state"), "--status-port", "0"])
+    assert code == 2
+    assert "use --kubeconfig or --manifests" in capsys.readouterr().err
 
 
 def test_render_exits_0_with_only_warnings(

@@ -15,6 +15,7 @@ import pytest
 from ingress_ctl.applying import write_files
 from ingress_ctl.certificates import parse_pem
 from ingress_ctl.rendering import render
+from ingress_ctl.routing import Certificate
 from ingress_ctl.settings import Settings, parse_service_port
 from ingress_ctl.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
@@ -48,13 +49,16 @@ FALLBACK = "fallback.pem"
 """A case with this file next to its input serves HTTPS with it as the fallback certificate."""
 
 
-def rendered(case: str) -> dict[str, str]:
+def rendered(case: str, placeholder: Certificate | None = None) -> dict[str, str]:
+    """The files of a case; HTTPS with `placeholder` unless the case has its fallback file."""
     source, settings = CASES[case]
     loaded = load_manifests([source])
     assert loaded.problems == ()
     fallback = source.parent / FALLBACK
     certificate = (
-        parse_pem(fallback.read_bytes(), fallback.read_bytes()) if fallback.exists() else None
+        parse_pem(fallback.read_bytes(), fallback.read_bytes())
+        if fallback.exists()
+        else placeholder
     )
     translation = translate(
         replace(Snapshot.of(loaded.objects), resolved=RESOLVED),
