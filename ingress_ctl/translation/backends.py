@@ -96,6 +96,32 @@ def endpoint_servers(ref: ServiceRef, *, index: Index) -> tuple[Server, ...]:
     return _servers(service, port, index=index)
 
 
+def endpoint_total(ref: ServiceRef, *, index: Index) -> int:
+    """Every endpoint of a Service port, ready or not (0 if the Service or port is missing);
+    an ExternalName's addresses."""
+    try:
+        port, service = _service_port(ref, index=index)
+    except BackendError:
+        return 0
+    key = (service.metadata.namespace, service.metadata.name)
+    if service.spec.type == "ExternalName":
+        return len(index.resolved[ref][0].servers) if ref in index.resolved else 0
+    slices = index.slices.get(key)
+    if slices:
+        return sum(
+            len(eps.ready) + len(eps.terminating) + len(eps.not_ready)
+            for eps in slices
+            if eps.address_type in ("IPv4", "IPv6") and _target_port(eps.ports, port) is not None
+        )
+    legacy = index.endpoints.get(key)
+    subsets = legacy.subsets if legacy is not None else ()
+    return sum(
+        len(subset.addresses) + len(subset.not_ready_addresses)
+        for subset in subsets
+        if _target_port(subset.ports, port) is not None
+    )
+
+
 class BackendError(ValueError):
     """The Service or its port is missing: the backend exists but has no servers."""
 

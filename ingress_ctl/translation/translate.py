@@ -18,7 +18,7 @@ from ingress_ctl.annotations.registry import field_of
 from ingress_ctl.globals import GlobalConfig
 from ingress_ctl.objects import ConfigMap, Ingress, IngressClass, Secret, Service
 from ingress_ctl.problems import Problem
-from ingress_ctl.reports import IngressReport
+from ingress_ctl.reports import BackendReport, IngressReport
 from ingress_ctl.routing import (
     Backend,
     CABundle,
@@ -37,7 +37,7 @@ from ingress_ctl.translation.annotations import (
     ingress_options,
     send_proxy,
 )
-from ingress_ctl.translation.backends import ExternalNames, Index
+from ingress_ctl.translation.backends import ExternalNames, Index, endpoint_total
 from ingress_ctl.translation.canaries import add_canary
 from ingress_ctl.translation.configmap import global_config
 from ingress_ctl.translation.fold import Fold
@@ -176,12 +176,37 @@ def _fold_ingress(
         served = add_http(fold, ingress, source, annotations.policies)
         served += tls.add_ingress(fold, ingress, source, options)
     fold.problems.extend(annotations.policies.finish())
+    backends = _backend_reports(fold, source)
     return IngressReport(
         source=source,
         state="serving",
         routes=tuple(served),
         problems=tuple(fold.problems[before:]),
+        backends=backends,
+        not_serving="; ".join(
+            f"{backend.name}: {backend.reason or 'no ready endpoint'}"
+            for backend in backends
+            if not backend.ready
+        ),
     )
+
+
+def _backend_reports(fold: Fold, source: ObjectRef) -> tuple[BackendReport, ...]:
+    """The backends an Ingress sends to, with their server and endpoint counts."""
+    found = []
+    for name, missing in sorted(fold.uses.get(source, {}).items()):
+        backend = fold.backends[name]
+        ref = backend.service
+        found.append(
+            BackendReport(
+                name=name,
+                service=f"{ref.namespace}/{ref.name}:{ref.port}" if ref else "",
+                ready=len(backend.servers),
+                total=endpoint_total(ref, index=fold.index) if ref else 0,
+                reason=missing or "",
+            )
+        )
+    return tuple(found)
 
 
 def _configmap(

@@ -225,6 +225,42 @@ def test_missing_service_or_port_is_a_problem_and_answers_503(
     assert report.state == "serving"
     assert report.routes == (f"foo.com/ (Prefix) -> {backend}",)
     assert [p.reason for p in report.problems] == [f"{reason}; requests answer 503"]
+    assert report.not_serving == f"{backend}: {reason}"
+    [found] = report.backends
+    assert (found.name, found.ready, found.reason) == (backend, 0, reason)
+
+
+def test_the_report_counts_ready_and_all_endpoints_per_backend() -> None:
+    translation = run(
+        ingress(
+            "app",
+            rule("foo.com", path("/", "web", 80), path("/api", "api", 80), path("/x", "gone", 80)),
+        ),
+        service("web", service_port(80, target=8080)),
+        endpoint_slice(
+            "web-a",
+            "web",
+            endpoint("10.0.0.1", "10.0.0.2"),
+            endpoint("10.0.0.3", ready=False),
+            endpoint("10.0.0.4", ready=False, serving=True, terminating=True),
+            ports=[(None, 8080)],
+        ),
+        service("api", service_port(80, target=8080)),
+        legacy_endpoints("api", ["10.0.1.1"], not_ready=["10.0.1.2"]),
+    )
+    (report,) = translation.ingresses
+    assert [(b.name, b.service, b.ready, b.total, b.reason) for b in report.backends] == [
+        ("be_default_api_80", "default/api:80", 1, 2, ""),
+        ("be_default_gone_80", "default/gone:80", 0, 0, "Service default/gone not found"),
+        ("be_default_web_80", "default/web:80", 2, 4, ""),
+    ]
+    assert report.not_serving == "be_default_gone_80: Service default/gone not found"
+
+
+def test_a_service_without_ready_endpoints_is_reported_not_serving() -> None:
+    translation = _app(80, service("web"))
+    (report,) = translation.ingresses
+    assert report.not_serving == "be_default_web_80: no ready endpoint"
 
 
 def test_a_service_without_endpoints_is_not_a_problem() -> None:
