@@ -90,3 +90,6 @@ class GlobalConfig(BaseModel):
     hsts: HSTS = HSTS()
     trusted_proxy_cidrs: tuple[IPv4Network | IPv6Network, ...] = ()
     use_proxy_protocol: bool = False
+    tls_handshake_timeout: int | None = 5_000
+    """Milliseconds a TLS client has to send its ClientHello (None: no TCP frontend in front of
+    the TLS listener unless passthrough needs it; the handshake then has `timeouts.client`)."""

@@ -96,6 +96,7 @@ def render_state(
         https_bind=naming.server_address(bind_host, settings.https_port),
         https_port=settings.https_port,
         host_header=HOST_HEADER,
+        handshake_timeout=duration(routing.config.tls_handshake_timeout or 5_000),
     )
     maps = _maps(routing)
     lines = crt_list(routing)

@@ -19,6 +19,7 @@ import pytest
 from ingress_ctl import naming
 from ingress_ctl.applying import Outcome
 from ingress_ctl.rendering import render_state
+from ingress_ctl.routing import Certificate
 from ingress_ctl.settings import Settings
 from ingress_ctl.snapshot import Resolved
 from ingress_ctl.translation import Translation
@@ -62,11 +63,13 @@ class Proxy(EchoProxy):
         nginx_compat: bool = False,
         global_config: dict[str, str] | None = None,
         resolved: Resolved | None = None,
+        certificate: Certificate | None = None,
         **flags: Any,
     ) -> Translation:
         """Serve exactly these manifests (plus our IngressClass and the echo Services), and
         the global ConfigMap `default/global` with `global_config` when given; ExternalNames
-        resolve as `resolved` says; `flags` are more Settings."""
+        resolve as `resolved` says; HTTPS has `certificate` as its default one; `flags` are
+        more Settings."""
         settings = Settings(
             bind_address=IPv4Address("127.0.0.1"),
             http_port=self.pipeline.port,
@@ -76,7 +79,13 @@ class Proxy(EchoProxy):
         )
         if global_config is not None:
             manifests = (*manifests, configmap("global", global_config))
-        translation = run(*self.services(*ECHOES), *manifests, settings=settings, resolved=resolved)
+        translation = run(
+            *self.services(*ECHOES),
+            *manifests,
+            settings=settings,
+            resolved=resolved,
+            fallback_certificate=certificate,
+        )
         current = self.pipeline.applier.current
         rendered = render_state(
             translation.routing,

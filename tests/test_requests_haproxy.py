@@ -11,11 +11,14 @@ dropped; one client address cannot hold more than its share of connections.
 from __future__ import annotations
 
 import socket
+import ssl
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
 
+from ingress_ctl.certificates import self_signed
 from ingress_ctl.resolving import own_addresses, resolve_all
 from tests.conftest import EchoBackends, echo_proxy, free_port
 from tests.http import wait_for
@@ -243,3 +246,35 @@ def test_an_external_name_of_this_machine_never_reaches_it(
     assert f"{hostname.lower()!r} resolves to 127.0.0.1, a loopback address; refused" in reason
     assert proxy.request("ext.test").status == 503
     assert hostname.lower() not in proxy.config()
+
+
+def test_tls_clients_that_send_no_hello_are_closed_after_the_handshake_timeout(
+    proxy: Proxy,
+) -> None:
+    """2,000 idle connections to the TLS port (100 from each of 20 addresses): a normal HTTPS
+    request is answered meanwhile, and all 2,000 are closed once `timeout-client-hs` (1 s)
+    has passed, long before `timeout client` (50 s)."""
+    https_port = free_port()
+    proxy.serve(
+        app(HOST, {}, path("/", "one")),
+        global_config={"timeout-client-hs": "1s"},
+        certificate=self_signed(names=(HOST,)),
+        https_port=https_port,
+    )
+    with ExitStack() as stack:
+        sockets: list[socket.socket] = []
+        for index in range(20):
+            sockets += idle_connections(https_port, 100, source=f"127.0.2.{index + 1}")
+        for sock in sockets:
+            stack.callback(sock.close)
+        started = time.monotonic()
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        with (
+            socket.create_connection(("127.0.0.1", https_port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=HOST) as tls,
+        ):
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n")
+            assert tls.makefile("rb").readline().rstrip() == b"HTTP/1.1 200 OK"
+        assert closed_at_least(sockets, 2_000) == 2_000
+        assert time.monotonic() - started < 10

@@ -60,6 +60,11 @@ def ciphersuites(text: str) -> str:
     return ":".join(suites)
 
 
+def optional_duration(text: str) -> int | None:
+    """A duration, or `off` (None)."""
+    return None if text.strip().lower() == "off" else duration(text)
+
+
 Parser = Callable[[str], Any]
 
 KEYS: Mapping[str, tuple[tuple[str, ...], Parser]] = {
@@ -84,6 +89,7 @@ KEYS: Mapping[str, tuple[tuple[str, ...], Parser]] = {
     "hsts-preload": (("hsts", "preload"), boolean),
     "trusted-proxy-cidrs": (("trusted_proxy_cidrs",), cidrs),
     "use-proxy-protocol": (("use_proxy_protocol",), boolean),
+    "timeout-client-hs": (("tls_handshake_timeout",), optional_duration),
 }
 """ConfigMap key -> (where in GlobalConfig, parser)."""
 
