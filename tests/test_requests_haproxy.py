@@ -17,8 +17,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingress_ctl.certificates import self_signed
+from ingress_ctl.matching import RefusedPath, normalise_path
 from ingress_ctl.resolving import own_addresses, resolve_all
 from tests.conftest import EchoBackends, echo_proxy, free_port
 from tests.http import wait_for
@@ -121,6 +124,27 @@ def test_the_backend_receives_the_normalised_path_and_case_is_kept(proxy: Proxy)
     assert (public["backend"], public["path"]) == ("one", "/public/~user?next=/../a//b")
     upper = proxy.echoed(HOST, "/ADMIN")  # paths are case-sensitive: not /admin
     assert (upper["backend"], upper["path"]) == ("one", "/ADMIN")
+
+
+PATH_PIECES = st.sampled_from(
+    ["/", "//", "a", "admin", ".", "..", "%2e", "%2E", "%61", "%7e", "%2F", "%5c", "%00", "%zz",
+     "%", "%4", "~", "-", "%41", "%20", "%C3%A9", "public"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PATH_PIECES, max_size=8).map(lambda pieces: "/" + "".join(pieces)))
+def test_explain_normalises_paths_as_haproxy_does(proxy: Proxy, asked: str) -> None:
+    """`normalise_path` (what explain shows) against the real HAProxy, for any mix of pieces."""
+    response = proxy.request(HOST, asked)
+    try:
+        expected = normalise_path(asked)
+    except RefusedPath:
+        assert response.status == 400, (asked, response.status)
+        return
+    assert response.status in (200, 401, 403), (asked, response.status, expected)
+    if response.status == 200:
+        assert response.json()["path"] == expected, asked
 
 
 def raw_request(port: int, head: bytes, *, source: str = "127.0.0.1") -> bytes:
