@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -55,11 +56,26 @@ def refusal(address: IPAddress, own: frozenset[IPAddress]) -> str | None:
     return None
 
 
+NODE_ADDRESS_VARIABLES = ("HOST_IP", "HOST_IPS", "POD_IP", "POD_IPS")
+"""Environment variables (the downward API's status.hostIP(s), status.podIP(s)) naming
+addresses of the node and the pod, comma-separated."""
+
+
 def own_addresses(
-    proc: Path = Path("/proc/net"), hostname: str | None = None
+    proc: Path = Path("/proc/net"),
+    hostname: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> frozenset[IPAddress]:
-    """This host's (the pod's) addresses: its interfaces' and what its hostname resolves to."""
+    """This host's (the pod's) addresses: its interfaces', what its hostname resolves to,
+    and the node's and pod's addresses the environment names (NODE_ADDRESS_VARIABLES)."""
     found: set[IPAddress] = set()
+    variables = os.environ if environ is None else environ
+    for variable in NODE_ADDRESS_VARIABLES:
+        for word in variables.get(variable, "").split(","):
+            try:
+                found.add(ip_address(word.strip()))
+            except ValueError:
+                continue
     try:
         lines = (proc / "fib_trie").read_text().splitlines()
     except OSError:

@@ -46,8 +46,11 @@ def test_own_addresses_come_from_the_interfaces_and_the_hostname(tmp_path: Path)
         "     |-- 10.244.0.255\n        /32 link BROADCAST\n"
     )
     (tmp_path / "if_inet6").write_text("fd000000000000000000000000000007 02 40 00 80     eth0\n")
-    found = own_addresses(tmp_path, hostname="localhost")
-    assert {"10.244.0.7", "fd00::7", "127.0.0.1"} <= {str(a) for a in found}
+    environ = {"HOST_IP": "192.168.1.20", "POD_IPS": "10.244.0.7,fd00::8", "POD_IP": "junk"}
+    found = own_addresses(tmp_path, hostname="localhost", environ=environ)
+    assert {"10.244.0.7", "fd00::7", "127.0.0.1", "192.168.1.20", "fd00::8"} <= {
+        str(a) for a in found
+    }
     assert IPv4Address("10.244.0.255") not in found
 
 
