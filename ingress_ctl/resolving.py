@@ -110,17 +110,32 @@ def external_names(snapshot: Snapshot) -> frozenset[str]:
     return frozenset(name for name in names if not name.startswith("*."))
 
 
+def _lookup(name: str) -> list[IPAddress]:
+    infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    return sorted({ip_address(info[4][0]) for info in infos}, key=lambda a: (a.version, a))
+
+
 def resolve(name: str, own: frozenset[IPAddress]) -> tuple[str, ...] | str:
-    """The addresses of `name` (sorted), or why it is refused."""
+    """The addresses of `name` (sorted), or why it is refused.
+
+    Resolved as libc would for HAProxy (the hosts file and the search domains count), and
+    refused if any address is forbidden; then as an absolute name (Kubernetes serves an
+    ExternalName as a CNAME, which is absolute): a name found only through the search
+    domains (`db.other` is `db.other.svc.cluster.local` in a pod) or the hosts file is a
+    local name, not an external one.
+    """
     try:
-        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+        addresses = _lookup(name)
     except OSError as error:
         return f"does not resolve ({error.strerror or error})"
-    addresses = sorted({ip_address(info[4][0]) for info in infos}, key=lambda a: (a.version, a))
     for address in addresses:
         reason = refusal(address, own)
         if reason is not None:
             return f"resolves to {address}, {reason}; refused"
+    try:
+        _lookup(name + ".")
+    except OSError:
+        return "resolves only through the search domains or the hosts file; refused"
     return tuple(str(address) for address in addresses) or "resolves to no address"
 
 

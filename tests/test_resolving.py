@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ingress_ctl.resolving import IPAddress, Resolver, external_names, own_addresses, refusal
+from ingress_ctl.resolving import (
+    IPAddress,
+    Resolver,
+    external_names,
+    own_addresses,
+    refusal,
+    resolve,
+)
 from tests.manifests import service, snapshot
 
 OWN: frozenset[IPAddress] = frozenset({IPv4Address("10.244.0.7"), IPv6Address("fd00::7")})
@@ -85,3 +92,23 @@ async def test_the_resolver_caches_refreshes_and_forgets() -> None:
     assert await resolver.refresh() is False  # same answers
     second = await resolver.with_resolved(snapshot([service("a", external_name="localhost")]))
     assert set(second.resolved) == {"localhost"} and resolver.names == 1
+
+
+def test_a_name_found_only_through_the_search_domains_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`db.other` in a pod is `db.other.svc.cluster.local` (a Service of another namespace)
+    through the search domains; as the absolute name a CNAME is, it does not exist."""
+    answers = {"db.other": "10.96.0.20", "example.org": "192.0.2.80", "example.org.": "192.0.2.80"}
+
+    def getaddrinfo(name: str, *_: object, **__: object) -> list[tuple[object, ...]]:
+        if name not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[name], 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert resolve("db.other", OWN) == (
+        "resolves only through the search domains or the hosts file; refused"
+    )
+    assert resolve("example.org", OWN) == ("192.0.2.80",)
+    assert resolve("missing.example", OWN) == "does not resolve (Name or service not known)"

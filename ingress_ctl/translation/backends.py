@@ -28,8 +28,9 @@ from ingress_ctl.snapshot import NamespacedName, Resolved, Snapshot
 from ingress_ctl.translation.annotations import send_proxy
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-_SERVICE_DNS = re.compile(r"^[a-z0-9-]+\.(?P<namespace>[a-z0-9-]+)\.svc(\.cluster\.local)?\.?$")
-"""A Service's cluster DNS name: `<service>.<namespace>.svc[.cluster.local]`."""
+_SERVICE_DNS = re.compile(r"^(?:[a-z0-9-]+\.)+(?P<namespace>[a-z0-9-]+)\.(?:svc|pod)(?:\..*)?$")
+"""A cluster DNS name of a Service (`<service>.<namespace>.svc[.<cluster domain>]`, also
+`<host>.<service>.<namespace>.svc...`) or a pod (`<a-b-c-d>.<namespace>.pod...`)."""
 
 
 @dataclass(frozen=True)
