@@ -203,6 +203,24 @@ def test_bad_flag_values_exit_2(
             ],
         ),
         (
+            "http://shop.example.com//x/../%61pi/./x",
+            [
+                "request: host 'shop.example.com', path '/api/x' (normalised from "
+                "'//x/../%61pi/./x')",
+                "host key: shop.example.com (exact host)",
+                "matched: longest prefix '/api' of Ingress demo/shop (spec.rules[0].http.paths[1])",
+                "backend: be_demo_api_http (Service demo/api:http)",
+                "servers: 127.0.0.4:8082",
+            ],
+        ),
+        (
+            "http://shop.example.com/x/../../api",
+            [
+                "request: host 'shop.example.com', path '/x/../../api'",
+                "answered 400: '/x/../../api' climbs above /",
+            ],
+        ),
+        (
             "http://nowhere.test",
             [
                 "request: host 'nowhere.test', path '/'",
