@@ -192,10 +192,13 @@ def _fold_ingress(
 
 
 def _backend_reports(fold: Fold, source: ObjectRef) -> tuple[BackendReport, ...]:
-    """The backends an Ingress sends to, with their server and endpoint counts."""
+    """The backends an Ingress sends to, with their server and endpoint counts (a canary's
+    may have been merged into its main Ingress's backend already: not listed)."""
     found = []
     for name, missing in sorted(fold.uses.get(source, {}).items()):
-        backend = fold.backends[name]
+        backend = fold.backends.get(name)
+        if backend is None:
+            continue
         ref = backend.service
         found.append(
             BackendReport(
