@@ -53,6 +53,11 @@ ROUTING = (
     r"\n    http-request set-var\(txn\.(hostkey|path|backend)\)[^\n]*"
     r"|\n    use_backend %\[var\(txn\.backend\)\][^\n]*"
 )
+HARDENING = (
+    r"\n    http-request (normalize-uri|deny deny_status 400)[^\n]*"
+    r"|\n    (stick-table|tcp-request connection)[^\n]*"
+)
+"""Path normalisation, the Host and path checks, the per-source connection limit."""
 HOST_MAP = "use_backend %[req.hdr(host),field(1,:),lower,map_str(maps/bench-hosts.map)]"
 
 
@@ -67,6 +72,9 @@ def variants(config: str) -> dict[str, str]:
         "without forwarded-header rules": re.sub(FORWARDED, "", config),
         "without TLS redirect/HSTS rules": re.sub(TLS_POLICY, "", config),
         "without both": bare,
+        "without request hardening (normalisation, checks, source limit)": re.sub(
+            HARDENING, "", config
+        ),
         "without both and option forwardfor": bare.replace("    option forwardfor\n", ""),
         "our routing replaced by the hand-written host map": routed,
     }

@@ -36,9 +36,10 @@ from ingress_ctl.logs import configure_logging
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
-from ingress_ctl.serving import make_app, start_server
+from ingress_ctl.serving import start_listeners
 from ingress_ctl.sources.files import watch_manifests
 from ingress_ctl.sources.informers import SERVICES, Informer, informers
+from ingress_ctl.state_dir import UnsafeStateDir, prepare_state_dir
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
 
@@ -117,7 +118,11 @@ async def _kubernetes_jobs(
 async def run(settings: Settings) -> int:
     """Run the controller until SIGTERM or SIGINT; the exit code."""
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare_state_dir(settings.state_dir)
+    except UnsafeStateDir as error:
+        log.error("%s", error)
+        return 2
     try:
         with hold(settings.state_dir):
             return await _run(settings)
@@ -159,7 +164,7 @@ async def _run(settings: Settings) -> int:
                     settings, stack, store=store, status=status, metrics=metrics, syncer=syncer
                 )
             except ConfigException as error:
-                log.error("no Kubernetes credentials: %s", error)
+                log.error("no Kubernetes credentials (%s): use --kubeconfig or --manifests", error)
                 return 2
         jobs["haproxy"] = process.supervise()
         ended = await _serve(settings, jobs, status=status, metrics=metrics, process=process)
@@ -191,10 +196,12 @@ async def _serve(
             return f"haproxy has not served for {report.down_s:.0f} s ({report.last_exit})"
         return None
 
-    web = make_app(status=status, metrics=metrics, liveness=liveness)
-    runner = await start_server(web, host=str(settings.bind_address), port=settings.status_port)
+    runners = await start_listeners(settings, status=status, metrics=metrics, liveness=liveness)
     log.info(
-        "ingress-ctl running in %s mode; status on port %d", settings.mode, settings.status_port
+        "ingress-ctl running in %s mode; probes on port %d, /status and /metrics on %s",
+        settings.mode,
+        settings.status_port,
+        runners[-1].addresses,
     )
     ended = await _until_signal(tasks)
     for task in tasks:
@@ -202,7 +209,8 @@ async def _serve(
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-    await runner.cleanup()
+    for runner in runners:
+        await runner.cleanup()
     return ended
 
 

@@ -13,6 +13,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,15 @@ from pydantic import ValidationError
 from ingress_ctl import __version__
 from ingress_ctl.annotations.migrating import migrate, report
 from ingress_ctl.explaining import explain
+from ingress_ctl.fallback import placeholder
 from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import render
 from ingress_ctl.model.objects import Ingress, IngressClass
 from ingress_ctl.model.settings import Settings, default_controller_namespace, parse_service_port
 from ingress_ctl.model.snapshot import Snapshot
+from ingress_ctl.resolving import external_names, own_addresses, resolve_all
 from ingress_ctl.sources.files import load_manifests
+from ingress_ctl.state_dir import default_state_dir
 from ingress_ctl.syncing import building
 from ingress_ctl.translation import Translation, translate
 from ingress_ctl.translation.ownership import ownership
@@ -76,6 +80,18 @@ def _routing_flags(parser: argparse.ArgumentParser) -> None:
         help='ConfigMap of TCP services: "<port>": "<ns>/<service>:<port>[:PROXY[:PROXY]]"',
     )
     parser.add_argument(
+        "--allow-external-name",
+        action="store_true",
+        help="serve ExternalName Services (off by default: see docs/security.md)",
+    )
+    parser.add_argument(
+        "--allow-external-name-namespace",
+        dest="allow_external_name_namespaces",
+        action="append",
+        metavar="NAMESPACE",
+        help="serve the ExternalName Services of this namespace (repeatable)",
+    )
+    parser.add_argument(
         "--nginx-compat",
         action="store_true",
         help="also read nginx.ingress.kubernetes.io/ annotations (see docs/annotations.md)",
@@ -123,8 +139,24 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the controller")
     _routing_flags(run)
     run.add_argument("--manifests", type=Path, help="file mode: folder of manifests to serve")
-    run.add_argument("--status-port", type=int, default=10254)
-    run.add_argument("--state-dir", type=Path, default=Path("/tmp/ingress-ctl"))
+    run.add_argument(
+        "--status-port", type=int, help="/healthz and /readyz on --bind-address (default 10254)"
+    )
+    run.add_argument(
+        "--status-bind-address",
+        help="/status and /metrics listen here (default 127.0.0.1; see docs/security.md)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        help="port of /status and /metrics on --status-bind-address (default 10255)",
+    )
+    run.add_argument(
+        "--state-dir",
+        type=Path,
+        help="private directory of HAProxy's files and sockets "
+        "(default $XDG_RUNTIME_DIR/ingress-ctl, else /var/run/ingress-ctl)",
+    )
     run.add_argument("--haproxy-bin", default="haproxy")
     run.add_argument("--log-format", choices=("text", "json"), default="text")
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
@@ -176,16 +208,29 @@ def parse_command_line(argv: Sequence[str] | None) -> tuple[argparse.Namespace, 
     }
     if args.command == "run" and "controller_namespace" not in values:
         values["controller_namespace"] = default_controller_namespace(os.environ)
+    if args.command == "run" and "state_dir" not in values:
+        values["state_dir"] = default_state_dir(os.environ)
     return args, Settings(**values)
 
 
 def _translate(args: argparse.Namespace, settings: Settings) -> tuple[Translation, int]:
     with building():
         loaded = load_manifests(args.filename)
-        translation = translate(Snapshot.of(loaded.objects), settings=settings)
+        snapshot = Snapshot.of(loaded.objects)
+        names = external_names(snapshot)
+        if names:
+            snapshot = replace(snapshot, resolved=resolve_all(names, own_addresses()))
+        translation = translate(snapshot, settings=settings, fallback_certificate=placeholder())
     problems = loaded.problems + translation.problems
     for problem in problems:
         print(f"{problem.severity}: {problem}", file=sys.stderr)
+    for found in translation.ingresses:
+        if found.state == "ignored":
+            source = found.source
+            print(
+                f"ignored: Ingress {source.namespace}/{source.name}: {found.reason}",
+                file=sys.stderr,
+            )
     return translation, int(any(p.severity == "error" for p in problems))
 
 

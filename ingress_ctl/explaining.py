@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ingress_ctl.haproxy import naming
-from ingress_ctl.model.matching import ANY_HOST, build_table, lookup
+from ingress_ctl.model.matching import ANY_HOST, RefusedPath, build_table, lookup, normalise_path
 from ingress_ctl.model.routing import Backend, Routing
 
 
@@ -18,10 +18,15 @@ def explain(routing: Routing, *, url: str) -> list[str]:
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
         raise ValueError(f"{url!r} is not an absolute URL like http://host/path")
-    path = parts.path or "/"
+    asked = parts.path or "/"
     host = parts.netloc.rpartition("@")[2]
+    try:
+        path = normalise_path(asked)
+    except RefusedPath as error:
+        return [f"request: host {parts.hostname!r}, path {asked!r}", f"answered 400: {error}"]
     match = lookup(build_table(routing), routing=routing, host=host, path=path)
-    lines = [f"request: host {parts.hostname!r}, path {path!r}"]
+    normalised = f" (normalised from {asked!r})" if path != asked else ""
+    lines = [f"request: host {parts.hostname!r}, path {path!r}{normalised}"]
     lines.append(f"host key: {_host_key(match.host_key)}")
     if match.route is not None:
         route = match.route

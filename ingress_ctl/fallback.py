@@ -18,6 +18,12 @@ from ingress_ctl.translation.certificates import CertificateError, parse_pem, se
 log = logging.getLogger(__name__)
 
 
+def placeholder() -> Certificate:
+    """A fresh self-signed default certificate under a fixed file name: what `render` shows
+    in place of the one `run` keeps in its state directory."""
+    return self_signed().model_copy(update={"file": naming.PLACEHOLDER_CERTIFICATE})
+
+
 def load_or_create(state_dir: Path) -> Certificate:
     """The fallback certificate of this state directory, made and saved (mode 0600) if needed."""
     path = state_dir / naming.FALLBACK_CERTIFICATE

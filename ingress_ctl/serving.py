@@ -1,4 +1,11 @@
-"""The status server: /healthz, /readyz, /status and /metrics over HTTP (aiohttp)."""
+"""The status server: /healthz, /readyz, /status and /metrics over HTTP (aiohttp).
+
+Two listeners when --status-bind-address differs from --bind-address: the
+probe listener (--bind-address, --status-port) answers only /healthz and
+/readyz, which the kubelet needs from outside the pod; /status and /metrics
+(every host, namespace and problem) answer only on --status-bind-address
+(--metrics-port), loopback by default. One listener with all four otherwise.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +15,17 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingress_ctl.metrics import Metrics
+from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
 
 Liveness = Callable[[], str | None]
 """Returns None while everything is alive, else what is not."""
 
 
-def make_app(*, status: ControllerStatus, metrics: Metrics, liveness: Liveness) -> web.Application:
-    """The aiohttp application serving the four endpoints."""
+def make_app(
+    *, status: ControllerStatus, metrics: Metrics, liveness: Liveness, probes_only: bool = False
+) -> web.Application:
+    """The aiohttp application serving the four endpoints (the two probes if `probes_only`)."""
 
     async def healthz(_: web.Request) -> web.Response:
         dead = liveness()
@@ -40,9 +50,26 @@ def make_app(*, status: ControllerStatus, metrics: Metrics, liveness: Liveness) 
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/status", status_json)
-    app.router.add_get("/metrics", metrics_text)
+    if not probes_only:
+        app.router.add_get("/status", status_json)
+        app.router.add_get("/metrics", metrics_text)
     return app
+
+
+async def start_listeners(
+    settings: Settings, *, status: ControllerStatus, metrics: Metrics, liveness: Liveness
+) -> list[web.AppRunner]:
+    """The probe listener and, on its own address, the status listener (see above)."""
+    probes, internal = str(settings.bind_address), str(settings.status_bind_address)
+    if probes == internal:
+        app = make_app(status=status, metrics=metrics, liveness=liveness)
+        return [await start_server(app, host=probes, port=settings.status_port)]
+    probe_app = make_app(status=status, metrics=metrics, liveness=liveness, probes_only=True)
+    full_app = make_app(status=status, metrics=metrics, liveness=liveness)
+    return [
+        await start_server(probe_app, host=probes, port=settings.status_port),
+        await start_server(full_app, host=internal, port=settings.metrics_port),
+    ]
 
 
 async def start_server(app: web.Application, *, host: str, port: int) -> web.AppRunner:

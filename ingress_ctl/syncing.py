@@ -2,6 +2,8 @@
 
 Waits for the store to change, lets a burst of changes settle, then runs
 translate and render on one snapshot and hands the files to the applier.
+ExternalNames are resolved (and checked) before each full pass and again every
+`resolving.REFRESH_S` seconds; a changed answer makes a full pass.
 When only EndpointSlices or Endpoints changed, a fast pass recomputes just the
 servers of the Services they belong to and places them in their slots through
 the runtime API (milliseconds, whatever the cluster's size); a full pass
@@ -28,6 +30,7 @@ from ingress_ctl.model.routing import Certificate
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.model.state import ControllerStatus, SyncRecord, now
+from ingress_ctl.resolving import REFRESH_S, Resolver
 from ingress_ctl.store import ObjectKey, Store
 from ingress_ctl.translation import Translation, translate
 from ingress_ctl.translation.endpoints import EndpointRefresher
@@ -83,10 +86,13 @@ class Syncer:
         metrics: Metrics,
         settle_s: float = 0.05,
         fallback_certificate: Certificate | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         """`fallback_certificate` is the default certificate when --default-ssl-certificate
-        gives none; without either, nothing is served over HTTPS."""
+        gives none; without either, nothing is served over HTTPS. `resolver` keeps the
+        ExternalNames resolved (a fresh one by default)."""
         self._store = store
+        self._resolver = resolver or Resolver()
         self._fallback_certificate = fallback_certificate
         self._settings = settings
         self._applier = applier
@@ -114,7 +120,10 @@ class Syncer:
                 continue
             else:
                 retry_s = RETRY_START_S
-                await self._store.changed.wait()
+                if not await self._changed_within(REFRESH_S):
+                    if self._resolver.names and await self._resolver.refresh():
+                        await self.sync_once(full=True)
+                    continue
             await asyncio.sleep(self._settle_s)
             self._store.changed.clear()
             await self.sync_once()
@@ -143,6 +152,7 @@ class Syncer:
     async def _full(self, snapshot: Snapshot) -> Outcome:
         current = self._applier.current
         layout = current.layout if current is not None else None
+        snapshot = await self._resolver.with_resolved(snapshot)
         translation, rendered = await asyncio.to_thread(
             build, snapshot, self._settings, layout, self._fallback_certificate
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import yaml
@@ -17,7 +18,7 @@ from ingress_ctl.model import matching
 from ingress_ctl.model.objects import parse_object
 from ingress_ctl.model.routing import Certificate
 from ingress_ctl.model.settings import Settings
-from ingress_ctl.model.snapshot import Snapshot
+from ingress_ctl.model.snapshot import Resolved, Snapshot
 from ingress_ctl.translation import Translation, translate
 
 Manifest = dict[str, Any]
@@ -238,11 +239,13 @@ def run(
     *manifests: Manifest,
     settings: Settings | None = None,
     fallback_certificate: Certificate | None = None,
+    resolved: Resolved | None = None,
 ) -> Translation:
-    """Translate these manifests (an IngressClass `haproxy` of ours is always present)."""
+    """Translate these manifests (an IngressClass `haproxy` of ours is always present), with
+    what ExternalNames resolve to."""
     everything = [ingress_class(), *manifests]
     return translate(
-        snapshot(everything),
+        replace(snapshot(everything), resolved=resolved or {}),
         settings=settings or Settings(),
         fallback_certificate=fallback_certificate,
     )

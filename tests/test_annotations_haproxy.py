@@ -19,7 +19,9 @@ import pytest
 from ingress_ctl.haproxy import naming
 from ingress_ctl.haproxy.applying import Outcome
 from ingress_ctl.haproxy.rendering import render_state
+from ingress_ctl.model.routing import Certificate
 from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Resolved
 from ingress_ctl.translation import Translation
 from tests.backends import Backend, running
 from tests.certs import TestCA
@@ -28,6 +30,7 @@ from tests.h2_backend import serving
 from tests.http import Response, request, wait_for
 from tests.manifests import (
     Manifest,
+    configmap,
     endpoint,
     endpoint_slice,
     ingress,
@@ -54,20 +57,52 @@ HASHES = {
 class Proxy(EchoProxy):
     """The module's HAProxy and echo backends, driven synchronously."""
 
-    def settings(self, *, nginx_compat: bool) -> Settings:
+    def settings(self, *, nginx_compat: bool, **flags: Any) -> Settings:
         return Settings(
             bind_address=IPv4Address("127.0.0.1"),
             http_port=self.pipeline.port,
             nginx_compat=nginx_compat,
+            **flags,
         )
 
-    def translate(self, *manifests: Manifest, settings: Settings) -> Translation:
-        return run(*self.services(*ECHOES), *manifests, settings=settings)
+    def translate(
+        self,
+        *manifests: Manifest,
+        settings: Settings,
+        resolved: Resolved | None = None,
+        certificate: Certificate | None = None,
+    ) -> Translation:
+        return run(
+            *self.services(*ECHOES),
+            *manifests,
+            settings=settings,
+            resolved=resolved,
+            fallback_certificate=certificate,
+        )
 
-    def serve(self, *manifests: Manifest, nginx_compat: bool = False) -> Translation:
-        """Serve exactly these manifests (plus our IngressClass and the echo Services)."""
-        settings = self.settings(nginx_compat=nginx_compat)
-        translation = self.translate(*manifests, settings=settings)
+    def serve(
+        self,
+        *manifests: Manifest,
+        nginx_compat: bool = False,
+        global_config: dict[str, str] | None = None,
+        resolved: Resolved | None = None,
+        certificate: Certificate | None = None,
+        **flags: Any,
+    ) -> Translation:
+        """Serve exactly these manifests (plus our IngressClass and the echo Services), and
+        the global ConfigMap `default/global` with `global_config` when given; ExternalNames
+        resolve as `resolved` says; HTTPS has `certificate` as its default one; `flags` are
+        more Settings."""
+        if global_config is not None:
+            flags["configmap"] = "default/global"
+            manifests = (*manifests, configmap("global", global_config))
+        settings = self.settings(nginx_compat=nginx_compat, **flags)
+        extra: dict[str, Any] = {
+            name: value
+            for name, value in (("resolved", resolved), ("certificate", certificate))
+            if value is not None
+        }
+        translation = self.translate(*manifests, settings=settings, **extra)
         current = self.pipeline.applier.current
         rendered = render_state(
             translation.routing,

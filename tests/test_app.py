@@ -102,6 +102,16 @@ def test_status_reports_what_is_served_and_what_was_rejected(served: Controller)
         "reason": "",
         "routes": ["app.test/ (Prefix) -> be_default_web_80"],
         "problems": [problem],
+        "backends": [
+            {
+                "name": "be_default_web_80",
+                "service": "default/web:80",
+                "ready": 1,
+                "total": 1,
+                "reason": "",
+            }
+        ],
+        "not_serving": "",
     }
     assert status["problems"] == [problem]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,10 @@ import pytest
 import yaml
 
 from ingress_ctl.cli import main
+from ingress_ctl.fallback import placeholder
+from ingress_ctl.haproxy import naming
 from ingress_ctl.translation import translate
+from ingress_ctl.translation.certificates import parse_pem
 from tests.haproxy.test_rendering import EXAMPLES, rendered
 from tests.manifests import Manifest, backend, ingress, ingress_class, path, rule, service
 
@@ -39,7 +43,10 @@ def manifest_file(folder: Path, *manifests: Manifest) -> str:
 
 
 def test_render_prints_the_configuration(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(capsys, "render", "-f", DEMO) == (0, rendered("demo")["haproxy.cfg"], "")
+    """With the HTTPS listener `run` serves: a self-signed default certificate (placeholder)."""
+    expected = rendered("demo", placeholder())["haproxy.cfg"]
+    assert cli(capsys, "render", "-f", DEMO) == (0, expected, "")
+    assert "ssl crt-list certs/https.crt-list" in expected
 
 
 def test_render_out_writes_the_configuration_and_maps(
@@ -50,7 +57,11 @@ def test_render_out_writes_the_configuration_and_maps(
     assert cli(capsys, "render", "-f", DEMO, "--out", str(out)) == (0, "", "")
 
     written = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*") if p.is_file()}
-    assert written == rendered("demo")
+    pem = written.pop(naming.PLACEHOLDER_CERTIFICATE)  # a fresh key each time
+    assert parse_pem(pem.encode(), pem.encode()).subject
+    expected = rendered("demo", placeholder())
+    del expected[naming.PLACEHOLDER_CERTIFICATE]
+    assert written == expected
     assert {"haproxy.cfg", "maps/hosts.map", "maps/routes.map"} <= set(written)
 
 
@@ -71,6 +82,58 @@ def test_render_reports_a_rejected_rule_and_exits_1(
         "(optionally starting with '*.'); rule ignored\n"
     )
     assert "\nbackend be_default_web_80\n" in out  # the rest is still served
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason"),
+    [
+        ((), "ExternalName Services are not served (allow them with --allow-external-name"),
+        (("--allow-external-name",), "resolves to 127.0.0.1, a loopback address; refused"),
+    ],
+)
+def test_render_refuses_an_external_name_of_this_machine(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flags: tuple[str, ...], reason: str
+) -> None:
+    """The hostname resolves to 127.0.0.1 (/etc/hosts): the controller's own ports."""
+    hostname = socket.gethostname()
+    manifests = manifest_file(
+        tmp_path,
+        ingress("ext", rule("ext.test", path("/", "ext", 80))),
+        service("ext", external_name=hostname),
+    )
+    code, out, err = cli(capsys, "render", "-f", manifests, *flags)
+    assert code == 1
+    assert reason in err
+    assert hostname.lower() not in out and "resolvers" not in out
+
+
+def test_render_says_which_ingresses_it_ignored_and_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    manifests = manifest_file(
+        tmp_path,
+        ingress_class("nginx", "k8s.io/ingress-nginx"),
+        ingress("theirs", rule("a.test", path("/", "web")), class_name="nginx"),
+        ingress("ours", rule("b.test", path("/", "web"))),
+        service("web"),
+    )
+    code, out, err = cli(capsys, "render", "-f", manifests)
+    assert code == 0 and "a.test" not in out
+    assert err == (
+        "ignored: Ingress default/theirs: IngressClass 'nginx' belongs to controller "
+        "'k8s.io/ingress-nginx'\n"
+    )
+
+
+def test_run_without_credentials_says_what_to_use(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    code = main(["run", "--state-dir", str(tmp_path / "state"), "--status-port", "0"])
+    assert code == 2
+    assert "use --kubeconfig or --manifests" in capsys.readouterr().err
 
 
 def test_render_exits_0_with_only_warnings(
@@ -141,6 +204,24 @@ def test_bad_flag_values_exit_2(
                 "matched: longest prefix '/' of Ingress demo/shop (spec.rules[1].http.paths[0])",
                 "backend: be_demo_docs_80 (Service demo/docs:80)",
                 "servers: 127.0.0.5:8083",
+            ],
+        ),
+        (
+            "http://shop.example.com//x/../%61pi/./x",
+            [
+                "request: host 'shop.example.com', path '/api/x' (normalised from "
+                "'//x/../%61pi/./x')",
+                "host key: shop.example.com (exact host)",
+                "matched: longest prefix '/api' of Ingress demo/shop (spec.rules[0].http.paths[1])",
+                "backend: be_demo_api_http (Service demo/api:http)",
+                "servers: 127.0.0.4:8082",
+            ],
+        ),
+        (
+            "http://shop.example.com/x/../../api",
+            [
+                "request: host 'shop.example.com', path '/x/../../api'",
+                "answered 400: '/x/../../api' climbs above /",
             ],
         ),
         (

@@ -37,7 +37,8 @@ def test_the_state_dir_is_the_only_writable_place() -> None:
     _, settings = parse_command_line(container()["args"])
 
     [mount] = container()["volumeMounts"]
-    assert Path(mount["mountPath"]) == settings.state_dir
+    # an emptyDir is world-writable (0777): the controller makes its private state dir inside
+    assert settings.state_dir.parent == Path(mount["mountPath"])
     assert spec["volumes"] == [{"name": mount["name"], "emptyDir": {}}]
     assert container()["securityContext"]["readOnlyRootFilesystem"] is True
     assert spec["securityContext"]["runAsNonRoot"] is True

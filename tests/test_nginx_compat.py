@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
+from ingress_ctl.model.routing import Certificate
 from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import Resolved
 from ingress_ctl.translation import Translation
 from ingress_ctl.translation.certificates import self_signed
 from tests.conftest import echo_proxy, free_port
@@ -52,18 +54,30 @@ class CompatProxy(Proxy):
     https_port = free_port()
     global_config: Mapping[str, str] = MappingProxyType({})
 
-    def settings(self, *, nginx_compat: bool) -> Settings:
-        base = super().settings(nginx_compat=nginx_compat)
+    def settings(self, *, nginx_compat: bool, **flags: Any) -> Settings:
+        base = super().settings(nginx_compat=nginx_compat, **flags)
         return base.model_copy(
             update={"https_port": self.https_port, "configmap": "ingress/config"}
         )
 
-    def translate(self, *manifests: Manifest, settings: Settings) -> Translation:
+    def translate(
+        self,
+        *manifests: Manifest,
+        settings: Settings,
+        resolved: Resolved | None = None,
+        certificate: Certificate | None = None,
+    ) -> Translation:
         everything = [
             *self.services(*ECHOES),
             configmap("config", dict(self.global_config), namespace="ingress"),
         ]
-        return run(*everything, *manifests, settings=settings, fallback_certificate=FALLBACK)
+        return run(
+            *everything,
+            *manifests,
+            settings=settings,
+            resolved=resolved,
+            fallback_certificate=certificate or FALLBACK,
+        )
 
     def https(self, host: str, target: str = "/", **headers: str) -> Response:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

@@ -18,10 +18,9 @@ other YAML value. Each batch goes through `parse_object` -> `Snapshot.of` ->
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +38,7 @@ from ingress_ctl.model.objects import Ingress, KubeObject, ObjectError, canonica
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
+from ingress_ctl.resolving import external_names
 from ingress_ctl.translation import Translation, translate
 from ingress_ctl.translation.ownership import LEGACY_CLASS_ANNOTATION
 from tests.manifests import (
@@ -55,7 +55,7 @@ from tests.manifests import (
     service_port,
 )
 
-SETTINGS = Settings()
+SETTINGS = Settings(allow_external_name=True)
 GOLDEN = Path(__file__).parent / "golden"
 T = TypeVar("T")
 
@@ -370,6 +370,9 @@ def pipeline(manifests: Iterable[Manifest]) -> Outcome:
         if obj is not None:
             objects.append(obj)
     snapshot = Snapshot.of(objects)
+    # every ExternalName resolves (as `resolving` checks them) to one documentation address
+    resolved = dict.fromkeys(external_names(snapshot), ("192.0.2.1",))
+    snapshot = replace(snapshot, resolved=resolved)
     translation = translate(snapshot, settings=SETTINGS)
     files = render(translation.routing, settings=SETTINGS)
     return Outcome(tuple(rejected), snapshot, translation, files)
@@ -603,24 +606,13 @@ def check_lookups(outcome: Outcome, requests: list[tuple[str, str]]) -> None:
 
 
 def check_servers(outcome: Outcome) -> None:
-    """Every server is a real port on an IP address, or on a DNS name that HAProxy resolves."""
+    """Every server is a real port on an IP address: HAProxy resolves no name (ExternalNames
+    are resolved and checked by the controller)."""
     for backend in outcome.translation.routing.backends:
         for server in backend.servers:
             assert 1 <= server.port <= 65535, (backend.name, server)
-            if not backend.resolve:
-                assert canonical_ip(server.address) == server.address, (backend.name, server)
-                continue
-            assert matching.parse_host(server.address) == server.address, (backend.name, server)
-            assert not libc_reads_as_ip(server.address), (backend.name, server)
-
-
-def libc_reads_as_ip(name: str) -> bool:
-    """Whether libc (HAProxy's `init-addr libc`) takes a name for an IPv4 address: 0x7f.1 is."""
-    try:
-        socket.inet_aton(name)
-    except OSError:
-        return False
-    return True
+            assert canonical_ip(server.address) == server.address, (backend.name, server)
+    assert " resolvers " not in outcome.files[naming.CONFIG_FILE]
 
 
 def check_all(outcome: Outcome, requests: list[tuple[str, str]]) -> None:

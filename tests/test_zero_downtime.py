@@ -14,6 +14,7 @@ import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.objects import KubeObject, parse_object
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
+from ingress_ctl.resolving import Resolver
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
 from tests.conftest import EchoBackends, free_port
@@ -72,11 +74,19 @@ def extra(index: int) -> list[KubeObject]:
 class Controller:
     """The controller's pipeline, driven step by step."""
 
-    def __init__(self, *, haproxy_bin: str, state_dir: Path, http_port: int) -> None:
+    def __init__(
+        self,
+        *,
+        haproxy_bin: str,
+        state_dir: Path,
+        http_port: int,
+        resolver: Resolver | None = None,
+        **flags: Any,
+    ) -> None:
         self.store = Store()
         self.metrics = Metrics()
         self.process = HAProxyProcess(binary=haproxy_bin, state_dir=state_dir)
-        self.settings = Settings(bind_address="127.0.0.1", http_port=http_port)
+        self.settings = Settings(bind_address="127.0.0.1", http_port=http_port, **flags)
         status = ControllerStatus(mode="files")
         self.applier = Applier(
             process=self.process, state_dir=state_dir, status=status, metrics=self.metrics
@@ -87,6 +97,7 @@ class Controller:
             applier=self.applier,
             status=status,
             metrics=self.metrics,
+            resolver=resolver,
         )
         self.actions: list[str] = []
 

@@ -26,7 +26,7 @@ from ingress_ctl.haproxy.slots import Layout, Slot
 from ingress_ctl.model.routing import Value
 
 _SLOT_LINE = "    server s"
-"""Slot server lines start so (a DNS-resolved server's line holds ` resolvers `)."""
+"""Slot server lines start so."""
 ROUTE_MAPS = (naming.ROUTES_MAP,)
 OTHER_MAPS = (naming.TLS_MAP, naming.PASSTHROUGH_MAP, naming.TRUSTED_PROXIES_MAP)
 
@@ -66,7 +66,7 @@ def _structure(config: str) -> bytes:
 
 def _mask(line: str) -> str:
     """A slot server line without its address, weight and state; any other line as it is."""
-    if not line.startswith(_SLOT_LINE) or " resolvers " in line:
+    if not line.startswith(_SLOT_LINE):
         return line
     name = line[len(_SLOT_LINE) :].partition(" ")[0]
     return _SLOT_LINE + name

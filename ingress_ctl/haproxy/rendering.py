@@ -26,6 +26,10 @@ from ingress_ctl.model.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
 
+HOST_HEADER = r"^([a-z0-9_-]+\.)*[a-z0-9_-]+\.?(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$"
+"""What a Host header may hold (case-insensitively): a DNS name or an IP address, and a port.
+Anything else (a NUL, a control character, a space, a second value) is answered 400."""
+
 
 @cache
 def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:
@@ -88,11 +92,12 @@ def render_state(
         duration=duration,
         any_host=ANY_HOST,
         canary_cookie=CANARY_COOKIE,
-        resolvers=any(backend.resolve for backend in routing.backends),
         bind_host=bind_host,
         http_bind=naming.server_address(bind_host, settings.http_port),
         https_bind=naming.server_address(bind_host, settings.https_port),
         https_port=settings.https_port,
+        host_header=HOST_HEADER,
+        handshake_timeout=duration(routing.config.tls_handshake_timeout or 5_000),
     )
     maps = _maps(routing)
     lines = crt_list(routing)

@@ -34,8 +34,8 @@ def slot_count(servers: int) -> int:
 
 
 def has_slots(backend: Backend) -> bool:
-    """Backends of IP servers use slots; built-in and DNS-resolved ones do not."""
-    return backend.status is None and not backend.resolve
+    """Backends of servers use slots; built-in ones do not."""
+    return backend.status is None
 
 
 def assign_slots(routing: Routing, *, previous: Layout | None = None) -> Layout:

@@ -75,6 +75,9 @@ class GlobalConfig(BaseModel):
     timeouts: Timeouts = Timeouts()
     maxconn: int | None = None
     """None: HAProxy derives it from the file-descriptor limit."""
+    max_connections_per_source: int = 1_000
+    """Concurrent connections one client address may hold open; more are closed at once
+    (0: no limit). Keeps one client's idle connections from filling `maxconn`."""
     nbthread: int | None = None
     """None: one thread per CPU HAProxy may run on."""
     log_format: LogFormat = LogFormat.NONE
@@ -87,3 +90,6 @@ class GlobalConfig(BaseModel):
     hsts: HSTS = HSTS()
     trusted_proxy_cidrs: tuple[IPv4Network | IPv6Network, ...] = ()
     use_proxy_protocol: bool = False
+    tls_handshake_timeout: int | None = 5_000
+    """Milliseconds a TLS client has to send its ClientHello (None: no TCP frontend in front of
+    the TLS listener unless passthrough needs it; the handshake then has `timeouts.client`)."""

@@ -14,6 +14,11 @@ with the same order of lookups as the HAProxy configuration:
    longer); Exact wins a tie with a Prefix because it is written last;
 3. the host key's default backend, else the controller's default.
 
+Before any lookup the request path is normalised (`normalise_path`, HAProxy's
+`normalize-uri` in the configuration): `/%61dmin`, `//admin`, `/./admin` and
+`/x/../admin` are all `/admin`, and a path that climbs above `/` or holds an
+encoded slash, backslash or NUL is answered 400.
+
 HAProxy first looks up the route map with the request's own host as the key, a
 shortcut with the same answer: only an exact host key starts a key followed by
 `/` (hosts hold no `/`), so a hit there is step 2's answer for an exact host.
@@ -28,6 +33,50 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ingress_ctl.model.routing import PathType, Route, Routing, VirtualHost
+
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+REFUSED_IN_PATHS = ("%2F", "%5C", "%00", "\\")
+"""What a normalised path may not hold (an encoded `/`, `\\` or NUL; a raw backslash)."""
+
+
+class RefusedPath(ValueError):
+    """A request path HAProxy answers with 400."""
+
+
+def _unescape(found: re.Match[str]) -> str:
+    char = chr(int(found[1], 16))
+    return char if char in _UNRESERVED else "%" + found[1].upper()
+
+
+def normalise_path(path: str) -> str:
+    """The path HAProxy routes (and sends to the pods) for a request path, or RefusedPath.
+
+    Percent-escapes of unreserved characters are decoded and the others uppercased;
+    empty segments are merged; `.` segments are dropped and `..` removes the segment
+    before it (a trailing one leaves a trailing `/`).
+    """
+    if _BAD_ESCAPE.search(path):
+        raise RefusedPath(f"{path!r} holds a '%' that starts no percent-escape")
+    decoded = _ESCAPE.sub(_unescape, path)
+    segments: list[str] = []
+    trailing = decoded.endswith("/")
+    for segment in decoded.split("/")[1:]:
+        trailing = segment in ("", ".", "..")
+        if segment in ("", "."):
+            continue
+        if segment == ".." and segments and segments[-1] != "..":
+            segments.pop()
+        else:
+            segments.append(segment)
+    normal = "/" + "/".join(segments) + ("/" if trailing and segments else "")
+    if segments and segments[0] == "..":
+        raise RefusedPath(f"{path!r} climbs above /")
+    if any(refused in normal for refused in REFUSED_IN_PATHS):
+        raise RefusedPath(f"{path!r} holds an encoded slash, backslash or NUL")
+    return normal
+
 
 ANY_HOST = "@"
 """Host key of rules without a host; `@` is never part of a DNS name."""

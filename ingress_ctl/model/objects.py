@@ -237,12 +237,15 @@ class EndpointSlice:
     ports: tuple[EndpointPort, ...] = ()
     ready: tuple[str, ...] = field(init=False, default=())
     terminating: tuple[str, ...] = field(init=False, default=())
+    not_ready: tuple[str, ...] = field(init=False, default=())
+    """Never routed to; counted in /status."""
 
     def __post_init__(self, endpoints: tuple[Endpoint, ...]) -> None:
         if self.address_type not in ("IPv4", "IPv6"):
             return
         ready: list[str] = []
         terminating: list[str] = []
+        not_ready: list[str] = []
         for i, endpoint in enumerate(endpoints):
             addresses = _canonical(i, endpoint.addresses)
             conditions = endpoint.conditions
@@ -250,8 +253,11 @@ class EndpointSlice:
                 ready.extend(addresses)
             elif conditions.serving and conditions.terminating:
                 terminating.extend(addresses)
+            else:
+                not_ready.extend(addresses)
         object.__setattr__(self, "ready", tuple(ready))  # frozen: set once, while made
         object.__setattr__(self, "terminating", tuple(terminating))
+        object.__setattr__(self, "not_ready", tuple(not_ready))
 
 
 def _canonical(index: int, addresses: tuple[str, ...]) -> tuple[str, ...]:

@@ -97,7 +97,8 @@ class Backend:
     servers: tuple[InstanceOf[Server], ...] = ()
     """Made by translation from checked values; checked here only to be Servers."""
     resolve: bool = False
-    """Servers are DNS names (ExternalName Services) resolved by HAProxy."""
+    """Servers are the checked addresses of an ExternalName Service (see `resolving`), not
+    endpoints: endpoint changes leave them alone."""
     status: int | None = None
     """Built-in backends answer this status themselves (404 page, 308 redirect)."""
     redirect_to: str | None = None

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ingress_ctl.model.objects import DNS_LABEL, DNS_SUBDOMAIN, Label, Subdomain
 from ingress_ctl.model.routing import ServiceRef
+from ingress_ctl.state_dir import SYSTEM_STATE_DIR
 
 _SERVICE_PORT = re.compile(
     r"^(?P<namespace>[a-z0-9]([-a-z0-9]*[a-z0-9])?)/(?P<name>[a-z0-9]([-a-z0-9]*[a-z0-9])?)"
@@ -81,7 +82,13 @@ class Settings(BaseModel):
     http_port: int = Field(default=80, ge=1, le=65535)
     https_port: int = Field(default=443, ge=1, le=65535)
     status_port: int = Field(default=10254, ge=0, le=65535)
-    state_dir: Path = Path("/tmp/ingress-ctl")
+    """/healthz and /readyz (the kubelet's probes) on bind_address."""
+    status_bind_address: IPv4Address | IPv6Address = IPv4Address("127.0.0.1")
+    """/status and /metrics listen here (cluster-internal: they show every host and problem)."""
+    metrics_port: int = Field(default=10255, ge=0, le=65535)
+    """Port of /status and /metrics when status_bind_address differs from bind_address (else
+    the status port serves all four)."""
+    state_dir: Path = SYSTEM_STATE_DIR
     haproxy_bin: str = "haproxy"
     controller_name: str = "ingress-ctl.io/haproxy"
     ingress_class: str = "haproxy"
@@ -93,6 +100,11 @@ class Settings(BaseModel):
     """`namespace/name` of the ConfigMap of global settings (timeouts, TLS, HSTS, ...)."""
     tcp_services_configmap: NamespacedName | None = None
     """`namespace/name` of the ConfigMap of TCP services (`"<port>": "<ns>/<svc>:<port>"`)."""
+    allow_external_name: bool = False
+    """Serve ExternalName Services of every namespace, pointing anywhere but this host."""
+    allow_external_name_namespaces: tuple[Label, ...] = ()
+    """Namespaces whose ExternalName Services are served (targets in their own namespace or
+    outside the cluster only)."""
     nginx_compat: bool = False
     """Also read `nginx.ingress.kubernetes.io/` annotations, mapped onto ours."""
     log_format: Literal["text", "json"] = "text"

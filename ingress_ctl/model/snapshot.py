@@ -12,6 +12,9 @@ T = TypeVar("T", bound=KubeObject)
 
 NamespacedName = tuple[str, str]
 
+Resolved = Mapping[str, tuple[str, ...] | str]
+"""ExternalName -> its checked addresses, or why it is refused (see `resolving`)."""
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -19,6 +22,8 @@ class Snapshot:
 
     kinds: Mapping[str, Mapping[NamespacedName, KubeObject]] = field(default_factory=dict)
     revision: int = 0
+    resolved: Resolved = field(default_factory=dict)
+    """What the ExternalNames of its Services resolve to (filled by `resolving`)."""
 
     @classmethod
     def of(cls, objects: Iterable[KubeObject], *, revision: int = 0) -> Snapshot:

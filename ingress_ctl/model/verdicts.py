@@ -13,6 +13,21 @@ IngressState = Literal["serving", "ignored"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class BackendReport:
+    """A backend an Ingress sends to: the servers HAProxy routes to, out of every endpoint."""
+
+    name: str
+    service: str
+    """`namespace/name:port`."""
+    ready: int
+    """Servers requests go to (ready endpoints; serving, terminating ones when none is)."""
+    total: int
+    """Every endpoint of the Service port, ready or not."""
+    reason: str = ""
+    """Why it has no server: the Service or its port is missing, ..."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
 class IngressReport:
     """One Ingress as /status shows it: the routes it serves, or why it is ignored."""
 
@@ -21,3 +36,7 @@ class IngressReport:
     reason: str = ""
     routes: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()
+    backends: tuple[BackendReport, ...] = ()
+    not_serving: str = ""
+    """Empty when each of its backends has a server; else which do not, and why: their
+    requests answer 503."""

@@ -8,6 +8,7 @@ sends the PROXY protocol when its Service's annotation asks for it.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
@@ -22,9 +23,32 @@ from ingress_ctl.model.objects import (
     ServicePort,
 )
 from ingress_ctl.model.routing import Backend, ProxyProtocol, Server, ServiceRef
-from ingress_ctl.model.snapshot import NamespacedName, Snapshot
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import NamespacedName, Resolved, Snapshot
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+_SERVICE_DNS = re.compile(r"^(?:[a-z0-9-]+\.)+(?P<namespace>[a-z0-9-]+)\.(?:svc|pod)(?:\..*)?$")
+"""A cluster DNS name of a Service (`<service>.<namespace>.svc[.<cluster domain>]`, also
+`<host>.<service>.<namespace>.svc...`) or a pod (`<a-b-c-d>.<namespace>.pod...`)."""
+
+
+@dataclass(frozen=True)
+class ExternalNames:
+    """Which ExternalName Services may be served, and what their names resolve to."""
+
+    resolved: Resolved = field(default_factory=dict)
+    allow_all: bool = False
+    """--allow-external-name: every namespace, and targets in other namespaces."""
+    namespaces: frozenset[str] = frozenset()
+    """--allow-external-name-namespace: these namespaces, targets outside other namespaces."""
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, settings: Settings) -> ExternalNames:
+        return cls(
+            resolved=snapshot.resolved,
+            allow_all=settings.allow_external_name,
+            namespaces=frozenset(settings.allow_external_name_namespaces),
+        )
 
 
 @dataclass(frozen=True)
@@ -34,13 +58,20 @@ class Index:
     services: Mapping[NamespacedName, Service]
     slices: Mapping[NamespacedName, list[EndpointSlice]]
     endpoints: Mapping[NamespacedName, Endpoints]
+    external: ExternalNames = ExternalNames()
     resolved: dict[ServiceRef, tuple[Backend, str | None]] = field(default_factory=dict)
     """Backends already resolved in this translation (many paths share one Service)."""
     send_proxy: dict[NamespacedName, ProxyProtocol] = field(default_factory=dict)
     """The PROXY protocol of the Services that ask for one (read once, with their problems)."""
 
     @classmethod
-    def of(cls, snapshot: Snapshot, *, only: Set[NamespacedName] | None = None) -> Index:
+    def of(
+        cls,
+        snapshot: Snapshot,
+        *,
+        only: Set[NamespacedName] | None = None,
+        external: ExternalNames | None = None,
+    ) -> Index:
         """Index a snapshot's Services, EndpointSlices and Endpoints (the slices of `only`
         these Services, when given)."""
         slices: dict[NamespacedName, list[EndpointSlice]] = defaultdict(list)
@@ -54,6 +85,7 @@ class Index:
             services=snapshot.objects(Service),
             slices=slices,
             endpoints=snapshot.objects(Endpoints),
+            external=external or ExternalNames(),
         )
 
 
@@ -64,6 +96,32 @@ def endpoint_servers(ref: ServiceRef, *, index: Index) -> tuple[Server, ...]:
     except BackendError:
         return ()
     return _servers(service, port, index=index)
+
+
+def endpoint_total(ref: ServiceRef, *, index: Index) -> int:
+    """Every endpoint of a Service port, ready or not (0 if the Service or port is missing);
+    an ExternalName's addresses."""
+    try:
+        port, service = _service_port(ref, index=index)
+    except BackendError:
+        return 0
+    key = (service.metadata.namespace, service.metadata.name)
+    if service.spec.type == "ExternalName":
+        return len(index.resolved[ref][0].servers) if ref in index.resolved else 0
+    slices = index.slices.get(key)
+    if slices:
+        return sum(
+            len(eps.ready) + len(eps.terminating) + len(eps.not_ready)
+            for eps in slices
+            if eps.address_type in ("IPv4", "IPv6") and _target_port(eps.ports, port) is not None
+        )
+    legacy = index.endpoints.get(key)
+    subsets = legacy.subsets if legacy is not None else ()
+    return sum(
+        len(subset.addresses) + len(subset.not_ready_addresses)
+        for subset in subsets
+        if _target_port(subset.ports, port) is not None
+    )
 
 
 class BackendError(ValueError):
@@ -83,7 +141,11 @@ def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
     try:
         port, service = _service_port(ref, index=index)
         external = service.spec.type == "ExternalName"
-        servers = _external(service, port) if external else _servers(service, port, index=index)
+        servers = (
+            _external(service, port, index.external)
+            if external
+            else _servers(service, port, index=index)
+        )
     except BackendError as error:
         return Backend(name=name, service=ref), str(error)
     proxy = index.send_proxy.get((ref.namespace, ref.name))
@@ -105,20 +167,35 @@ def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Servic
     raise BackendError(f"Service {ref.namespace}/{ref.name} has no port {ref.port!r}")
 
 
-def _external(service: Service, port: ServicePort) -> tuple[Server, ...]:
-    """The one server of an ExternalName Service: its DNS name, resolved by HAProxy."""
+def _external(service: Service, port: ServicePort, policy: ExternalNames) -> tuple[Server, ...]:
+    """The servers of an ExternalName Service: the addresses its name resolved to, each
+    checked by `resolving` (HAProxy never resolves a tenant's name itself)."""
     ref = service.metadata
+    where = f"ExternalName of Service {ref.namespace}/{ref.name}"
     try:
         host = parse_host(service.spec.external_name or "")
     except ValueError as error:
-        raise BackendError(f"ExternalName of Service {ref.namespace}/{ref.name}: {error}") from None
+        raise BackendError(f"{where}: {error}") from None
     if host.startswith("*."):
         raise BackendError(f"ExternalName {host!r} is a wildcard")
-    if host == "localhost" or host.endswith(".localhost"):
-        # HAProxy resolves with libc too: this would reach the controller's own ports.
-        raise BackendError(f"ExternalName {host!r} is the controller's own host")
+    if not policy.allow_all and ref.namespace not in policy.namespaces:
+        raise BackendError(
+            f"{where}: ExternalName Services are not served (allow them with "
+            f"--allow-external-name or --allow-external-name-namespace {ref.namespace})"
+        )
+    other = _SERVICE_DNS.fullmatch(host)
+    if other is not None and other["namespace"] != ref.namespace and not policy.allow_all:
+        raise BackendError(
+            f"{where}: {host!r} is a Service of namespace {other['namespace']}; reaching "
+            "another namespace needs --allow-external-name"
+        )
+    found = policy.resolved.get(host)
+    if found is None:
+        raise BackendError(f"{where}: {host!r} is not resolved yet")
+    if isinstance(found, str):
+        raise BackendError(f"{where}: {host!r} {found}")
     target = port.target_port if isinstance(port.target_port, int) else port.port
-    return (Server(address=host, port=target),)
+    return tuple(Server(address=address, port=target) for address in found)
 
 
 def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:

@@ -60,6 +60,11 @@ def ciphersuites(text: str) -> str:
     return ":".join(suites)
 
 
+def optional_duration(text: str) -> int | None:
+    """A duration, or `off` (None)."""
+    return None if text.strip().lower() == "off" else duration(text)
+
+
 Parser = Callable[[str], Any]
 
 KEYS: Mapping[str, tuple[tuple[str, ...], Parser]] = {
@@ -71,6 +76,7 @@ KEYS: Mapping[str, tuple[tuple[str, ...], Parser]] = {
     "timeout-tunnel": (("timeouts", "tunnel"), duration),
     "timeout-queue": (("timeouts", "queue"), duration),
     "maxconn": (("maxconn",), integer(1, 1_000_000)),
+    "max-connections-per-source": (("max_connections_per_source",), integer(0, 1_000_000)),
     "nbthread": (("nbthread",), integer(1, 64)),
     "log-format": (("log_format",), choice(LogFormat)),
     "ssl-min-version": (("ssl_min_version",), choice(TLSVersion)),
@@ -83,6 +89,7 @@ KEYS: Mapping[str, tuple[tuple[str, ...], Parser]] = {
     "hsts-preload": (("hsts", "preload"), boolean),
     "trusted-proxy-cidrs": (("trusted_proxy_cidrs",), cidrs),
     "use-proxy-protocol": (("use_proxy_protocol",), boolean),
+    "timeout-client-hs": (("tls_handshake_timeout",), optional_duration),
 }
 """ConfigMap key -> (where in GlobalConfig, parser)."""
 

@@ -51,6 +51,8 @@ class Fold:
     """CA files that backends verify their pods against (file -> PEM), made so far."""
     refs: dict[tuple[str, str, int | str], ServiceRef] = field(default_factory=dict)
     """Service ports named so far: most are named by several paths."""
+    uses: dict[ObjectRef, dict[str, str | None]] = field(default_factory=dict)
+    """The backends each object sends to, and why one has no server (None: it has some)."""
 
     def problem(
         self, source: ObjectRef, where: str, reason: str, severity: Severity = "error"
@@ -84,6 +86,7 @@ class Fold:
             service = self.refs[key] = ServiceRef(namespace=key[0], name=key[1], port=port)
         name = naming.passthrough_backend_name(service) if passthrough else None
         backend, missing = self.service_backend(service, tcp_name=name, policy=policy)
+        self.uses.setdefault(source, {})[backend.name] = missing
         if missing is not None:
             answer = "connections are closed" if passthrough else "requests answer 503"
             self.problem(source, f"{where}.service", f"{missing}; {answer}")

@@ -56,6 +56,7 @@ def listener_port(key: str, settings: Settings) -> int:
         settings.http_port: "--http-port",
         settings.https_port: "--https-port",
         settings.status_port: "--status-port",
+        settings.metrics_port: "--metrics-port",
     }
     if port in taken:
         raise ValueError(f"port {port} is the controller's {taken[port]}")

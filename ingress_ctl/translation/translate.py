@@ -30,8 +30,8 @@ from ingress_ctl.model.routing import (
 )
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
-from ingress_ctl.model.verdicts import IngressReport
-from ingress_ctl.translation.backends import Index
+from ingress_ctl.model.verdicts import BackendReport, IngressReport
+from ingress_ctl.translation.backends import ExternalNames, Index, endpoint_total
 from ingress_ctl.translation.canaries import add_canary
 from ingress_ctl.translation.configmap import global_config
 from ingress_ctl.translation.fold import Fold
@@ -75,7 +75,7 @@ def translate(
     names a usable Secret; with neither, nothing is served over HTTPS. `now` (default: the
     current time) decides which certificates have expired.
     """
-    fold = Fold(index=Index.of(snapshot))
+    fold = Fold(index=Index.of(snapshot, external=ExternalNames.of(snapshot, settings)))
     configmap, source = _configmap(fold, snapshot, settings.configmap, "the defaults apply")
     config, problems = global_config(configmap, source=source)
     fold.problems.extend(problems)
@@ -169,12 +169,40 @@ def _fold_ingress(
         served = add_http(fold, ingress, source, annotations.policies)
         served += tls.add_ingress(fold, ingress, source, options)
     fold.problems.extend(annotations.policies.finish())
+    backends = _backend_reports(fold, source)
     return IngressReport(
         source=source,
         state="serving",
         routes=tuple(served),
         problems=tuple(fold.problems[before:]),
+        backends=backends,
+        not_serving="; ".join(
+            f"{backend.name}: {backend.reason or 'no ready endpoint'}"
+            for backend in backends
+            if not backend.ready
+        ),
     )
+
+
+def _backend_reports(fold: Fold, source: ObjectRef) -> tuple[BackendReport, ...]:
+    """The backends an Ingress sends to, with their server and endpoint counts (a canary's
+    may have been merged into its main Ingress's backend already: not listed)."""
+    found = []
+    for name, missing in sorted(fold.uses.get(source, {}).items()):
+        backend = fold.backends.get(name)
+        if backend is None:
+            continue
+        ref = backend.service
+        found.append(
+            BackendReport(
+                name=name,
+                service=f"{ref.namespace}/{ref.name}:{ref.port}" if ref else "",
+                ready=len(backend.servers),
+                total=endpoint_total(ref, index=fold.index) if ref else 0,
+                reason=missing or "",
+            )
+        )
+    return tuple(found)
 
 
 def _configmap(

@@ -29,6 +29,8 @@ from tests.manifests import (
 )
 
 SETTINGS = Settings()
+EXTERNAL_NAMES = Settings(allow_external_name=True)
+RESOLVED = {"a.example.org": ("192.0.2.1",), "b.example.org": ("192.0.2.2",)}
 Cluster = Callable[..., list[Manifest]]
 
 
@@ -59,7 +61,7 @@ def cluster(
 
 
 def rendered(manifests: list[Manifest], previous: Rendered | None = None) -> Rendered:
-    routing = run(*manifests).routing
+    routing = run(*manifests, settings=EXTERNAL_NAMES, resolved=RESOLVED).routing
     layout = previous.layout if previous is not None else None
     return render_state(routing, settings=SETTINGS, previous=layout)
 
@@ -78,6 +80,13 @@ def test_nothing_changed_means_no_commands() -> None:
 
 
 RUNTIME_CASES = {
+    "an ExternalName resolves elsewhere: its slot is re-addressed": (
+        cluster(external="a.example.org"),
+        cluster(external="b.example.org"),
+        [
+            "set server be_default_outside_443/s1 addr 192.0.2.2 port 443",
+        ],
+    ),
     "endpoint added": (
         cluster(web=("10.0.0.1",)),
         cluster(web=("10.0.0.1", "10.0.0.2")),
@@ -157,11 +166,6 @@ RELOAD_CASES = {
         cluster(api=("10.0.0.5",), api_path_service="api"),
         cluster(),
         "backends",
-    ),
-    "a DNS-resolved server changes": (
-        cluster(external="a.example.org"),
-        cluster(external="b.example.org"),
-        "config",
     ),
 }
 

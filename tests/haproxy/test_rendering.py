@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import render
+from ingress_ctl.model.routing import Certificate
 from ingress_ctl.model.settings import Settings, parse_service_port
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.sources.files import load_manifests
@@ -25,7 +27,10 @@ CASES = {
     "demo": (EXAMPLES / "demo.yaml", Settings()),
     "external": (
         GOLDEN / "external" / "input.yaml",
-        Settings(default_backend_service=parse_service_port("ext/fallback:8080")),
+        Settings(
+            default_backend_service=parse_service_port("ext/fallback:8080"),
+            allow_external_name=True,
+        ),
     ),
     "empty": (GOLDEN / "empty" / "input.yaml", Settings(http_port=8080)),
     "tls": (
@@ -38,20 +43,27 @@ CASES = {
     ),
     "annotations": (GOLDEN / "annotations" / "input.yaml", Settings(nginx_compat=True)),
 }
+RESOLVED = {"example.org": ("192.0.2.80", "2001:db8::80")}
+"""What the ExternalNames of the inputs resolve to (as `resolving` would hand them over)."""
 FALLBACK = "fallback.pem"
 """A case with this file next to its input serves HTTPS with it as the fallback certificate."""
 
 
-def rendered(case: str) -> dict[str, str]:
+def rendered(case: str, placeholder: Certificate | None = None) -> dict[str, str]:
+    """The files of a case; HTTPS with `placeholder` unless the case has its fallback file."""
     source, settings = CASES[case]
     loaded = load_manifests([source])
     assert loaded.problems == ()
     fallback = source.parent / FALLBACK
     certificate = (
-        parse_pem(fallback.read_bytes(), fallback.read_bytes()) if fallback.exists() else None
+        parse_pem(fallback.read_bytes(), fallback.read_bytes())
+        if fallback.exists()
+        else placeholder
     )
     translation = translate(
-        Snapshot.of(loaded.objects), settings=settings, fallback_certificate=certificate
+        replace(Snapshot.of(loaded.objects), resolved=RESOLVED),
+        settings=settings,
+        fallback_certificate=certificate,
     )
     return render(translation.routing, settings=settings)
 

@@ -71,5 +71,8 @@ def test_weight_changes_stay_in_the_same_slot() -> None:
     assert second.backends["be"][0] is None
 
 
-def test_dns_backends_have_no_slots() -> None:
-    assert assign_slots(routing("example.org:443", resolve=True)).backends == {}
+def test_external_name_backends_use_slots_too() -> None:
+    """Their addresses are resolved and checked by the controller: a changed answer is a
+    runtime update of a slot, like an endpoint change."""
+    layout = assign_slots(routing("192.0.2.1:443", resolve=True))
+    assert layout.backends["be"][0] == Server(address="192.0.2.1", port=443)

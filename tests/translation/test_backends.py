@@ -225,6 +225,42 @@ def test_missing_service_or_port_is_a_problem_and_answers_503(
     assert report.state == "serving"
     assert report.routes == (f"foo.com/ (Prefix) -> {backend}",)
     assert [p.reason for p in report.problems] == [f"{reason}; requests answer 503"]
+    assert report.not_serving == f"{backend}: {reason}"
+    [found] = report.backends
+    assert (found.name, found.ready, found.reason) == (backend, 0, reason)
+
+
+def test_the_report_counts_ready_and_all_endpoints_per_backend() -> None:
+    translation = run(
+        ingress(
+            "app",
+            rule("foo.com", path("/", "web", 80), path("/api", "api", 80), path("/x", "gone", 80)),
+        ),
+        service("web", service_port(80, target=8080)),
+        endpoint_slice(
+            "web-a",
+            "web",
+            endpoint("10.0.0.1", "10.0.0.2"),
+            endpoint("10.0.0.3", ready=False),
+            endpoint("10.0.0.4", ready=False, serving=True, terminating=True),
+            ports=[(None, 8080)],
+        ),
+        service("api", service_port(80, target=8080)),
+        legacy_endpoints("api", ["10.0.1.1"], not_ready=["10.0.1.2"]),
+    )
+    (report,) = translation.ingresses
+    assert [(b.name, b.service, b.ready, b.total, b.reason) for b in report.backends] == [
+        ("be_default_api_80", "default/api:80", 1, 2, ""),
+        ("be_default_gone_80", "default/gone:80", 0, 0, "Service default/gone not found"),
+        ("be_default_web_80", "default/web:80", 2, 4, ""),
+    ]
+    assert report.not_serving == "be_default_gone_80: Service default/gone not found"
+
+
+def test_a_service_without_ready_endpoints_is_reported_not_serving() -> None:
+    translation = _app(80, service("web"))
+    (report,) = translation.ingresses
+    assert report.not_serving == "be_default_web_80: no ready endpoint"
 
 
 def test_a_service_without_endpoints_is_not_a_problem() -> None:
@@ -446,36 +482,46 @@ def _external_service(external_name: str, *ports: Manifest) -> Manifest:
     }
 
 
+EXTERNAL = "db.example.com"
+RESOLVED = {EXTERNAL: ("192.0.2.10", "2001:db8::10")}
+ALLOWED = Settings(allow_external_name=True)
+
+
+def _external_app(port: int | str, svc: Manifest, settings: Settings = ALLOWED) -> Translation:
+    route = ingress("app", rule("foo.com", path("/", "ext", port)))
+    return run(route, svc, settings=settings, resolved=RESOLVED)
+
+
 EXTERNAL_CASES: list[tuple[str, Manifest, int | str, list[str]]] = [
     (
         "DNS name and targetPort",
-        service("ext", service_port(80, target=8080), external_name="db.example.com"),
+        service("ext", service_port(80, target=8080), external_name=EXTERNAL),
         80,
-        ["db.example.com:8080"],
+        ["192.0.2.10:8080", "2001:db8::10:8080"],
     ),
     (
         "no targetPort: the Service port",
-        service("ext", service_port(443), external_name="db.example.com"),
+        service("ext", service_port(443), external_name=EXTERNAL),
         443,
-        ["db.example.com:443"],
+        ["192.0.2.10:443", "2001:db8::10:443"],
     ),
     (
         "by port name",
-        service("ext", service_port(443, "https"), external_name="db.example.com"),
+        service("ext", service_port(443, "https"), external_name=EXTERNAL),
         "https",
-        ["db.example.com:443"],
+        ["192.0.2.10:443", "2001:db8::10:443"],
     ),
     (
         "name lowercased",
         service("ext", service_port(80), external_name="DB.Example.COM"),
         80,
-        ["db.example.com:80"],
+        ["192.0.2.10:80", "2001:db8::10:80"],
     ),
     (
         "no ports declared: the Ingress's port number",
-        _external_service("db.example.com"),
+        _external_service(EXTERNAL),
         8443,
-        ["db.example.com:8443"],
+        ["192.0.2.10:8443", "2001:db8::10:8443"],
     ),
 ]
 
@@ -486,36 +532,71 @@ EXTERNAL_CASES: list[tuple[str, Manifest, int | str, list[str]]] = [
     ids=[case[0] for case in EXTERNAL_CASES],
 )
 def test_external_name(svc: Manifest, port: int | str, expected: list[str]) -> None:
-    translation = _app(port, svc, name="ext")
+    translation = _external_app(port, svc)
     assert translation.problems == ()
     backend = translation.routing.backend(f"be_default_ext_{port}")
     assert backend.resolve is True
     assert servers(translation, backend.name) == expected
 
 
+NOT_SERVED = "ExternalName Services are not served (allow them with --allow-external-name"
+OTHER = "is a Service of namespace other; reaching another namespace needs --allow-external-name"
+ONLY_DEFAULT = Settings(allow_external_name_namespaces=("default",))
+
+
 @pytest.mark.parametrize(
-    ("external_name", "port", "reason"),
+    ("external_name", "port", "settings", "reason"),
     [
-        ("", 80, "ExternalName of Service default/ext: '' is not a DNS name"),
-        ("db example.com", 80, "ExternalName of Service default/ext: 'db example.com' is not"),
-        ("db.example.com\n", 80, "ExternalName of Service default/ext: 'db.example.com\\n' is"),
-        ("10.0.0.1", 80, "ExternalName of Service default/ext: '10.0.0.1' is an IP address"),
-        ("*.example.com", 80, "ExternalName '*.example.com' is a wildcard"),
-        ("localhost", 80, "ExternalName 'localhost' is the controller's own host"),
-        ("LocalHost", 80, "ExternalName 'localhost' is the controller's own host"),
-        ("api.localhost", 80, "ExternalName 'api.localhost' is the controller's own host"),
-        ("db.example.com", "https", "Service default/ext has no port 'https'"),
-        ("db.example.com", 8443, "Service default/ext has no port 8443"),
+        ("", 80, ALLOWED, "ExternalName of Service default/ext: '' is not a DNS name"),
+        ("db example.com", 80, ALLOWED, "ExternalName of Service default/ext: 'db example.com'"),
+        ("db.example.com\n", 80, ALLOWED, "ExternalName of Service default/ext: 'db.example.com\\n'"),
+        ("10.0.0.1", 80, ALLOWED, "ExternalName of Service default/ext: '10.0.0.1' is an IP"),
+        ("*.example.com", 80, ALLOWED, "ExternalName '*.example.com' is a wildcard"),
+        ("localhost", 80, ALLOWED, "ExternalName of Service default/ext: 'localhost' resolves to"),
+        ("LocalHost", 80, ALLOWED, "ExternalName of Service default/ext: 'localhost' resolves to"),
+        ("unknown.example.com", 80, ALLOWED, "ExternalName of Service default/ext: 'unknown.example.com' is not resolved yet"),
+        (EXTERNAL, 80, Settings(), f"ExternalName of Service default/ext: {NOT_SERVED}"),
+        (EXTERNAL, 80, Settings(allow_external_name_namespaces=("team",)), NOT_SERVED[:20]),
+        ("db.other.svc.cluster.local", 80, ONLY_DEFAULT, f"ExternalName of Service default/ext: 'db.other.svc.cluster.local' {OTHER}"),
+        ("db.other.svc", 80, ONLY_DEFAULT, f"ExternalName of Service default/ext: 'db.other.svc' {OTHER}"),
+        (EXTERNAL, "https", ALLOWED, "Service default/ext has no port 'https'"),
+        (EXTERNAL, 8443, ALLOWED, "Service default/ext has no port 8443"),
     ],
-)
-def test_external_name_problems(external_name: str, port: int | str, reason: str) -> None:
+)  # fmt: skip
+def test_external_name_problems(
+    external_name: str, port: int | str, settings: Settings, reason: str
+) -> None:
     ports = [] if port == "https" else [service_port(80)]
-    translation = _app(port, _external_service(external_name, *ports), name="ext")
+    translation = run(
+        ingress("app", rule("foo.com", path("/", "ext", port))),
+        _external_service(external_name, *ports),
+        settings=settings,
+        resolved=RESOLVED | {"localhost": "resolves to 127.0.0.1, a loopback address; refused"},
+    )
     [(field, found)] = _reasons(translation)
     assert field == BROKEN
-    assert found.startswith(reason)
+    assert reason in found
     assert found.endswith("; requests answer 503")
     assert servers(translation, f"be_default_ext_{port}") == []
+
+
+@pytest.mark.parametrize(
+    ("external_name", "settings"),
+    [
+        (EXTERNAL, ONLY_DEFAULT),
+        ("db.default.svc.cluster.local", ONLY_DEFAULT),
+        ("db.other.svc.cluster.local", ALLOWED),
+    ],
+)
+def test_external_names_allowed(external_name: str, settings: Settings) -> None:
+    translation = run(
+        ingress("app", rule("foo.com", path("/", "ext", 80))),
+        _external_service(external_name, service_port(80)),
+        settings=settings,
+        resolved={external_name: ("192.0.2.10",)},
+    )
+    assert translation.problems == ()
+    assert servers(translation, "be_default_ext_80") == ["192.0.2.10:80"]
 
 
 # --- Sharing and the default backend flag -------------------------------------------------

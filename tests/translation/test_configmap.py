@@ -49,6 +49,7 @@ def test_every_key_is_parsed() -> None:
             "timeout-tunnel": "1d",
             "timeout-queue": "1h",
             "maxconn": "5000",
+            "max-connections-per-source": "0",
             "nbthread": "4",
             "log-format": "json",
             "ssl-min-version": "TLSv1.3",
@@ -61,6 +62,7 @@ def test_every_key_is_parsed() -> None:
             "hsts-preload": "TRUE",
             "trusted-proxy-cidrs": "10.0.0.0/8, 192.168.1.7,2001:db8::/32,10.0.0.0/8",
             "use-proxy-protocol": "true",
+            "timeout-client-hs": "off",
         }
     )
     assert problems == []
@@ -75,6 +77,7 @@ def test_every_key_is_parsed() -> None:
             queue=3_600_000,
         ),
         maxconn=5000,
+        max_connections_per_source=0,
         nbthread=4,
         log_format=LogFormat.JSON,
         ssl_min_version=TLSVersion.TLS13,
@@ -88,13 +91,15 @@ def test_every_key_is_parsed() -> None:
             ip_network("2001:db8::/32"),
         ),
         use_proxy_protocol=True,
+        tls_handshake_timeout=None,
     )
     assert set(KEYS) == {
         "timeout-connect", "timeout-client", "timeout-server", "timeout-http-request",
         "timeout-http-keep-alive", "timeout-tunnel", "timeout-queue", "maxconn", "nbthread",
+        "max-connections-per-source",
         "log-format", "ssl-min-version", "ssl-ciphers", "ssl-ciphersuites", "ssl-redirect",
         "hsts", "hsts-max-age", "hsts-include-subdomains", "hsts-preload",
-        "trusted-proxy-cidrs", "use-proxy-protocol",
+        "trusted-proxy-cidrs", "use-proxy-protocol", "timeout-client-hs",
     }  # fmt: skip
 
 
@@ -104,6 +109,8 @@ REFUSED = {
     "timeout-server": ("30d", "'30d' is not between 1ms and 2147483647ms"),
     "maxconn": ("0", "0 is not between 1 and 1000000"),
     "nbthread": ("65", "65 is not between 1 and 64"),
+    "max-connections-per-source": ("1000001", "1000001 is not between 0 and 1000000"),
+    "timeout-client-hs": ("never", "'never' is not a duration like 500ms, 30s, 5m, 1h or 1d"),
     "log-format": ("%{+Q}[src]", "'%{+Q}[src]' is not one of none, httplog, clf, json"),
     "ssl-min-version": ("SSLv3", "'SSLv3' is not one of TLSv1.0, TLSv1.1, TLSv1.2, TLSv1.3"),
     "ssl-ciphers": ("NOTHING", "'NOTHING' selects no cipher OpenSSL knows"),
@@ -158,6 +165,7 @@ VALID = {
     "timeout-tunnel": ["1h", "1d"],
     "maxconn": ["1", "1000000"],
     "nbthread": ["1", "64"],
+    "max-connections-per-source": ["0", "1", "1000000"],
     "log-format": ["none", "httplog", "clf", "json"],
     "ssl-min-version": ["TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3"],
     "ssl-ciphers": ["HIGH:!aNULL", "ECDHE+AESGCM", "DEFAULT:@SECLEVEL=0", "AES128-SHA:-RSA"],
@@ -166,6 +174,7 @@ VALID = {
     "hsts-max-age": ["0", "2147483647"],
     "trusted-proxy-cidrs": ["0.0.0.0/0", "::/0", "10.1.2.3", "fe80::1", ""],
     "use-proxy-protocol": ["true", "false"],
+    "timeout-client-hs": ["off", "OFF", "1s", "250ms"],
 }
 HOSTILE = st.one_of(
     st.sampled_from(["'", '"', "\n", "#", "${X}", "%[src]", " ", "-1", "99999999999999", "\\"]),
