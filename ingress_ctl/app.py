@@ -22,7 +22,7 @@ from kubernetes_asyncio.config import ConfigException
 from ingress_ctl.applying import Applier
 from ingress_ctl.events import EventRecorder
 from ingress_ctl.fallback import load_or_create
-from ingress_ctl.haproxy.process import HAProxyProcess
+from ingress_ctl.haproxy.process import HAProxyError, HAProxyProcess
 from ingress_ctl.kubeapi import connect
 from ingress_ctl.leading import Leadership
 from ingress_ctl.logs import configure_logging
@@ -113,6 +113,12 @@ async def run(settings: Settings) -> int:
     store, metrics = Store(), Metrics()
     status = ControllerStatus(mode=settings.mode)
     process = HAProxyProcess(binary=settings.haproxy_bin, state_dir=settings.state_dir)
+    try:
+        status.haproxy_version = await process.version()
+    except HAProxyError as error:
+        log.error("%s", error)
+        return 2
+    log.info("haproxy %s", status.haproxy_version)
     applier = Applier(
         process=process,
         state_dir=settings.state_dir,

@@ -18,7 +18,7 @@ def manifest(relative: str) -> Any:
 
 
 def container() -> Any:
-    [found] = manifest("deployment.yaml")["spec"]["template"]["spec"]["containers"]
+    [found] = manifest("controller/deployment.yaml")["spec"]["template"]["spec"]["containers"]
     return found
 
 
@@ -33,7 +33,7 @@ def test_the_deployment_args_parse_into_kubernetes_mode() -> None:
 
 
 def test_the_state_dir_is_the_only_writable_place() -> None:
-    spec = manifest("deployment.yaml")["spec"]["template"]["spec"]
+    spec = manifest("controller/deployment.yaml")["spec"]["template"]["spec"]
     _, settings = parse_command_line(container()["args"])
 
     [mount] = container()["volumeMounts"]

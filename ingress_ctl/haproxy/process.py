@@ -44,6 +44,7 @@ _MASTER_LINE = re.compile(
 )
 _WORKER_LINE = re.compile(r"^(?P<pid>\d+)\s+worker\s")
 _SECTIONS = {"# workers": "workers", "# old workers": "old_workers", "# programs": "programs"}
+_VERSION_LINE = re.compile(r"^HA-?Proxy version (?P<version>\S+)", re.MULTILINE)
 
 
 class HAProxyError(RuntimeError):
@@ -108,6 +109,14 @@ def parse_show_proc(text: str) -> ProcStatus:
     )
 
 
+def parse_version(text: str) -> str:
+    """The version `haproxy -v` printed (e.g. `3.0.11-1+deb13u4`); HAProxyError if none."""
+    found = _VERSION_LINE.search(text)
+    if found is None:
+        raise HAProxyError(f"no version in `haproxy -v` output: {text[:200]!r}")
+    return found["version"]
+
+
 class HAProxyProcess:
     """One HAProxy master-worker rooted in `state_dir`, and the only code that signals it."""
 
@@ -149,6 +158,20 @@ class HAProxyProcess:
     def started(self) -> bool:
         """Whether start() has succeeded once (supervise() keeps it running from then on)."""
         return self._started.is_set()
+
+    async def version(self) -> str:
+        """The binary's version (`haproxy -v`); HAProxyError when it does not run."""
+        try:
+            probe = await asyncio.create_subprocess_exec(
+                self._binary, "-v",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+        except OSError as error:
+            raise HAProxyError(f"cannot run {self._binary}: {error}") from error
+        output, _ = await probe.communicate()
+        return parse_version(output.decode(errors="replace"))
 
     async def check(self, *, config: Path, directory: Path | None = None) -> CheckResult:
         """Run `haproxy -c` on `config`, resolving relative paths from `directory`.
