@@ -74,6 +74,15 @@ input_hash() {
         LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16
 }
 
+# Drop the archives and podman tags of earlier builds (the layer cache stays).
+prune() {
+    local old
+    find "$IMAGES" -maxdepth 1 -name 'ingress-ctl-*.tar' ! -name "ingress-ctl-$1.tar" -delete
+    for old in $(podman images --format '{{.Repository}}:{{.Tag}}' "$IMAGE_REPO"); do
+        [[ $old == "$IMAGE_REPO:$1" ]] || podman untag "$old" >&2 || true
+    done
+}
+
 main() {
     mkdir -p "$IMAGES"
     exec 7>"$IMAGES/.build.lock"
@@ -91,6 +100,7 @@ main() {
         podman save --format docker-archive -o "$archive.tmp" "$IMAGE_REPO:$hash" >&2
         mv "$archive.tmp" "$archive"
         log "built in $((SECONDS - start)) s: $archive"
+        prune "$hash"
     fi
     printf '%s\n%s\n' "$archive" "$IMAGE_REPO:$hash"
 }

@@ -5,6 +5,9 @@
 - ``namespace`` (function): a fresh Kubernetes namespace name (created, never deleted: without
   a controller-manager namespaces never finish terminating).
 - ``netns`` (session): a :class:`~e2e.netns.NetNamespace` holding 10.244.0.10-29 (needs root).
+- ``cluster`` (session): the single-node :class:`~e2e.cluster.Cluster`, reused when
+  ``make cluster`` already runs it, else brought up (builds cached outside the repository)
+  and torn down at the end of the session.
 - ``echo_backend`` (function): ``start(name, ip, port=8080) -> EchoBackend``; backends started
   through it are stopped at the end of the test.
 """
@@ -18,6 +21,7 @@ from typing import Protocol
 
 import pytest
 
+from e2e.cluster import Cluster, session_cluster
 from e2e.controlplane import ControlPlane, build_binaries
 from e2e.netns import EchoBackend, NetNamespace
 
@@ -78,3 +82,10 @@ def echo_backend(netns: NetNamespace) -> Iterator[StartEcho]:
     yield start
     for backend in started:
         backend.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Cluster]:
+    """A real single-node Kubernetes on 127.0.0.1 (see e2e/cluster.py)."""
+    with session_cluster(Cluster()) as found:
+        yield found

@@ -1,0 +1,326 @@
+"""In-cluster e2e: the image from the Dockerfile, deployed with `kubectl apply -k`, on a real node.
+
+The controller runs as two pods of ``e2e/overlay`` (the bare-metal host-network overlay plus
+the local image and the API server's address), on HAProxy 3.0 from the image. Echo backends
+are pods of the Gateway API's echo-basic on the CNI bridge; requests go to 127.0.0.1:80.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from e2e.cluster import APISERVER_PORT, Cluster
+from tests.http import Response, get, get_or_none, wait_for
+from tests.loadgen import Load, LoadGenerator
+
+pytestmark = pytest.mark.e2e
+
+OVERLAY = Path(__file__).with_name("overlay")
+NAMESPACE = "ingress-ctl"
+ECHO_NS = "echo"
+HOST = "echo.test"
+HTTP_PORT, STATUS_PORT = 80, 10254
+
+ECHO = f"""
+apiVersion: v1
+kind: Namespace
+metadata: {{name: {ECHO_NS}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: echo, namespace: {ECHO_NS}}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: echo}}}}
+  template:
+    metadata: {{labels: {{app: echo}}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+        - name: echo
+          image: echo-basic:e2e
+          imagePullPolicy: Never
+          env:
+            - {{name: POD_NAME, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}
+            - {{name: NAMESPACE, valueFrom: {{fieldRef: {{fieldPath: metadata.namespace}}}}}}
+          ports: [{{name: http, containerPort: 3000}}]
+          readinessProbe:
+            httpGet: {{path: /, port: http}}
+            periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: echo, namespace: {ECHO_NS}}}
+spec:
+  selector: {{app: echo}}
+  ports: [{{name: http, port: 80, targetPort: http}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: echo, namespace: {ECHO_NS}}}
+spec:
+  ingressClassName: haproxy
+  rules:
+    - host: {HOST}
+      http:
+        paths:
+          - {{path: /, pathType: Prefix, backend: {{service: {{name: echo, port: {{name: http}}}}}}}}
+"""
+
+# Run inside a controller pod with its own ServiceAccount token: what the API says to each
+# request (method, path) -> status code.
+RBAC_PROBE = """
+import json, ssl, urllib.request
+sa = "/var/run/secrets/kubernetes.io/serviceaccount"
+token = open(sa + "/token").read()
+context = ssl.create_default_context(cafile=sa + "/ca.crt")
+out = {}
+for method, path, body in json.loads(__import__("sys").argv[1]):
+    request = urllib.request.Request(
+        "https://127.0.0.1:%d" + path, method=method, data=body and json.dumps(body).encode(),
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            out[method + " " + path] = response.status
+    except urllib.error.HTTPError as error:
+        out[method + " " + path] = error.code
+print(json.dumps(out))
+""".replace("%d", str(APISERVER_PORT))
+
+SHOW_PROC = """
+import socket
+s = socket.socket(socket.AF_UNIX)
+s.connect("/var/run/ingress-ctl/master.sock")
+s.sendall(b"show proc\\n")
+s.shutdown(socket.SHUT_WR)
+print(b"".join(iter(lambda: s.recv(65536), b"")).decode())
+"""
+
+
+@dataclass
+class Deployed:
+    """The cluster with the controller and the echo backends applied."""
+
+    cluster: Cluster
+
+    def kubectl(self, *args: str, timeout: float = 120.0) -> str:
+        return self.cluster.kubectl(*args, timeout=timeout)
+
+    def pods(self, namespace: str, selector: str) -> set[str]:
+        """Names of the Running, not terminating pods matching ``selector``."""
+        out = self.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json")
+        return {
+            item["metadata"]["name"]
+            for item in json.loads(out)["items"]
+            if item["status"].get("phase") == "Running"
+            and "deletionTimestamp" not in item["metadata"]
+        }
+
+    def controllers(self) -> set[str]:
+        return self.pods(NAMESPACE, "app.kubernetes.io/name=ingress-ctl")
+
+    def echo(self) -> Response:
+        return get(HTTP_PORT, "/", host=HOST)
+
+    def answering_pods(self, samples: int = 40) -> set[str]:
+        """The echo pods that answered ``samples`` requests."""
+        found = set()
+        for _ in range(samples):
+            response = get_or_none(HTTP_PORT, "/", host=HOST)
+            if response is not None and response.status == 200:
+                found.add(str(response.json()["pod"]))
+        return found
+
+    def leader(self) -> str:
+        return self.kubectl(
+            "get", "lease", "ingress-ctl-leader", "-n", NAMESPACE,
+            "-o", "jsonpath={.spec.holderIdentity}",
+        ).strip()  # fmt: skip
+
+    def exec_python(self, pod: str, script: str, *args: str) -> str:
+        return self.kubectl("exec", "-n", NAMESPACE, pod, "--", "python3", "-c", script, *args)
+
+    def reloads(self) -> dict[str, int]:
+        """Per controller pod, how often its HAProxy master reloaded (`show proc`)."""
+        counts = {}
+        for pod in self.controllers():
+            master = next(
+                line for line in self.exec_python(pod, SHOW_PROC).splitlines() if " master " in line
+            )
+            counts[pod] = int(master.split()[2])
+        return counts
+
+    def rollout(self, kind_name: str, namespace: str) -> None:
+        self.kubectl("rollout", "status", kind_name, "-n", namespace, "--timeout=180s", timeout=200)
+
+
+@pytest.fixture(scope="module")
+def deployed(cluster: Cluster) -> Iterator[Deployed]:
+    """deploy/ applied through e2e/overlay, plus echo-basic pods behind an Ingress."""
+    found = Deployed(cluster)
+    found.kubectl("apply", "-k", str(OVERLAY))
+    found.rollout("deployment/ingress-ctl", NAMESPACE)
+    cluster.kubectl("apply", "-f", "-", input=ECHO)
+    found.rollout("deployment/echo", ECHO_NS)
+    wait_for(
+        lambda: True if (r := get_or_none(HTTP_PORT, "/", host=HOST)) and r.status == 200 else None,
+        timeout=30,
+    )
+    yield found
+    cluster.kubectl("delete", "namespace", ECHO_NS, "--wait=false")
+
+
+def run_load(during: Iterator[None]) -> Load:
+    """Bounded load (one keep-alive and one closing client) while ``during`` runs."""
+    load = LoadGenerator(port=HTTP_PORT, host=HOST, path="/", clients=2, requests=200_000)
+    load.start()
+    try:
+        for _ in during:
+            pass
+    finally:
+        result = load.stop()
+    return result
+
+
+def test_controller_pods_become_ready_through_their_probes(deployed: Deployed) -> None:
+    out = deployed.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json")
+    pods = json.loads(out)["items"]
+
+    assert len(pods) == 2
+    for pod in pods:
+        [container] = pod["spec"]["containers"]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"]
+        assert ready == "True"
+        assert pod["spec"]["hostNetwork"] is True
+        assert pod["spec"]["securityContext"]["runAsUser"] == 10001
+
+
+def test_the_image_runs_haproxy_3_0_and_says_so_in_status(deployed: Deployed) -> None:
+    status = get(STATUS_PORT, "/status").json()
+
+    assert status["mode"] == "kubernetes"
+    assert status["haproxy_version"].startswith("3.0.")
+    assert status["ready"] is True
+
+
+def test_an_ingress_applied_with_kubectl_answers_from_the_echo_pods(deployed: Deployed) -> None:
+    response = deployed.echo()
+    body = response.json()
+
+    assert response.status == 200
+    assert body["namespace"] == ECHO_NS
+    assert body["path"] == "/"
+    assert body["host"] == HOST
+    assert deployed.answering_pods() == deployed.pods(ECHO_NS, "app=echo")
+
+
+def scale_echo(deployed: Deployed, replicas: int) -> Iterator[None]:
+    """Scale echo to ``replicas`` and wait until exactly its pods answer."""
+    deployed.kubectl("scale", "deployment/echo", "-n", ECHO_NS, f"--replicas={replicas}")
+    deployed.rollout("deployment/echo", ECHO_NS)
+    expected = wait_for(
+        lambda: pods if len(pods := deployed.pods(ECHO_NS, "app=echo")) == replicas else None,
+        timeout=60,
+        interval=0.5,
+    )
+    wait_for(
+        lambda: True if deployed.answering_pods() == expected else None,
+        timeout=30,
+        interval=0.2,
+    )
+    yield
+
+
+def test_scaling_changes_the_served_pods_without_reload_or_failed_request(
+    deployed: Deployed,
+) -> None:
+    reloads = deployed.reloads()
+
+    def steps() -> Iterator[None]:
+        for replicas in (5, 1, 2):
+            yield from scale_echo(deployed, replicas)
+
+    load = run_load(steps())
+
+    assert load.total > 100
+    assert (load.failed, load.errors[:3]) == (0, [])
+    assert deployed.reloads() == reloads
+
+
+def test_deleting_a_controller_pod_keeps_serving_and_moves_the_lease(deployed: Deployed) -> None:
+    leader = deployed.leader()
+    assert leader in deployed.controllers()
+
+    def delete_leader() -> Iterator[None]:
+        deployed.kubectl("delete", "pod", "-n", NAMESPACE, leader, "--wait=true")
+        wait_for(
+            lambda: True if deployed.leader() not in ("", leader) else None,
+            timeout=60,
+            interval=0.5,
+        )
+        yield
+
+    load = run_load(delete_leader())
+
+    assert load.total > 100
+    assert (load.failed, load.errors[:3]) == (0, [])
+    assert deployed.leader() in deployed.controllers()
+    deployed.rollout("deployment/ingress-ctl", NAMESPACE)
+
+
+def test_a_rolling_restart_of_the_controller_loses_no_request(deployed: Deployed) -> None:
+    before = deployed.controllers()
+
+    def restart() -> Iterator[None]:
+        deployed.kubectl("rollout", "restart", "deployment/ingress-ctl", "-n", NAMESPACE)
+        deployed.rollout("deployment/ingress-ctl", NAMESPACE)
+        wait_for(
+            lambda: True if len(deployed.controllers()) == 2 else None, timeout=60, interval=0.5
+        )
+        time.sleep(2)  # requests keep flowing after the last old pod is gone
+        yield
+
+    load = run_load(restart())
+
+    assert load.total > 100
+    assert (load.failed, load.errors[:3]) == (0, [])
+    assert deployed.controllers().isdisjoint(before)
+
+
+def test_kubectl_logs_are_json(deployed: Deployed) -> None:
+    pod = sorted(deployed.controllers())[0]
+    lines = deployed.kubectl("logs", "-n", NAMESPACE, pod).splitlines()
+
+    records = [json.loads(line) for line in lines]
+    assert records
+    assert any("haproxy 3.0." in str(record.get("message", "")) for record in records)
+
+
+def test_rbac_denies_the_controller_what_it_must_not_do(deployed: Deployed) -> None:
+    pod = sorted(deployed.controllers())[0]
+    requests = [
+        ("GET", "/apis/networking.k8s.io/v1/ingresses", None),
+        ("GET", "/api/v1/nodes", None),
+        ("DELETE", f"/api/v1/namespaces/{ECHO_NS}/pods/x", None),
+        ("POST", f"/api/v1/namespaces/{ECHO_NS}/secrets", {"metadata": {"name": "x"}}),
+        ("PATCH", f"/apis/networking.k8s.io/v1/namespaces/{ECHO_NS}/ingresses/echo", {}),
+        ("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {}),
+    ]
+
+    out = json.loads(deployed.exec_python(pod, RBAC_PROBE, json.dumps(requests)))
+
+    assert out == {
+        "GET /apis/networking.k8s.io/v1/ingresses": 200,
+        "GET /api/v1/nodes": 403,
+        f"DELETE /api/v1/namespaces/{ECHO_NS}/pods/x": 403,
+        f"POST /api/v1/namespaces/{ECHO_NS}/secrets": 403,
+        f"PATCH /apis/networking.k8s.io/v1/namespaces/{ECHO_NS}/ingresses/echo": 403,
+        "POST /apis/rbac.authorization.k8s.io/v1/clusterrolebindings": 403,
+    }
