@@ -383,8 +383,9 @@ class Cluster:
         log(f"node Ready in {time.monotonic() - started:.1f} s")
         self.import_images()
 
-    def import_images(self) -> None:
-        """Build (cached) and import the echo backend and the controller image."""
+    def import_images(self) -> str:
+        """Build (cached) and import the echo backend and the controller image; return the
+        controller image's exact name (tagged by the hash of its inputs)."""
         (echo_bin,) = build_script("build-echo.sh")
         archive = CACHE_DIR / "images" / f"{echo_bin.name}.oci.tar"
         if not archive.exists():
@@ -393,6 +394,7 @@ class Cluster:
         self._import(archive, ECHO_IMAGE, ECHO_IMAGE)
         controller_archive, controller_name = build_script("build-image.sh")
         self._import(controller_archive, str(controller_name), CONTROLLER_IMAGE)
+        return str(controller_name)
 
     def _import(self, archive: Path, name: str, alias: str) -> None:
         """Import ``archive`` (holding ``name``) unless present; point ``alias`` at it."""

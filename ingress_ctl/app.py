@@ -112,13 +112,18 @@ async def run(settings: Settings) -> int:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     store, metrics = Store(), Metrics()
     status = ControllerStatus(mode=settings.mode)
-    process = HAProxyProcess(binary=settings.haproxy_bin, state_dir=settings.state_dir)
+    process = HAProxyProcess(
+        binary=settings.haproxy_bin,
+        state_dir=settings.state_dir,
+        forward_output=settings.log_format == "json",
+    )
     try:
         status.haproxy_version = await process.version()
     except HAProxyError as error:
         log.error("%s", error)
         return 2
     log.info("haproxy %s", status.haproxy_version)
+    settings = settings.model_copy(update={"haproxy_version": status.haproxy_version})
     applier = Applier(
         process=process,
         state_dir=settings.state_dir,

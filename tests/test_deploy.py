@@ -86,6 +86,7 @@ def test_the_host_network_overlay_serves_80_and_443_with_only_net_bind_service()
         "add": ["NET_BIND_SERVICE"],
     }
     assert found["securityContext"]["readOnlyRootFilesystem"] is True
+    assert found["securityContext"]["allowPrivilegeEscalation"] is True
     assert overlay["Deployment/ingress-ctl"]["spec"]["strategy"]["rollingUpdate"]["maxSurge"] == 0
 
 

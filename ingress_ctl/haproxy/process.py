@@ -27,6 +27,13 @@ from ingress_ctl.haproxy.sockets import send_commands
 from ingress_ctl.naming import ADMIN_SOCKET, CONFIG_FILE, MASTER_SOCKET
 
 logger = logging.getLogger(__name__)
+output_logger = logging.getLogger("haproxy")
+"""HAProxy's own stderr lines (startup notices, alerts, its `log stderr` lines) when forwarded."""
+_OUTPUT_LEVELS = {
+    "[ALERT]": logging.ERROR,
+    "[WARNING]": logging.WARNING,
+    "[NOTICE]": logging.INFO,
+}
 
 _SUN_PATH_MAX = 107
 _CLI_TIMEOUT_S = 2.0
@@ -109,6 +116,18 @@ def parse_show_proc(text: str) -> ProcStatus:
     )
 
 
+def output_level(line: str) -> int:
+    """The logging level of one line HAProxy printed (by its `[ALERT]`-style tag)."""
+    return _OUTPUT_LEVELS.get(line.split(" ", 1)[0], logging.INFO)
+
+
+async def forward_output(stream: asyncio.StreamReader) -> None:
+    """Log each line of ``stream`` through :data:`output_logger` until it ends."""
+    while line := await stream.readline():
+        text = line.decode(errors="replace").rstrip("\n")
+        output_logger.log(output_level(text), "%s", text)
+
+
 def parse_version(text: str) -> str:
     """The version `haproxy -v` printed (e.g. `3.0.11-1+deb13u4`); HAProxyError if none."""
     found = _VERSION_LINE.search(text)
@@ -121,9 +140,18 @@ class HAProxyProcess:
     """One HAProxy master-worker rooted in `state_dir`, and the only code that signals it."""
 
     def __init__(
-        self, *, binary: str = "haproxy", state_dir: Path, config_name: str = CONFIG_FILE
+        self,
+        *,
+        binary: str = "haproxy",
+        state_dir: Path,
+        config_name: str = CONFIG_FILE,
+        forward_output: bool = False,
     ) -> None:
+        """`forward_output`: HAProxy's stdout and stderr go through our logging (so JSON logs
+        stay JSON) instead of straight to our stderr."""
         self._binary = binary
+        self._forward_output = forward_output
+        self._forwarders: set[asyncio.Task[None]] = set()
         self._state_dir = state_dir.absolute()
         self._config_name = config_name
         for name in (MASTER_SOCKET, ADMIN_SOCKET):
@@ -282,9 +310,18 @@ class HAProxyProcess:
         if self.alive:
             raise HAProxyError("HAProxy is already running")
         self._ready = False
+        output = asyncio.subprocess.PIPE if self._forward_output else None
         self._master = await asyncio.create_subprocess_exec(
-            *self._command(), stdin=asyncio.subprocess.DEVNULL, start_new_session=True
+            *self._command(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT if output else None,
+            start_new_session=True,
         )
+        if self._master.stdout is not None:
+            forwarder = asyncio.create_task(forward_output(self._master.stdout))
+            self._forwarders.add(forwarder)
+            forwarder.add_done_callback(self._forwarders.discard)
         self._started_at = monotonic()
         try:
             await self._wait_ready(self._master)

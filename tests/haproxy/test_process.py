@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,7 @@ from ingress_ctl.haproxy.process import (
     HAProxyError,
     HAProxyProcess,
     ProcStatus,
+    output_level,
     parse_show_proc,
 )
 
@@ -221,3 +223,35 @@ async def test_runtime_set_server_addr_shows_in_servers_state(haproxy: HAProxyPr
 async def test_runtime_refuses_a_command_with_a_newline(haproxy: HAProxyProcess) -> None:
     with pytest.raises(ValueError, match="line break"):
         await haproxy.runtime(["show info\nshow env"])
+
+
+async def test_forwarded_output_goes_through_logging_by_level(
+    state_dir: Path, write_config: WriteConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="haproxy")
+    process = HAProxyProcess(state_dir=state_dir, forward_output=True)
+    await process.start()
+    await process.stop()
+    write_config(body="ok", extra=BOGUS)
+    with pytest.raises(HAProxyError):
+        await HAProxyProcess(state_dir=state_dir, forward_output=True).start()
+
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "haproxy"]
+    assert (logging.INFO, "haproxy version is") in {
+        (lv, m.split(" : ")[-1][:18]) for lv, m in lines
+    }
+    assert any(lv == logging.ERROR and "bogus_keyword" in m for lv, m in lines)
+    assert all(not m.endswith("\n") for _, m in lines)
+
+
+@pytest.mark.parametrize(
+    ("line", "level"),
+    [
+        ("[ALERT]    (28) : Binding [haproxy.cfg:30] cannot bind socket", logging.ERROR),
+        ("[WARNING]  (1) : config : resolvers 'dns'", logging.WARNING),
+        ("[NOTICE]   (32) : haproxy version is 3.0.11-1+deb13u4", logging.INFO),
+        ("<134>Nov 30 03:14:28 haproxy[17]: 127.0.0.1:4242 [30/Nov/2026] fe be/s1", logging.INFO),
+    ],
+)
+def test_output_levels_follow_haproxys_tags(line: str, level: int) -> None:
+    assert output_level(line) == level
