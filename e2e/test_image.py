@@ -10,11 +10,6 @@ from pathlib import Path
 import pytest
 
 from e2e.cluster import CACHE_DIR, build_script
-from ingress_ctl.applying import write_files
-from ingress_ctl.rendering import render
-from ingress_ctl.settings import Settings
-from ingress_ctl.snapshot import Snapshot
-from ingress_ctl.translation import translate
 
 pytestmark = pytest.mark.e2e
 
@@ -67,17 +62,3 @@ def test_the_image_runs_haproxy_3_0_as_uid_10001(image: str) -> None:
     assert version.stdout.startswith("HAProxy version 3.0.")
     assert user.stdout.strip() == "10001"
     assert controller.returncode == 0, controller.stderr
-
-
-def test_haproxy_3_0_accepts_the_directives_rendered_for_it(image: str, tmp_path: Path) -> None:
-    settings = Settings(haproxy_version="3.0.11-1+deb13u4")
-    routing = translate(Snapshot.of(()), settings=settings).routing
-    write_files(tmp_path, render(routing, settings=settings))
-    assert "idle-close-on-response" in (tmp_path / "haproxy.cfg").read_text()
-
-    result = podman_run(
-        image, "-v", f"{tmp_path}:/cfg:ro", "--entrypoint", "haproxy",
-        image, "-c", "-C", "/cfg", "-f", "haproxy.cfg",
-    )  # fmt: skip
-
-    assert result.returncode == 0, result.stdout + result.stderr

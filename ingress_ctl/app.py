@@ -123,7 +123,6 @@ async def run(settings: Settings) -> int:
         log.error("%s", error)
         return 2
     log.info("haproxy %s", status.haproxy_version)
-    settings = settings.model_copy(update={"haproxy_version": status.haproxy_version})
     applier = Applier(
         process=process,
         state_dir=settings.state_dir,

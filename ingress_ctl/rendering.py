@@ -18,7 +18,6 @@ from pathlib import Path
 import jinja2
 
 from ingress_ctl import escaping, naming
-from ingress_ctl.haproxy import features
 from ingress_ctl.matching import ANY_HOST, build_table, route_entries
 from ingress_ctl.policies import Policy
 from ingress_ctl.routing import Routing, TLSName
@@ -93,7 +92,6 @@ def render_state(
         http_bind=naming.server_address(bind_host, settings.http_port),
         https_bind=naming.server_address(bind_host, settings.https_port),
         https_port=settings.https_port,
-        idle_close_on_response=features.idle_close_on_response(settings.haproxy_version),
     )
     maps = _maps(routing)
     lines = crt_list(routing)

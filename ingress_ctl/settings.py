@@ -114,8 +114,6 @@ class Settings(BaseModel):
     """Name of the Lease that elects the one replica writing status and Events."""
     controller_namespace: Label = FALLBACK_CONTROLLER_NAMESPACE
     """Namespace of the election Lease."""
-    haproxy_version: str | None = None
-    """Not a flag: what `haproxy -v` said at start (features.py picks directives by it)."""
 
     @property
     def mode(self) -> Literal["files", "kubernetes"]:

@@ -41,6 +41,8 @@ _POLL_S = 0.01
 _START_TIMEOUT_S = 10.0
 _RELOAD_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 5.0
+_SOFT_STOP_TIMEOUT_S = 20.0
+"""Inside a pod's default 30 s grace period (the template's hard-stop-after is 60 s)."""
 _CHECK_TIMEOUT_S = 60.0
 _BACKOFF_MIN_S = 0.2
 _BACKOFF_MAX_S = 30.0
@@ -282,21 +284,28 @@ class HAProxyProcess:
             await self._restart()
 
     async def stop(self) -> None:
-        """Stop HAProxy: SIGTERM to the master, then SIGKILL to its process group if needed."""
+        """Stop HAProxy gracefully: SIGUSR1 to the master (soft stop: the listeners close at
+        once, requests in flight finish, idle keep-alive connections get their next answer
+        with `Connection: close`), then SIGTERM, then SIGKILL to its process group."""
         self._stopping = True
         async with self._lock:
             self._ready = False
             master = self._master
             if master is None or master.returncode is not None:
                 return
-            master.terminate()
-            try:
-                async with asyncio.timeout(_STOP_TIMEOUT_S):
-                    await master.wait()
-            except TimeoutError:
-                logger.warning("HAProxy master %d ignored SIGTERM; killing it", master.pid)
-                _kill_group(master.pid)
-                await master.wait()
+            for sig, timeout in (
+                (signal.SIGUSR1, _SOFT_STOP_TIMEOUT_S),
+                (signal.SIGTERM, _STOP_TIMEOUT_S),
+            ):
+                master.send_signal(sig)
+                try:
+                    async with asyncio.timeout(timeout):
+                        await master.wait()
+                    return
+                except TimeoutError:
+                    logger.warning("HAProxy master %d still runs after %s", master.pid, sig.name)
+            _kill_group(master.pid)
+            await master.wait()
 
     def _command(self) -> list[str]:
         return [

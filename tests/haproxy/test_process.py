@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -255,3 +256,40 @@ async def test_forwarded_output_goes_through_logging_by_level(
 )
 def test_output_levels_follow_haproxys_tags(line: str, level: int) -> None:
     assert output_level(line) == level
+
+
+async def test_stop_answers_the_next_request_of_an_idle_keep_alive_connection(
+    haproxy: HAProxyProcess, write_config: WriteConfig
+) -> None:
+    """A stopping replica must not close idle keep-alive connections under their clients:
+    with `option idle-close-on-response` (as the template sets) a soft stop answers their
+    next request (with `Connection: close`); a hard stop would reset them."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        keep_alive_port = int(probe.getsockname()[1])
+    write_config(
+        body="ok",
+        extra=(
+            "frontend keep_alive\n"
+            f"    bind 127.0.0.1:{keep_alive_port}\n"
+            "    option idle-close-on-response\n"
+            "    http-request return status 200 content-type text/plain string ok\n"
+        ),
+    )
+    assert (await haproxy.reload()).ok
+    reader, writer = await asyncio.open_connection("127.0.0.1", keep_alive_port)
+    request = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
+    writer.write(request)
+    first = await reader.readuntil(b"ok")
+    stopping = asyncio.create_task(haproxy.stop())
+    await asyncio.sleep(0.5)
+
+    writer.write(request)
+    second = await reader.read()
+    writer.close()
+    await asyncio.wait_for(stopping, 10)
+
+    assert first.startswith(b"HTTP/1.1 200")
+    assert second.startswith(b"HTTP/1.1 200")
+    assert b"connection: close" in second.lower()
+    assert not haproxy.alive
