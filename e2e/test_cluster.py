@@ -199,12 +199,13 @@ def run_load(during: Iterator[None]) -> Load:
 
 def test_controller_pods_become_ready_through_their_probes(deployed: Deployed) -> None:
     out = deployed.kubectl("get", "pods", "-n", NAMESPACE, "-o", "json")
-    pods = json.loads(out)["items"]
+    pods = [p for p in json.loads(out)["items"] if "deletionTimestamp" not in p["metadata"]]
 
     assert len(pods) == 2
     for pod in pods:
         [container] = pod["spec"]["containers"]
-        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert "master.sock" in container["readinessProbe"]["exec"]["command"][-1]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}["Ready"]
         assert ready == "True"
         assert pod["spec"]["hostNetwork"] is True
