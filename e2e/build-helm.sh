@@ -20,7 +20,7 @@ if [[ ! -x $HELM_BIN ]]; then
     trap 'rm -rf "$work"' EXIT
     cd "$work"
     go mod init example.invalid/helm >&2
-    go get "helm.sh/helm/v3@$HELM_VERSION" >&2
+    go get "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
     go build -trimpath -o "$HELM_BIN.tmp.$$" \
         -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
         helm.sh/helm/v3/cmd/helm

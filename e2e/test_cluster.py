@@ -27,54 +27,8 @@ ECHO_NS = "echo"
 HOST = "echo.test"
 HTTP_PORT, STATUS_PORT = 80, 10254
 
-ECHO = f"""
-apiVersion: v1
-kind: Namespace
-metadata: {{name: {ECHO_NS}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: echo, namespace: {ECHO_NS}}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: echo}}}}
-  template:
-    metadata: {{labels: {{app: echo}}}}
-    spec:
-      terminationGracePeriodSeconds: 10
-      containers:
-        - name: echo
-          image: echo-basic:e2e
-          imagePullPolicy: Never
-          # Serve on while the endpoint's removal reaches every proxy (echo-basic exits on
-          # SIGTERM at once), as any backend behind a load balancer should.
-          lifecycle: {{preStop: {{sleep: {{seconds: 3}}}}}}
-          env:
-            - {{name: POD_NAME, valueFrom: {{fieldRef: {{fieldPath: metadata.name}}}}}}
-            - {{name: NAMESPACE, valueFrom: {{fieldRef: {{fieldPath: metadata.namespace}}}}}}
-          ports: [{{name: http, containerPort: 3000}}]
-          readinessProbe:
-            httpGet: {{path: /, port: http}}
-            periodSeconds: 1
----
-apiVersion: v1
-kind: Service
-metadata: {{name: echo, namespace: {ECHO_NS}}}
-spec:
-  selector: {{app: echo}}
-  ports: [{{name: http, port: 80, targetPort: http}}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {{name: echo, namespace: {ECHO_NS}}}
-spec:
-  ingressClassName: haproxy
-  rules:
-    - host: {HOST}
-      http:
-        paths:
-          - {{path: /, pathType: Prefix, backend: {{service: {{name: echo, port: {{name: http}}}}}}}}
-"""
+ECHO = Path(__file__).parent.parent / "examples" / "echo.yaml"
+"""Echo pods (Gateway API echo-basic) behind an Ingress for ``echo.test``, as users try it."""
 
 # Run inside a controller pod with its own ServiceAccount token: what the API says to each
 # request (method, path) -> status code.
@@ -175,7 +129,7 @@ def deployed(cluster: Cluster) -> Iterator[Deployed]:
     # `ingress-ctl:local` may have moved to a newer build under running pods: name the build.
     found.kubectl("set", "image", "deployment/ingress-ctl", "-n", NAMESPACE, f"controller={image}")
     found.rollout("deployment/ingress-ctl", NAMESPACE)
-    cluster.kubectl("apply", "-f", "-", input=ECHO)
+    cluster.kubectl("apply", "-f", str(ECHO))
     found.rollout("deployment/echo", ECHO_NS)
     wait_for(
         lambda: True if (r := get_or_none(HTTP_PORT, "/", host=HOST)) and r.status == 200 else None,
