@@ -66,6 +66,9 @@ SYSCTLS = (
     "net/ipv4/conf/all/forwarding",
 )
 """Host sysctls kubelet or the CNI bridge change; recorded at up, restored at down."""
+HOST_DIRS = ("/var/lib/cni", "/run/containerd", "/var/lib/kubelet")
+"""Fixed paths the CNI plugins, containerd's shims and kubelet use whatever they are told;
+removed at down when they did not exist at up."""
 IPTABLES = ("iptables", "ip6tables")
 TABLES = ("filter", "nat", "mangle")
 # Order matters for down: the node first, then the runtime, then the control plane.
@@ -416,6 +419,7 @@ class Cluster:
             "sysctls": read_sysctls(),
             "chains": sorted(iptables_chains()),
             "netns": sorted(p.name for p in Path("/run/netns").glob("*")),
+            "dirs": [d for d in HOST_DIRS if Path(d).exists()],
         }
         self.host_record.write_text(json.dumps(record, indent=2) + "\n")
 
@@ -651,6 +655,9 @@ state = "{root / "state"}"
         run("ip", "link", "delete", BRIDGE, check=False)
         if "chains" in record:
             delete_chains(iptables_chains() - set(record["chains"]))
+        for directory in HOST_DIRS:
+            if "dirs" in record and directory not in record["dirs"]:
+                run("rm", "-rf", directory)
         for key, value in record.get("sysctls", {}).items():
             Path("/proc/sys", key).write_text(value + "\n")
 
