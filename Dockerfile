@@ -22,8 +22,10 @@ RUN --mount=type=secret,id=ca,required=false \
     && /opt/ingress-ctl/bin/pip install --no-cache-dir /wheels/ingress_ctl-*.whl
 
 FROM debian:trixie-slim
-# HAProxy may bind ports below 1024 as uid 10001 through a file capability; the pod grants
-# NET_BIND_SERVICE only where it needs it (deploy/overlays/host-network).
+# HAProxy may bind ports below 1024 as uid 10001 through a file capability. The kernel then
+# refuses to run it where NET_BIND_SERVICE is not in the bounding set: keep it there
+# (`--cap-drop ALL --cap-add NET_BIND_SERVICE`, as deploy/ does); it is granted only
+# without no_new_privs (deploy/overlays/host-network, docs/install.md).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3=3.13.* haproxy=3.0.* libcap2-bin=1:2.* \
     && setcap cap_net_bind_service=+ep /usr/sbin/haproxy \

@@ -104,12 +104,19 @@ def build_script(name: str) -> list[Path]:
 
 
 def _start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (guards against a recycled pid), None if gone."""
+    """The kernel's start time of ``pid`` (guards against a recycled pid), None if gone.
+
+    A zombie counts as gone (and is reaped when it is our child: the test session starts
+    the processes itself, so their corpses are its to collect)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return None
-    return stat.rpartition(")")[2].split()[19]
+    if fields[0] == "Z":
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return None
+    return fields[19]
 
 
 class Pids:

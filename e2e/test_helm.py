@@ -112,6 +112,8 @@ def test_the_chart_installs_on_the_cluster(helm: Path, cluster: Cluster) -> None
         "hostNetwork": True,
         "ports": {"http": 18080, "https": 18443, "status": 11254},
         "probeHost": "127.0.0.1",
+        # helm --wait waits for a LoadBalancer's address, which no one gives here.
+        "service": {"type": "ClusterIP"},
         "extraArgs": ["--bind-address=127.0.0.1"],
         "extraEnv": env,
     }

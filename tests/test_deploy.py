@@ -44,6 +44,15 @@ def test_the_state_dir_is_the_only_writable_place() -> None:
     assert spec["securityContext"]["runAsNonRoot"] is True
 
 
+def test_only_net_bind_service_stays_in_the_bounding_set_and_is_never_granted() -> None:
+    """The image's HAProxy has the file capability cap_net_bind_service+ep: the kernel
+    refuses to exec it (EPERM) when the bounding set lacks NET_BIND_SERVICE."""
+    security = container()["securityContext"]
+
+    assert security["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    assert security["allowPrivilegeEscalation"] is False
+
+
 def test_service_and_probes_use_the_container_ports() -> None:
     ports = {port["name"]: port["containerPort"] for port in container()["ports"]}
     service = manifest("cluster/service.yaml")
