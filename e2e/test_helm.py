@@ -1,11 +1,11 @@
-"""charts/ingress-ctl: `helm template` renders what deploy/ applies, and the chart installs.
+"""charts/ingress-ctl: `helm template` renders what deploy/ applies and what values ask.
 
-helm is built from its Go module by e2e/build-helm.sh (cached by version).
+helm is built from its Go module by e2e/build-helm.sh (cached by version); the chart's
+install on the cluster is in test_cluster.py (one cluster per module).
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,20 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.cluster import APISERVER_PORT, Cluster, build_script
 from ingress_ctl.cli import parse_command_line
-from tests.http import get_or_none, wait_for
 
 pytestmark = pytest.mark.e2e
 
 CHART = Path(__file__).parent.parent / "charts" / "ingress-ctl"
 DEPLOY = Path(__file__).parent.parent / "deploy"
-
-
-@pytest.fixture(scope="module")
-def helm() -> Path:
-    (found,) = build_script("build-helm.sh")
-    return found
 
 
 def template(helm: Path, *values: str, namespace: str = "ingress-ctl") -> dict[str, Any]:
@@ -97,44 +89,3 @@ def test_values_reach_the_objects(helm: Path) -> None:
     assert settings.configmap == "ingress-ctl/ingress-ctl"
     assert rendered["Service/ingress-ctl"]["spec"]["type"] == "NodePort"
     assert found["resources"]["limits"]["memory"] == "2Gi"
-
-
-def test_the_chart_installs_on_the_cluster(helm: Path, cluster: Cluster) -> None:
-    """One release (its own names and class) on high ports next to e2e/overlay's controller."""
-    env = [
-        {"name": "KUBERNETES_SERVICE_HOST", "value": "127.0.0.1"},
-        {"name": "KUBERNETES_SERVICE_PORT", "value": str(APISERVER_PORT)},
-    ]
-    values = {
-        "replicaCount": 1,
-        "image": {"repository": "ingress-ctl", "tag": "local", "pullPolicy": "Never"},
-        "ingressClass": {"name": "helm", "controller": "ingress-ctl.io/helm"},
-        "hostNetwork": True,
-        "ports": {"http": 18080, "https": 18443, "status": 11254},
-        "probeHost": "127.0.0.1",
-        # helm --wait waits for a LoadBalancer's address, which no one gives here.
-        "service": {"type": "ClusterIP"},
-        "extraArgs": ["--bind-address=127.0.0.1"],
-        "extraEnv": env,
-    }
-    subprocess.run(
-        [
-            str(helm), "upgrade", "--install", "helm-ctl", str(CHART),
-            "--kubeconfig", str(cluster.kubeconfig), "-n", "helm-ingress", "--create-namespace",
-            "--values", "-", "--wait", "--timeout", "180s",
-        ],
-        input=json.dumps(values), capture_output=True, text=True, check=True, timeout=240,
-    )  # fmt: skip
-    try:
-        status = wait_for(
-            lambda: r.json() if (r := get_or_none(11254, "/status")) else None, timeout=30
-        )
-        assert status["mode"] == "kubernetes"
-        assert status["haproxy_version"].startswith("3.0.")
-        assert get_or_none(18080, "/", host="nothing.test") is not None
-    finally:
-        subprocess.run(
-            [str(helm), "uninstall", "helm-ctl", "--kubeconfig", str(cluster.kubeconfig),
-             "-n", "helm-ingress", "--wait"],
-            capture_output=True, check=False, timeout=120,
-        )  # fmt: skip
