@@ -101,6 +101,10 @@ main() {
         mv "$archive.tmp" "$archive"
         log "built in $((SECONDS - start)) s: $archive"
         prune "$hash"
+    else
+        # The archive is the cache; podman's storage may have lost the tag (e.g. pruned).
+        podman_config
+        podman image exists "$IMAGE_REPO:$hash" || podman load -i "$archive" >&2
     fi
     printf '%s\n%s\n' "$archive" "$IMAGE_REPO:$hash"
 }
