@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: all venv system run test unit lint bench clean
+.PHONY: all venv system cluster-system cluster cluster-down run test unit lint bench clean
 
 all: test
 
@@ -35,11 +35,30 @@ system:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Debian packages of the single-node e2e cluster and of the image build (e2e/cluster.py,
+# e2e/build-image.sh), installed when missing.
+CLUSTER_PACKAGES := containerd runc containernetworking-plugins iptables podman buildah \
+	fuse-overlayfs slirp4netns uidmap conmon debootstrap gcc libc6-dev
+cluster-system:
+	@missing=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' $(CLUSTER_PACKAGES) 2>/dev/null \
+	  | awk '$$1 == "ii" {print $$2}' | sort | comm -13 - <(printf '%s\n' $(CLUSTER_PACKAGES) | sort)); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# A real single-node Kubernetes on 127.0.0.1 (docs/install.md, "Try it on one machine").
+cluster: venv system cluster-system
+	PATH="$$PATH:/usr/sbin:/sbin" $(PY) -m e2e.cluster up
+
+cluster-down: venv
+	PATH="$$PATH:/usr/sbin:/sbin" $(PY) -m e2e.cluster down
+
 run: venv system
 	@echo "==> serving examples/ on http://127.0.0.1:$${HTTP_PORT:-8080} (status: http://127.0.0.1:$${STATUS_PORT:-10254}/status); Ctrl-C stops"
 	PATH="$$PATH:/usr/sbin:/sbin" examples/demo.sh
 
-test: venv system
+test: venv system cluster-system
 	PATH="$$PATH:/usr/sbin:/sbin" $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 unit: venv system

@@ -53,25 +53,40 @@ build_etcd() {
     mv "$ETCD_BIN.tmp.$$" "$ETCD_BIN"
 }
 
-build_apiserver() {
-    local work=$1 staging_version="v0.${K8S_VERSION#v1.}" minor mod mods
-    minor=${K8S_VERSION#v1.}
-    minor=${minor%%.*}
-    new_module "$work" kube-apiserver
+# Make a throwaway module (named $2, under $1) that can build commands of
+# k8s.io/kubernetes@$K8S_VERSION: every ./staging replace of the tag's go.mod points at the
+# matching published v0.x module. Then `go get` each package given after $2.
+new_k8s_module() {
+    local work=$1 name=$2 staging_version="v0.${K8S_VERSION#v1.}" mod mods pkg
+    shift 2
+    new_module "$work" "$name"
     log "replacing staging modules of k8s.io/kubernetes@$K8S_VERSION with @$staging_version"
     mods=$(staging_modules "k8s.io/kubernetes@$K8S_VERSION")
     [[ -n $mods ]] || { log "no ./staging replace lines in k8s.io/kubernetes@$K8S_VERSION"; exit 1; }
     for mod in $mods; do
         go mod edit "-replace=$mod=$mod@$staging_version"
     done
-    log "go get k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION"
-    go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION"
-    log "go build k8s.io/kubernetes/cmd/kube-apiserver -> $APISERVER_BIN (slow: ~4 min cold on 2 cores)"
-    local v=k8s.io/component-base/version
-    go build -trimpath -o "$APISERVER_BIN.tmp.$$" -ldflags "-s -w \
+    for pkg in "$@"; do
+        log "go get $pkg@$K8S_VERSION"
+        go get "$pkg@$K8S_VERSION"
+    done
+}
+
+# go build k8s.io/kubernetes command packages ($2...) into directory $1 with an honest /version.
+build_k8s_commands() {
+    local out=$1 minor=${K8S_VERSION#v1.} v=k8s.io/component-base/version
+    minor=${minor%%.*}
+    shift
+    go build -trimpath -o "$out" -ldflags "-s -w \
         -X $v.gitVersion=$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor \
-        -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z" \
-        k8s.io/kubernetes/cmd/kube-apiserver
+        -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z" "$@"
+}
+
+build_apiserver() {
+    local work=$1
+    new_k8s_module "$work" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+    log "go build k8s.io/kubernetes/cmd/kube-apiserver -> $APISERVER_BIN (slow: ~4 min cold on 2 cores)"
+    build_k8s_commands "$APISERVER_BIN.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver
     mv "$APISERVER_BIN.tmp.$$" "$APISERVER_BIN"
 }
 
@@ -96,4 +111,7 @@ main() {
     print_paths
 }
 
-main "$@"
+# Run only when executed; build-node.sh sources this file for its functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    main "$@"
+fi

@@ -5,6 +5,10 @@
 - ``namespace`` (function): a fresh Kubernetes namespace name (created, never deleted: without
   a controller-manager namespaces never finish terminating).
 - ``netns`` (session): a :class:`~e2e.netns.NetNamespace` holding 10.244.0.10-29 (needs root).
+- ``helm`` (session): path of the helm binary (built once, cached by version).
+- ``cluster`` (module): the single-node :class:`~e2e.cluster.Cluster`, reused when
+  ``make cluster`` already runs it, else brought up (builds cached outside the repository)
+  and torn down at the end of the module.
 - ``echo_backend`` (function): ``start(name, ip, port=8080) -> EchoBackend``; backends started
   through it are stopped at the end of the test.
 """
@@ -14,10 +18,12 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import pytest
 
+from e2e.cluster import Cluster, build_script, session_cluster
 from e2e.controlplane import ControlPlane, build_binaries
 from e2e.netns import EchoBackend, NetNamespace
 
@@ -78,3 +84,18 @@ def echo_backend(netns: NetNamespace) -> Iterator[StartEcho]:
     yield start
     for backend in started:
         backend.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    """A real single-node Kubernetes on 127.0.0.1 (see e2e/cluster.py), for one module: it
+    is down again before the next module's timing-sensitive tests run."""
+    with session_cluster(Cluster()) as found:
+        yield found
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    """helm, built from its Go module by e2e/build-helm.sh (cached by version)."""
+    (found,) = build_script("build-helm.sh")
+    return found

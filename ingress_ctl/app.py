@@ -25,7 +25,7 @@ from kubernetes_asyncio.config import ConfigException
 
 from ingress_ctl.fallback import load_or_create
 from ingress_ctl.haproxy.applying import Applier
-from ingress_ctl.haproxy.process import HAProxyProcess
+from ingress_ctl.haproxy.process import HAProxyError, HAProxyProcess
 from ingress_ctl.kube.client import connect
 from ingress_ctl.kube.events import EventRecorder
 from ingress_ctl.kube.leading import Leadership
@@ -135,10 +135,19 @@ async def _run(settings: Settings) -> int:
     store, metrics = Store(), Metrics()
     status = ControllerStatus(mode=settings.mode)
     process = HAProxyProcess(
-        binary=settings.haproxy_bin, state_dir=settings.state_dir, metrics=metrics
+        binary=settings.haproxy_bin,
+        state_dir=settings.state_dir,
+        metrics=metrics,
+        forward_output=settings.log_format == "json",
     )
     status.haproxy = process.report
     metrics.haproxy_up.set_function(lambda: float(process.alive))
+    try:
+        status.haproxy_version = await process.version()
+    except HAProxyError as error:
+        log.error("%s", error)
+        return 2
+    log.info("haproxy %s", status.haproxy_version)
     applier = Applier(
         process=process,
         state_dir=settings.state_dir,

@@ -73,8 +73,12 @@ async def start_listeners(
 
 
 async def start_server(app: web.Application, *, host: str, port: int) -> web.AppRunner:
-    """Serve app on host:port; the caller cleans the runner up."""
+    """Serve app on host:port; the caller cleans the runner up.
+
+    SO_REUSEPORT, like HAProxy's own listeners: two replicas on one host network (as the
+    single-node e2e cluster runs them) share the port instead of the second failing.
+    """
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, reuse_port=True).start()
     return runner

@@ -85,6 +85,7 @@ def test_status_reports_what_is_served_and_what_was_rejected(served: Controller)
     status = served.status()
 
     assert (status["version"], status["mode"], status["ready"]) == (__version__, "files", True)
+    assert status["haproxy_version"].startswith(("2.", "3."))
     assert status["last_sync"]["revision"] >= 1
     assert status["last_reload"]["ok"] is True
     assert status["last_error"] is None

@@ -34,6 +34,13 @@ from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.state import HAProxyReport
 
 logger = logging.getLogger(__name__)
+output_logger = logging.getLogger("haproxy")
+"""HAProxy's own stderr lines (startup notices, alerts, its `log stderr` lines) when forwarded."""
+_OUTPUT_LEVELS = {
+    "[ALERT]": logging.ERROR,
+    "[WARNING]": logging.WARNING,
+    "[NOTICE]": logging.INFO,
+}
 
 _SUN_PATH_MAX = 107
 _CLI_TIMEOUT_S = 2.0
@@ -41,6 +48,8 @@ _POLL_S = 0.01
 _START_TIMEOUT_S = 10.0
 _RELOAD_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 5.0
+_SOFT_STOP_TIMEOUT_S = 20.0
+"""Inside a pod's default 30 s grace period (the template's hard-stop-after is 60 s)."""
 _CHECK_TIMEOUT_S = 60.0
 _RESTART_DELAYS_S = (0.0, 0.1, 0.25, 0.5)
 """Wait before each restart in a row: the first at once, then at most half a second."""
@@ -53,6 +62,7 @@ _MASTER_LINE = re.compile(
 )
 _WORKER_LINE = re.compile(r"^(?P<pid>\d+)\s+worker\s")
 _SECTIONS = {"# workers": "workers", "# old workers": "old_workers", "# programs": "programs"}
+_VERSION_LINE = re.compile(r"^HA-?Proxy version (?P<version>\S+)", re.MULTILINE)
 
 
 class HAProxyError(RuntimeError):
@@ -117,6 +127,26 @@ def parse_show_proc(text: str) -> ProcStatus:
     )
 
 
+def output_level(line: str) -> int:
+    """The logging level of one line HAProxy printed (by its `[ALERT]`-style tag)."""
+    return _OUTPUT_LEVELS.get(line.split(" ", 1)[0], logging.INFO)
+
+
+async def forward_output(stream: asyncio.StreamReader) -> None:
+    """Log each line of ``stream`` through :data:`output_logger` until it ends."""
+    while line := await stream.readline():
+        text = line.decode(errors="replace").rstrip("\n")
+        output_logger.log(output_level(text), "%s", text)
+
+
+def parse_version(text: str) -> str:
+    """The version `haproxy -v` printed (e.g. `3.0.11-1+deb13u4`); HAProxyError if none."""
+    found = _VERSION_LINE.search(text)
+    if found is None:
+        raise HAProxyError(f"no version in `haproxy -v` output: {text[:200]!r}")
+    return found["version"]
+
+
 class HAProxyProcess:
     """One HAProxy master-worker rooted in `state_dir`, and the only code that signals it."""
 
@@ -127,9 +157,14 @@ class HAProxyProcess:
         state_dir: Path,
         config_name: str = CONFIG_FILE,
         metrics: Metrics | None = None,
+        forward_output: bool = False,
     ) -> None:
+        """`forward_output`: HAProxy's stdout and stderr go through our logging (so JSON logs
+        stay JSON) instead of straight to our stderr."""
         self._binary = binary
         self._metrics = metrics or Metrics()
+        self._forward_output = forward_output
+        self._forwarders: set[asyncio.Task[None]] = set()
         self._state_dir = state_dir.absolute()
         self._config_name = config_name
         for name in (MASTER_SOCKET, ADMIN_SOCKET):
@@ -182,6 +217,20 @@ class HAProxyProcess:
     def started(self) -> bool:
         """Whether start() has succeeded once (supervise() keeps it running from then on)."""
         return self._started.is_set()
+
+    async def version(self) -> str:
+        """The binary's version (`haproxy -v`); HAProxyError when it does not run."""
+        try:
+            probe = await asyncio.create_subprocess_exec(
+                self._binary, "-v",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+        except OSError as error:
+            raise HAProxyError(f"cannot run {self._binary}: {error}") from error
+        output, _ = await probe.communicate()
+        return parse_version(output.decode(errors="replace"))
 
     async def check(self, *, config: Path, directory: Path | None = None) -> CheckResult:
         """Run `haproxy -c` on `config`, resolving relative paths from `directory`.
@@ -268,21 +317,28 @@ class HAProxyProcess:
             await self._restart()
 
     async def stop(self) -> None:
-        """Stop HAProxy: SIGTERM to the master, then SIGKILL to its process group if needed."""
+        """Stop HAProxy gracefully: SIGUSR1 to the master (soft stop: the listeners close at
+        once, requests in flight finish, idle keep-alive connections get their next answer
+        with `Connection: close`), then SIGTERM, then SIGKILL to its process group."""
         self._stopping = True
         async with self._lock:
             self._ready = False
             master = self._master
             if master is None or master.returncode is not None:
                 return
-            master.terminate()
-            try:
-                async with asyncio.timeout(_STOP_TIMEOUT_S):
-                    await master.wait()
-            except TimeoutError:
-                logger.warning("HAProxy master %d ignored SIGTERM; killing it", master.pid)
-                _kill_group(master.pid)
-                await master.wait()
+            for sig, timeout in (
+                (signal.SIGUSR1, _SOFT_STOP_TIMEOUT_S),
+                (signal.SIGTERM, _STOP_TIMEOUT_S),
+            ):
+                master.send_signal(sig)
+                try:
+                    async with asyncio.timeout(timeout):
+                        await master.wait()
+                    return
+                except TimeoutError:
+                    logger.warning("HAProxy master %d still runs after %s", master.pid, sig.name)
+            _kill_group(master.pid)
+            await master.wait()
 
     def _command(self) -> list[str]:
         return [
@@ -296,12 +352,19 @@ class HAProxyProcess:
         if self.alive:
             raise HAProxyError("HAProxy is already running")
         self._ready = False
+        output = asyncio.subprocess.PIPE if self._forward_output else None
         self._master = await asyncio.create_subprocess_exec(
             *self._command(),
             stdin=asyncio.subprocess.DEVNULL,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT if output else None,
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
+        if self._master.stdout is not None:
+            forwarder = asyncio.create_task(forward_output(self._master.stdout))
+            self._forwarders.add(forwarder)
+            forwarder.add_done_callback(self._forwarders.discard)
         self._started_at = monotonic()
         try:
             await self._wait_ready(self._master)

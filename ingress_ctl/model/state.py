@@ -60,6 +60,8 @@ class StatusReport(Value):
     """The JSON body of /status."""
 
     version: str
+    haproxy_version: str | None
+    """What `haproxy -v` said at start (2.6 on bookworm hosts, 3.0 in the image)."""
     mode: Mode
     started_at: datetime
     ready: bool
@@ -78,6 +80,7 @@ class ControllerStatus:
 
     def __init__(self, *, mode: Mode) -> None:
         self.mode: Mode = mode
+        self.haproxy_version: str | None = None
         self.started_at = now()
         self.ready = False
         self.last_sync: SyncRecord | None = None
@@ -108,6 +111,7 @@ class ControllerStatus:
         """A frozen copy for /status."""
         return StatusReport(
             version=__version__,
+            haproxy_version=self.haproxy_version,
             mode=self.mode,
             started_at=self.started_at,
             ready=self.readiness()[0],

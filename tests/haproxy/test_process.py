@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +18,7 @@ from ingress_ctl.haproxy.process import (
     HAProxyError,
     HAProxyProcess,
     ProcStatus,
+    output_level,
     parse_show_proc,
 )
 from ingress_ctl.metrics import Metrics
@@ -332,3 +335,72 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+async def test_forwarded_output_goes_through_logging_by_level(
+    state_dir: Path, write_config: WriteConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="haproxy")
+    process = HAProxyProcess(state_dir=state_dir, forward_output=True)
+    await process.start()
+    await process.stop()
+    write_config(body="ok", extra=BOGUS)
+    with pytest.raises(HAProxyError):
+        await HAProxyProcess(state_dir=state_dir, forward_output=True).start()
+
+    lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "haproxy"]
+    assert (logging.INFO, "haproxy version is") in {
+        (lv, m.split(" : ")[-1][:18]) for lv, m in lines
+    }
+    assert any(lv == logging.ERROR and "bogus_keyword" in m for lv, m in lines)
+    assert all(not m.endswith("\n") for _, m in lines)
+
+
+@pytest.mark.parametrize(
+    ("line", "level"),
+    [
+        ("[ALERT]    (28) : Binding [haproxy.cfg:30] cannot bind socket", logging.ERROR),
+        ("[WARNING]  (1) : config : resolvers 'dns'", logging.WARNING),
+        ("[NOTICE]   (32) : haproxy version is 3.0.11-1+deb13u4", logging.INFO),
+        ("<134>Nov 30 03:14:28 haproxy[17]: 127.0.0.1:4242 [30/Nov/2026] fe be/s1", logging.INFO),
+    ],
+)
+def test_output_levels_follow_haproxys_tags(line: str, level: int) -> None:
+    assert output_level(line) == level
+
+
+async def test_stop_answers_the_next_request_of_an_idle_keep_alive_connection(
+    haproxy: HAProxyProcess, write_config: WriteConfig
+) -> None:
+    """A stopping replica must not close idle keep-alive connections under their clients:
+    with `option idle-close-on-response` (as the template sets) a soft stop answers their
+    next request (with `Connection: close`); a hard stop would reset them."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        keep_alive_port = int(probe.getsockname()[1])
+    write_config(
+        body="ok",
+        extra=(
+            "frontend keep_alive\n"
+            f"    bind 127.0.0.1:{keep_alive_port}\n"
+            "    option idle-close-on-response\n"
+            "    http-request return status 200 content-type text/plain string ok\n"
+        ),
+    )
+    assert (await haproxy.reload()).ok
+    reader, writer = await asyncio.open_connection("127.0.0.1", keep_alive_port)
+    request = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
+    writer.write(request)
+    first = await reader.readuntil(b"ok")
+    stopping = asyncio.create_task(haproxy.stop())
+    await asyncio.sleep(0.5)
+
+    writer.write(request)
+    second = await reader.read()
+    writer.close()
+    await asyncio.wait_for(stopping, 10)
+
+    assert first.startswith(b"HTTP/1.1 200")
+    assert second.startswith(b"HTTP/1.1 200")
+    assert b"connection: close" in second.lower()
+    assert not haproxy.alive
