@@ -31,6 +31,7 @@ from ingress_ctl.logs import configure_logging
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
+from ingress_ctl.observing import Observer
 from ingress_ctl.serving import make_app, start_server
 from ingress_ctl.sources.files import watch_manifests
 from ingress_ctl.sources.informers import SERVICES, Informer, informers
@@ -166,7 +167,8 @@ async def _serve(
             return "haproxy is not running"
         return None
 
-    web = make_app(status=status, metrics=metrics, liveness=liveness)
+    observer = Observer(status=status, admin_socket=process.admin_socket)
+    web = make_app(status=status, metrics=metrics, liveness=liveness, observer=observer)
     runner = await start_server(web, host=str(settings.bind_address), port=settings.status_port)
     log.info(
         "ingress-ctl running in %s mode; status on port %d", settings.mode, settings.status_port

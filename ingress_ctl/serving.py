@@ -1,21 +1,32 @@
-"""The status server: /healthz, /readyz, /status and /metrics over HTTP (aiohttp)."""
+"""The status server: the status page at /, /healthz, /readyz, /status and /metrics over HTTP
+(aiohttp)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.model.state import ControllerStatus
+from ingress_ctl.model.state import ControllerStatus, now
+from ingress_ctl.observing import Observer, dataplane
+from ingress_ctl.page import CONTENT_SECURITY_POLICY, render_page
 
 Liveness = Callable[[], str | None]
 """Returns None while everything is alive, else what is not."""
 
 
-def make_app(*, status: ControllerStatus, metrics: Metrics, liveness: Liveness) -> web.Application:
-    """The aiohttp application serving the four endpoints."""
+def make_app(
+    *,
+    status: ControllerStatus,
+    metrics: Metrics,
+    liveness: Liveness,
+    observer: Observer | None = None,
+) -> web.Application:
+    """The aiohttp application serving the endpoints; `observer` adds HAProxy's runtime view."""
+    observer = observer or Observer(status=status, admin_socket=None)
 
     async def healthz(_: web.Request) -> web.Response:
         dead = liveness()
@@ -29,16 +40,37 @@ def make_app(*, status: ControllerStatus, metrics: Metrics, liveness: Liveness) 
         return web.Response(status=503, text="not ready: no configuration serves yet\n")
 
     async def status_json(_: web.Request) -> web.Response:
-        body = status.report().model_dump_json(indent=2)
+        report = status.report()
+        document = report.model_dump(mode="json")
+        document["dataplane"] = dataplane(await observer.overview(report))
+        body = json.dumps(document, indent=2)
         return web.Response(text=body + "\n", content_type="application/json")
 
+    async def page(request: web.Request) -> web.Response:
+        report = status.report()
+        number = request.query.get("page", "1")
+        html = render_page(
+            report,
+            await observer.overview(report),
+            query=request.query.get("q", "")[:200],
+            page=int(number) if number.isdigit() else 1,
+            at=now(),
+            extra=report.model_dump(mode="json"),
+        )
+        response = web.Response(text=html, content_type="text/html")
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     async def metrics_text(_: web.Request) -> web.Response:
-        body = generate_latest(metrics.registry)
+        body = generate_latest(metrics.registry) + await observer.exposition()
         response = web.Response(body=body)
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
 
     app = web.Application()
+    app.router.add_get("/", page)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/status", status_json)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from ingress_ctl import __version__
 from ingress_ctl.model.problems import Problem
-from ingress_ctl.model.routing import Value
+from ingress_ctl.model.routing import Routing, Value
 from ingress_ctl.model.verdicts import IngressReport
 
 Mode = Literal["files", "kubernetes"]
@@ -70,6 +70,8 @@ class ControllerStatus:
         self.objects: dict[str, int] = {}
         self.ingresses: tuple[IngressReport, ...] = ()
         self.problems: tuple[Problem, ...] = ()
+        self.routing: Routing | None = None
+        """The routing model of the last sync (the status page's hosts and backends)."""
 
     def report(self) -> StatusReport:
         """A frozen copy for /status."""
