@@ -40,6 +40,8 @@ setInterval(function () {{
       ["header", "main"].forEach(function (tag) {{
         document.querySelector(tag).replaceWith(fresh.querySelector(tag));
       }});
+      var root = document.documentElement;
+      root.dataset.refreshed = String(Number(root.dataset.refreshed || 0) + 1);
     }}).catch(function () {{}});
 }}, {REFRESH_SECONDS * 1000});
 """
