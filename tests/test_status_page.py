@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from tests.browser import Page, chromium_bin, dump_dom, screenshot
 from tests.certs import TestCA
@@ -233,3 +236,48 @@ def test_metrics_count_requests_per_backend(controller: Controller) -> None:
     samples = controller.metrics()
     assert any(name.startswith("haproxy_frontend_http_requests_total{") for name in samples)
     assert not any('server="' in name for name in samples)  # per backend, never per server
+
+
+def status_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ingress_ctl", "status", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_status_command_prints_a_table_and_fails_on_rejected_objects(
+    controller: Controller,
+) -> None:
+    result = status_cli("--url", url(controller).rstrip("/"))
+    assert result.returncode == 1  # the evil Ingresses are rejected
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["HOST", "PATH", "BACKEND", "READY", "STATE"]
+    assert next(line for line in lines if line.startswith("shop.test")).split() == [
+        "shop.test",
+        "/",
+        "default/shop:80",
+        "1/1",
+        "serving",
+    ]
+    assert "OBJECT" in result.stdout and "spec.rules[0].host" in result.stdout
+    assert "<script>" in result.stdout  # shown as text, control characters escaped
+    assert "error: Ingress default/evil-host is rejected: spec.rules[0].host" in result.stderr
+
+
+def test_status_command_outputs_json_yaml_and_wide(controller: Controller) -> None:
+    as_json = status_cli("--url", url(controller), "-o", "json")
+    assert json.loads(as_json.stdout)["dataplane"]["backends"]
+    as_yaml = yaml.safe_load(status_cli("--url", url(controller), "-o", "yaml").stdout)
+    assert as_yaml["mode"] == "files"
+    wide = status_cli("--url", url(controller), "-o", "wide").stdout
+    assert "Ingress default/shop" in wide and "IGNORED" in wide
+    assert wide.splitlines()[0].split()[-2:] == ["HAPROXY", "BACKEND"]
+
+
+def test_status_command_exit_code_when_unreachable() -> None:
+    result = status_cli("--url", f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == 1
+    assert "cannot read" in result.stderr
