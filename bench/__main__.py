@@ -13,6 +13,7 @@ BENCHMARKS = (
     "data_plane",
     "data_plane_cost",
     "render_scale",
+    "status_page",
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,21 +48,44 @@ class Observer:
     def __init__(self, *, status: ControllerStatus, admin_socket: Path | None) -> None:
         self._status = status
         self._admin_socket = admin_socket
+        self._hosts: tuple[Routing | None, tuple[HostView, ...]] = (None, ())
 
-    async def stats(self) -> tuple[tuple[StatRow, ...] | None, str | None]:
-        """HAProxy's `show stat` rows, or None and why not."""
+    async def stats(
+        self, proxies: Container[str] | None = None
+    ) -> tuple[tuple[StatRow, ...] | None, str | None]:
+        """HAProxy's `show stat` rows (of `proxies` only, if given), or None and why not."""
         if self._admin_socket is None or not self._status.ready:
             return None, "HAProxy is not serving yet"
         try:
-            return await read_stats(self._admin_socket), None
+            return await read_stats(self._admin_socket, proxies=proxies), None
         except (OSError, TimeoutError, ValueError) as error:
             log.debug("show stat failed: %s", error)
             return None, f"HAProxy's admin socket did not answer: {error}"
 
-    async def overview(self, report: StatusReport) -> Overview:
-        """The data plane now: routing, runtime state, certificates."""
-        rows, error = await self.stats()
-        return build_overview(report, self._status.routing, rows, at=now(), runtime_error=error)
+    def hosts(self) -> tuple[HostView, ...]:
+        """Every routed host, made once per routing model (the page filters them)."""
+        routing = self._status.routing
+        if routing is None:
+            return ()
+        if self._hosts[0] is not routing:
+            self._hosts = (routing, host_views(routing))
+        return self._hosts[1]
+
+    async def overview(
+        self, report: StatusReport, *, backends: Container[str] | None = None
+    ) -> Overview:
+        """The data plane now: routing, runtime state, certificates; with `backends`, only
+        those backends (a page of hosts needs a few of ten thousand)."""
+        rows, error = await self.stats(backends)
+        return build_overview(
+            report,
+            self._status.routing,
+            rows,
+            at=now(),
+            runtime_error=error,
+            hosts=self.hosts(),
+            backends=backends,
+        )
 
     async def exposition(self) -> bytes:
         """HAProxy's per-frontend and per-backend figures in Prometheus' text format."""
@@ -100,14 +123,22 @@ def build_overview(
     *,
     at: datetime,
     runtime_error: str | None = None,
+    hosts: tuple[HostView, ...] | None = None,
+    backends: Container[str] | None = None,
 ) -> Overview:
-    """Join the report, the routing model and `show stat` rows (None: no runtime data)."""
+    """Join the report, the routing model and `show stat` rows (None: no runtime data).
+
+    `hosts` are the routing's host views if already made; `backends` limits the backends
+    shown to those named."""
     ignored = tuple(ingress for ingress in report.ingresses if ingress.state == "ignored")
     if routing is None:
         return Overview(problems=report.problems, ignored=ignored, runtime_error=runtime_error)
+    chosen = [
+        backend for backend in routing.backends if backends is None or backend.name in backends
+    ]
     return Overview(
-        hosts=_hosts(routing),
-        backends=_backends(routing, rows),
+        hosts=host_views(routing) if hosts is None else hosts,
+        backends=_backends(chosen, rows),
         certificates=_certificates(routing, at),
         problems=report.problems,
         ignored=ignored,
@@ -115,7 +146,8 @@ def build_overview(
     )
 
 
-def _hosts(routing: Routing) -> tuple[HostView, ...]:
+def host_views(routing: Routing) -> tuple[HostView, ...]:
+    """Every host of the routing model with its routes and certificate file."""
     certificates = {name.name: name.certificate for name in routing.tls_names}
     default = routing.default_certificate.file if routing.default_certificate else None
     return tuple(
@@ -138,9 +170,9 @@ def _hosts(routing: Routing) -> tuple[HostView, ...]:
     )
 
 
-def _backends(routing: Routing, rows: tuple[StatRow, ...] | None) -> tuple[BackendView, ...]:
+def _backends(chosen: list[Backend], rows: tuple[StatRow, ...] | None) -> tuple[BackendView, ...]:
     if rows is None:
-        return tuple(_known(backend) for backend in routing.backends)
+        return tuple(_known(backend) for backend in chosen)
     servers: dict[str, list[StatRow]] = defaultdict(list)
     totals: dict[str, StatRow] = {}
     for row in rows:
@@ -150,7 +182,7 @@ def _backends(routing: Routing, rows: tuple[StatRow, ...] | None) -> tuple[Backe
             totals[row.proxy] = row
     return tuple(
         _observed(backend, servers.get(backend.name, []), totals.get(backend.name))
-        for backend in routing.backends
+        for backend in chosen
     )
 
 

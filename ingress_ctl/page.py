@@ -90,22 +90,21 @@ def select_hosts(hosts: tuple[HostView, ...], *, query: str, page: int) -> Shown
 def render_page(
     report: StatusReport,
     overview: Overview,
+    shown: Shown,
     *,
     query: str = "",
-    page: int = 1,
     at: datetime,
     extra: Mapping[str, Any] | None = None,
 ) -> str:
-    """The HTML of the status page; `extra` holds /status fields this page does not know."""
-    shown = select_hosts(overview.hosts, query=query, page=page)
-    wanted = {route.backend for host in shown.hosts for route in host.routes}
+    """The HTML of the status page showing the `shown` hosts (see select_hosts) of the
+    overview; `extra` holds /status fields this page does not know."""
     return _ENVIRONMENT.get_template("status.html.j2").render(
         report=report,
         overview=overview,
         facts=_facts(extra or {}),
         uptime=_duration(at - report.started_at),
         shown=shown,
-        backends={backend.name: backend for backend in overview.backends if backend.name in wanted},
+        backends={backend.name: backend for backend in overview.backends},
         certificates={cert.file: cert for cert in overview.certificates},
         problems=overview.problems,
         ignored=overview.ignored,
@@ -114,6 +113,11 @@ def render_page(
         at=at,
         refresh_script=REFRESH_SCRIPT,
     )
+
+
+def shown_backends(shown: Shown) -> set[str]:
+    """The backends the shown hosts' routes reach."""
+    return {route.backend for host in shown.hosts for route in host.routes}
 
 
 def _facts(extra: Mapping[str, Any]) -> list[tuple[str, str]]:

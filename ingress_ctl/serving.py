@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.state import ControllerStatus, now
 from ingress_ctl.observing import Observer, dataplane
-from ingress_ctl.page import CONTENT_SECURITY_POLICY, render_page
+from ingress_ctl.page import CONTENT_SECURITY_POLICY, render_page, select_hosts, shown_backends
 
 Liveness = Callable[[], str | None]
 """Returns None while everything is alive, else what is not."""
@@ -48,15 +48,13 @@ def make_app(
 
     async def page(request: web.Request) -> web.Response:
         report = status.report()
-        number = request.query.get("page", "1")
-        html = render_page(
-            report,
-            await observer.overview(report),
-            query=request.query.get("q", "")[:200],
-            page=int(number) if number.isdigit() else 1,
-            at=now(),
-            extra=report.model_dump(mode="json"),
+        number, query = request.query.get("page", "1"), request.query.get("q", "")[:200]
+        shown = select_hosts(
+            observer.hosts(), query=query, page=int(number) if number.isdigit() else 1
         )
+        overview = await observer.overview(report, backends=shown_backends(shown))
+        extra = report.model_dump(mode="json")
+        html = render_page(report, overview, shown, query=query, at=now(), extra=extra)
         response = web.Response(text=html, content_type="text/html")
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers["X-Content-Type-Options"] = "nosniff"

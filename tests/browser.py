@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-
 import pytest
 
 from tests.conftest import ROOT
@@ -34,6 +33,8 @@ FLAGS = (
     "--hide-scrollbars",
 )
 NO_SCRIPT = "--blink-settings=scriptEnabled=false"
+DEVTOOLS = ("--remote-debugging-port=0",)
+"""A free port, written to DevToolsActivePort in the profile."""
 TIMEOUT_S = 90
 SIZE = {"width": 1400, "height": 1000}
 
@@ -82,8 +83,7 @@ async def _without_script(binary: str, url: str, shot: Path | None = None) -> st
     """The DOM of `url` loaded with scripts off (and its screenshot saved as `shot`)."""
     with tempfile.TemporaryDirectory(prefix="chromium") as profile:
         process = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={profile}", NO_SCRIPT]
-            + ["--remote-debugging-port=0", "about:blank"],
+            [binary, *FLAGS, f"--user-data-dir={profile}", NO_SCRIPT, *DEVTOOLS, "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

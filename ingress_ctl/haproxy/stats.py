@@ -9,6 +9,7 @@ reads as 0.
 from __future__ import annotations
 
 import csv
+from collections.abc import Container
 from enum import StrEnum
 from pathlib import Path
 from typing import NamedTuple
@@ -87,31 +88,44 @@ class StatRow(NamedTuple):
         return self.kind is Kind.SERVER and self.address == EMPTY_SLOT
 
 
-def parse_show_stat(text: str) -> tuple[StatRow, ...]:
-    """The rows of a `show stat` reply; ValueError if it is not one."""
+def parse_show_stat(text: str, *, proxies: Container[str] | None = None) -> tuple[StatRow, ...]:
+    """The rows of a `show stat` reply (only those of `proxies`, if given: our proxy names
+    hold no comma); ValueError if it is not one."""
     lines = text.splitlines()
     if not lines or not lines[0].startswith("# pxname,svname,"):
         raise ValueError(f"not a `show stat` reply: {text[:200]!r}")
-    reader = csv.DictReader([lines[0].removeprefix("# "), *lines[1:]])
-    return tuple(_row(cells) for cells in reader if cells.get("pxname"))
+    columns = {name: index for index, name in enumerate(lines[0].removeprefix("# ").split(","))}
+    kept = [(name, columns.get(name)) for name in COUNTERS]
+    kind, status, address = columns["type"], columns.get("status"), columns.get("addr")
+    rows = []
+    body = lines[1:]
+    if proxies is not None:
+        body = [line for line in body if line.partition(",")[0] in proxies]
+    for cells in csv.reader(body):
+        if len(cells) < len(columns) - 1 or not cells[0]:
+            continue
+        rows.append(
+            StatRow(
+                proxy=cells[0],
+                name=cells[1],
+                kind=Kind(cells[kind]),
+                status=cells[status] if status is not None else "",
+                address=cells[address] if address is not None else "",
+                counters={
+                    name: _number(cells[index]) if index is not None else 0 for name, index in kept
+                },
+            )
+        )
+    return tuple(rows)
 
 
-def _row(cells: dict[str, str]) -> StatRow:
-    return StatRow(
-        proxy=cells["pxname"],
-        name=cells["svname"],
-        kind=Kind(cells["type"]),
-        status=cells.get("status") or "",
-        address=cells.get("addr") or "",
-        counters={key: _number(cells.get(key)) for key in COUNTERS},
-    )
+def _number(cell: str) -> int:
+    return int(cell) if cell.isdigit() else 0
 
 
-def _number(cell: str | None) -> int:
-    return int(cell) if cell and cell.lstrip("-").isdigit() else 0
-
-
-async def read_stats(admin_socket: Path, *, timeout: float = 2.0) -> tuple[StatRow, ...]:
-    """`show stat` of the running worker, parsed."""
+async def read_stats(
+    admin_socket: Path, *, proxies: Container[str] | None = None, timeout: float = 2.0
+) -> tuple[StatRow, ...]:
+    """`show stat` of the running worker, parsed (the rows of `proxies` only, if given)."""
     [reply] = await send_commands(path=admin_socket, commands=["show stat"], timeout=timeout)
-    return parse_show_stat(reply)
+    return parse_show_stat(reply, proxies=proxies)

@@ -3,23 +3,25 @@
 Routing joined with HAProxy's runtime counters: every host with its paths, each path's
 backend with its servers and their runtime state, the certificates and how long they last.
 `observing` builds it; the page and /status only read it.
+
+Plain frozen dataclasses, not validated models: they are made by the ten thousand on every
+request, from values the routing model and `show stat` parsing already checked (pydantic
+still serializes them for /status).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic.dataclasses import dataclass
-
 from ingress_ctl.model.problems import Problem
-from ingress_ctl.model.routing import RECORD
 from ingress_ctl.model.verdicts import IngressReport
 
 EXPIRY_WARNING_DAYS = 14
 """Certificates with fewer days left than this are marked on the page."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Traffic:
     """HAProxy's counters for one frontend, backend or server."""
 
@@ -34,7 +36,7 @@ class Traffic:
     queue: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ServerView:
     """One server of a backend: its address and runtime state (UP, DOWN, MAINT, DRAIN)."""
 
@@ -44,7 +46,7 @@ class ServerView:
     traffic: Traffic
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BackendView:
     """One backend: the Service it reaches, its servers, and how many of them are ready."""
 
@@ -57,10 +59,10 @@ class BackendView:
     """Servers UP (runtime) or, without runtime data, endpoints known to be ready."""
     total: int = 0
     servers: tuple[ServerView, ...] = ()
-    traffic: Traffic = Traffic()
+    traffic: Traffic = field(default_factory=Traffic)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteView:
     """One path of one host and the backend it reaches."""
 
@@ -72,7 +74,7 @@ class RouteView:
     rule: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CertificateView:
     """A certificate HAProxy serves: subject, expiry and the SNI names it serves."""
 
@@ -88,7 +90,7 @@ class CertificateView:
         return self.days_left < EXPIRY_WARNING_DAYS
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HostView:
     """One host key with its routes and the certificate its TLS name uses."""
 
@@ -100,7 +102,7 @@ class HostView:
     """The file of its certificate (see Overview.certificates), if it is a TLS name."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Overview:
     """The whole data plane as people read it."""
 
