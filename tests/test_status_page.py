@@ -280,3 +280,12 @@ def test_status_command_exit_code_when_unreachable() -> None:
     result = status_cli("--url", f"http://127.0.0.1:{free_port()}")
     assert result.returncode == 1
     assert "cannot read" in result.stderr
+
+
+def test_every_metric_is_documented(controller: Controller) -> None:
+    documented = (ROOT / "docs/metrics.md").read_text()
+    text = get(controller.status_port, "/metrics").text
+    names = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+    assert {"haproxy_backend_http_requests_total", "ingress_ctl_syncs_total"} <= names
+    missing = {name for name in names if f"`{name}" not in documented}
+    assert missing == set()
