@@ -8,6 +8,8 @@ reason is kept in `Overview.runtime_error`.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Iterator
@@ -77,22 +79,30 @@ class Observer:
         """The data plane now: routing, runtime state, certificates; with `backends`, only
         those backends (a page of hosts needs a few of ten thousand)."""
         rows, error = await self.stats(backends)
-        return build_overview(
-            report,
-            self._status.routing,
-            rows,
-            at=now(),
-            runtime_error=error,
-            hosts=self.hosts(),
-            backends=backends,
+        routing, hosts = self._status.routing, await asyncio.to_thread(self.hosts)
+        return await asyncio.to_thread(  # 10,000 Ingresses take a while: not in the loop
+            functools.partial(
+                build_overview,
+                report,
+                routing,
+                rows,
+                at=now(),
+                runtime_error=error,
+                hosts=hosts,
+                backends=backends,
+            )
         )
 
     async def exposition(self) -> bytes:
         """HAProxy's per-frontend and per-backend figures in Prometheus' text format."""
         rows, _ = await self.stats()
-        registry = CollectorRegistry()
-        registry.register(_Families(haproxy_metrics(rows or (), self._status.routing)))
-        return bytes(generate_latest(registry))
+        return await asyncio.to_thread(_exposition, rows or (), self._status.routing)
+
+
+def _exposition(rows: tuple[StatRow, ...], routing: Routing | None) -> bytes:
+    registry = CollectorRegistry()
+    registry.register(_Families(haproxy_metrics(rows, routing)))
+    return bytes(generate_latest(registry))
 
 
 class _Families:

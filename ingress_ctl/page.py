@@ -53,8 +53,12 @@ CONTENT_SECURITY_POLICY = (
 )
 """Only the refresh script may run, and the page loads nothing from anywhere."""
 
-_KNOWN = frozenset(StatusReport.model_fields) | {"dataplane"}
-"""/status fields the page lays out itself; others (added later) show as facts."""
+_LAID_OUT = frozenset(
+    {"version", "mode", "started_at", "ready", "last_sync", "last_reload", "last_error"}
+    | {"objects", "ingresses", "problems", "dataplane"}
+)
+"""/status fields the page lays out itself; any other (HAProxy's restarts, version...)
+shows in the list of facts."""
 
 _ENVIRONMENT = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -122,14 +126,14 @@ def shown_backends(shown: Shown) -> set[str]:
 
 def _facts(extra: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Scalar facts /status holds besides those the page lays out (HAProxy version, restarts,
-    ...), one level of nesting flattened: `haproxy.version`."""
+    ...), one level of nesting flattened: `haproxy.restarts` reads `Haproxy restarts`."""
     facts: list[tuple[str, str]] = []
     for key, value in extra.items():
-        if key in _KNOWN:
+        if key in _LAID_OUT:
             continue
         if isinstance(value, Mapping):
             facts += [
-                (f"{key}.{inner}", str(item)) for inner, item in value.items() if _scalar(item)
+                (f"{key} {inner}", str(item)) for inner, item in value.items() if _scalar(item)
             ]
         elif _scalar(value):
             facts.append((key, str(value)))

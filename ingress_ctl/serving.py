@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -42,7 +43,7 @@ def make_app(
     async def status_json(_: web.Request) -> web.Response:
         report = status.report()
         document = report.model_dump(mode="json")
-        document["dataplane"] = dataplane(await observer.overview(report))
+        document["dataplane"] = await asyncio.to_thread(dataplane, await observer.overview(report))
         body = json.dumps(document, indent=2)
         return web.Response(text=body + "\n", content_type="application/json")
 

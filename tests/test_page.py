@@ -189,3 +189,20 @@ def test_links_keep_the_filter() -> None:
     page = select_hosts(shown.hosts, query="a&b", page=1)
     html = render_page(report(), shown, page, query="a&b", at=AT)
     assert 'href="?q=a%26b&amp;page=2"' in html
+
+
+def test_facts_the_page_does_not_lay_out_show_in_the_list() -> None:
+    """Fields /status gains later (HAProxy's restarts...) show without a change here."""
+    shown = overview("a")
+    extra = report().model_dump(mode="json") | {
+        "haproxy": {"restarts": 2, "last_exit": "<killed>", "nested": {"no": 1}},
+        "cluster": "c1",
+    }
+    html = render_page(
+        report(), shown, select_hosts(shown.hosts, query="", page=1), at=AT, extra=extra
+    )
+    assert "<dt>Haproxy restarts</dt><dd>2</dd>" in html
+    assert "<dt>Haproxy last exit</dt><dd>&lt;killed&gt;</dd>" in html
+    assert "<dt>Cluster</dt><dd>c1</dd>" in html
+    assert "nested" not in html and "<dt>Last sync</dt>" in html
+    assert html.count("<dt>Mode</dt>") == 1
