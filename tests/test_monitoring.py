@@ -31,7 +31,7 @@ def pod_template() -> Any:
 
 def status_port() -> int:
     [container] = pod_template()["spec"]["containers"]
-    return next(port["containerPort"] for port in container["ports"] if port["name"] == "status")
+    return int(next(p["containerPort"] for p in container["ports"] if p["name"] == "status"))
 
 
 def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
