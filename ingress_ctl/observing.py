@@ -233,11 +233,10 @@ def _observed(backend: Backend, servers: list[StatRow], total: StatRow | None) -
 
 def _traffic(row: StatRow) -> Traffic:
     counters = row.counters
-    requests = counters["req_tot"] if row.kind is not Kind.SERVER else counters["stot"]
     return Traffic(
         sessions=counters["scur"],
         max_sessions=counters["smax"],
-        requests=requests,
+        requests=counters["req_tot"],
         responses_2xx=counters["hrsp_2xx"],
         responses_4xx=counters["hrsp_4xx"],
         responses_5xx=counters["hrsp_5xx"],

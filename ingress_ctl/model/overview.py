@@ -29,7 +29,7 @@ class Traffic:
     """Current sessions."""
     max_sessions: int = 0
     requests: int = 0
-    """HTTP requests (backends, frontends) or sessions (servers) since HAProxy started."""
+    """HTTP requests since HAProxy started (0 for TCP backends)."""
     responses_2xx: int = 0
     responses_4xx: int = 0
     responses_5xx: int = 0
