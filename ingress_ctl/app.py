@@ -88,6 +88,7 @@ async def _kubernetes_jobs(
         api=api, namespace=settings.controller_namespace, name=settings.election_id, metrics=metrics
     )
     stack.push_async_callback(leadership.release)
+    status.leader = lambda: leadership.is_leader
     reporter = Reporter(
         store=store,
         status=status,

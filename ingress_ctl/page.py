@@ -54,7 +54,7 @@ CONTENT_SECURITY_POLICY = (
 """Only the refresh script may run, and the page loads nothing from anywhere."""
 
 _LAID_OUT = frozenset(
-    {"version", "mode", "started_at", "ready", "last_sync", "last_reload", "last_error"}
+    {"version", "mode", "role", "started_at", "ready", "last_sync", "last_reload", "last_error"}
     | {"objects", "ingresses", "problems", "dataplane"}
 )
 """/status fields the page lays out itself; any other (HAProxy's restarts, version...)
@@ -106,6 +106,7 @@ def render_page(
         report=report,
         overview=overview,
         facts=_facts(extra or {}),
+        role=(extra or {}).get("role"),
         uptime=_duration(at - report.started_at),
         shown=shown,
         backends={backend.name: backend for backend in overview.backends},

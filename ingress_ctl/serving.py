@@ -44,6 +44,7 @@ def make_app(
         report = status.report()
         document = report.model_dump(mode="json")
         document["dataplane"] = await asyncio.to_thread(dataplane, await observer.overview(report))
+        document["leader"] = status.leader() if status.leader is not None else None
         body = json.dumps(document, indent=2)
         return web.Response(text=body + "\n", content_type="application/json")
 
@@ -55,6 +56,8 @@ def make_app(
         )
         overview = await observer.overview(report, backends=shown_backends(shown))
         extra = report.model_dump(mode="json")
+        if status.leader is not None:
+            extra["role"] = "leader" if status.leader() else "follower"
         html = render_page(report, overview, shown, query=query, at=now(), extra=extra)
         response = web.Response(text=html, content_type="text/html")
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY

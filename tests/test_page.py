@@ -206,3 +206,13 @@ def test_facts_the_page_does_not_lay_out_show_in_the_list() -> None:
     assert "<dt>Cluster</dt><dd>c1</dd>" in html
     assert "nested" not in html and "<dt>Last sync</dt>" in html
     assert html.count("<dt>Mode</dt>") == 1
+
+
+def test_the_role_follows_the_mode() -> None:
+    shown = overview("a")
+    page = select_hosts(shown.hosts, query="", page=1)
+    extra = report().model_dump(mode="json") | {"role": "follower"}
+    html = render_page(report(), shown, page, at=AT, extra=extra)
+    assert "<dt>Mode</dt><dd>files (follower)</dd>" in html
+    assert "<dt>Role</dt>" not in html
+    assert "<dt>Mode</dt><dd>files</dd>" in render_page(report(), shown, page, at=AT)

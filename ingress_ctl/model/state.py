@@ -6,6 +6,7 @@ reads `report()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -72,6 +73,8 @@ class ControllerStatus:
         self.problems: tuple[Problem, ...] = ()
         self.routing: Routing | None = None
         """The routing model of the last sync (the status page's hosts and backends)."""
+        self.leader: Callable[[], bool] | None = None
+        """Kubernetes mode: whether this replica holds the leader-election Lease now."""
 
     def report(self) -> StatusReport:
         """A frozen copy for /status."""
