@@ -168,7 +168,9 @@ async def _serve(
             return "haproxy is not running"
         return None
 
-    observer = Observer(status=status, admin_socket=process.admin_socket)
+    observer = Observer(
+        status=status, admin_socket=process.admin_socket, per_server=settings.metrics_per_server
+    )
     web = make_app(status=status, metrics=metrics, liveness=liveness, observer=observer)
     runner = await start_server(web, host=str(settings.bind_address), port=settings.status_port)
     log.info(

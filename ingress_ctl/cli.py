@@ -141,6 +141,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="at least this long between two HAProxy reloads (default 0.5)",
     )
+    run.add_argument(
+        "--metrics-per-server",
+        action="store_true",
+        default=None,
+        help="/metrics also exposes haproxy_server_* per server (pod), not only per backend",
+    )
     _kubernetes_flags(run)
 
     rendering = commands.add_parser("render", help="print the HAProxy configuration")

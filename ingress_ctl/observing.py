@@ -40,16 +40,19 @@ _HOSTS = TypeAdapter(tuple[HostView, ...])
 _BACKENDS = TypeAdapter(tuple[BackendView, ...])
 _CERTIFICATES = TypeAdapter(tuple[CertificateView, ...])
 
-Labeller = Callable[[str], tuple[str, ...]]
-"""A proxy's name -> its label values."""
+Labeller = Callable[[StatRow], tuple[str, ...]]
+"""A row -> the label values of its series."""
 
 
 class Observer:
     """Reads HAProxy's counters for the status server; one per controller."""
 
-    def __init__(self, *, status: ControllerStatus, admin_socket: Path | None) -> None:
+    def __init__(
+        self, *, status: ControllerStatus, admin_socket: Path | None, per_server: bool = False
+    ) -> None:
         self._status = status
         self._admin_socket = admin_socket
+        self._per_server = per_server
         self._hosts: tuple[Routing | None, tuple[HostView, ...]] = (None, ())
 
     async def stats(
@@ -96,12 +99,14 @@ class Observer:
     async def exposition(self) -> bytes:
         """HAProxy's per-frontend and per-backend figures in Prometheus' text format."""
         rows, _ = await self.stats()
-        return await asyncio.to_thread(_exposition, rows or (), self._status.routing)
+        return await asyncio.to_thread(
+            _exposition, rows or (), self._status.routing, per_server=self._per_server
+        )
 
 
-def _exposition(rows: tuple[StatRow, ...], routing: Routing | None) -> bytes:
+def _exposition(rows: tuple[StatRow, ...], routing: Routing | None, *, per_server: bool) -> bytes:
     registry = CollectorRegistry()
-    registry.register(_Families(haproxy_metrics(rows, routing)))
+    registry.register(_Families(haproxy_metrics(rows, routing, per_server=per_server)))
     return bytes(generate_latest(registry))
 
 
@@ -285,14 +290,27 @@ _BACKEND_FIGURES = (
     ("backup_servers", "bck", "Current number of backup servers.", False),
     ("http_requests_total", "req_tot", "Total number of HTTP requests received.", True),
 )
+_SERVER_FIGURES = (
+    ("current_queue", "qcur", "Current number of queued requests.", False),
+    ("current_sessions", "scur", "Current number of active sessions.", False),
+    ("sessions_total", "stot", "Total number of sessions.", True),
+    ("bytes_in_total", "bin", "Current total of incoming bytes.", True),
+    ("bytes_out_total", "bout", "Current total of outgoing bytes.", True),
+    ("connection_errors_total", "econ", "Total number of connection errors.", True),
+    ("response_errors_total", "eresp", "Total number of response errors.", True),
+    ("http_requests_total", "req_tot", "Total number of HTTP requests received.", True),
+)
 _CODES = ("1xx", "2xx", "3xx", "4xx", "5xx", "other")
 _SERVICE_LABELS = ("proxy", "namespace", "service", "port")
 
 
-def haproxy_metrics(rows: Iterable[StatRow], routing: Routing | None) -> list[Metric]:
+def haproxy_metrics(
+    rows: Iterable[StatRow], routing: Routing | None, *, per_server: bool = False
+) -> list[Metric]:
     """`haproxy_frontend_*` and `haproxy_backend_*` families, named as HAProxy's Prometheus
-    exporter names them, labelled with the Service a backend reaches; per backend (never per
-    server), with `ingress_ctl_backend_servers` counting servers by state."""
+    exporter names them, labelled with the Service a backend reaches; per backend, with
+    `ingress_ctl_backend_servers` counting servers by state. `haproxy_server_*` (one series
+    per server and address) only when `per_server` asks."""
     services = {
         backend.name: (backend.service.namespace, backend.service.name, str(backend.service.port))
         for backend in (routing.backends if routing else ())
@@ -301,10 +319,10 @@ def haproxy_metrics(rows: Iterable[StatRow], routing: Routing | None) -> list[Me
     frontends = [row for row in rows if row.kind is Kind.FRONTEND]
     backends = [row for row in rows if row.kind is Kind.BACKEND]
     servers = [row for row in rows if row.kind is Kind.SERVER and not row.empty_slot]
-    families = list(_figures("frontend", frontends, _FRONTEND_FIGURES, lambda proxy: (proxy,)))
+    families = list(_figures("frontend", frontends, _FRONTEND_FIGURES, lambda row: (row.proxy,)))
 
-    def labels(proxy: str) -> tuple[str, ...]:
-        return (proxy, *services.get(proxy, ("", "", "")))
+    def labels(row: StatRow) -> tuple[str, ...]:
+        return (row.proxy, *services.get(row.proxy, ("", "", "")))
 
     families += _figures("backend", backends, _BACKEND_FIGURES, labels)
     response_time = GaugeMetricFamily(
@@ -318,9 +336,11 @@ def haproxy_metrics(rows: Iterable[StatRow], routing: Routing | None) -> list[Me
         labels=(*_SERVICE_LABELS, "state"),
     )
     for row in backends:
-        response_time.add_metric(labels(row.proxy), row.counters["rtime"] / 1000)
-        status.add_metric((*labels(row.proxy), "UP"), float(row.status.startswith("UP")))
+        response_time.add_metric(labels(row), row.counters["rtime"] / 1000)
+        status.add_metric((*labels(row), "UP"), float(row.status.startswith("UP")))
     families += [response_time, status, _server_counts(servers, labels)]
+    if per_server:
+        families += _server_families(servers, labels)
     return families
 
 
@@ -330,12 +350,16 @@ def _figures(
     figures: tuple[tuple[str, str, str, bool], ...],
     labels: Labeller,
 ) -> Iterator[Metric]:
-    names = ("proxy",) if kind == "frontend" else _SERVICE_LABELS
+    names = {
+        "frontend": ("proxy",),
+        "backend": _SERVICE_LABELS,
+        "server": (*_SERVICE_LABELS, "server", "address"),
+    }[kind]
     for suffix, column, text, counter in figures:
         maker = CounterMetricFamily if counter else GaugeMetricFamily
         family = maker(f"haproxy_{kind}_{suffix}", text, labels=names)
         for row in rows:
-            family.add_metric(labels(row.proxy), row.counters[column])
+            family.add_metric(labels(row), row.counters[column])
         yield family
     responses = CounterMetricFamily(
         f"haproxy_{kind}_http_responses_total",
@@ -344,7 +368,7 @@ def _figures(
     )
     for row in rows:
         for code in _CODES:
-            responses.add_metric((*labels(row.proxy), code), row.counters[f"hrsp_{code}"])
+            responses.add_metric((*labels(row), code), row.counters[f"hrsp_{code}"])
     yield responses
 
 
@@ -356,7 +380,25 @@ def _server_counts(servers: list[StatRow], labels: Labeller) -> Metric:
     )
     counts: dict[tuple[str, ...], int] = defaultdict(int)
     for row in servers:
-        counts[(*labels(row.proxy), row.state)] += 1
+        counts[(*labels(row), row.state)] += 1
     for key, count in sorted(counts.items()):
         family.add_metric(key, count)
     return family
+
+
+def _server_families(servers: list[StatRow], labels: Labeller) -> Iterator[Metric]:
+    """`haproxy_server_*`: one series per server slot and the address it holds now."""
+
+    def server_labels(row: StatRow) -> tuple[str, ...]:
+        return (*labels(row), row.name, row.address)
+
+    yield from _figures("server", servers, _SERVER_FIGURES, server_labels)
+    status = GaugeMetricFamily(
+        "haproxy_server_status",
+        "Current status of the server (UP, DOWN, MAINT, DRAIN).",
+        labels=(*_SERVICE_LABELS, "server", "address", "state"),
+    )
+    for row in servers:
+        for state in ServerState:
+            status.add_metric((*server_labels(row), state), float(row.state is state))
+    yield status
