@@ -20,7 +20,7 @@ import pytest
 from e2e.controller import ROOT, Controller, apply, backend_slice, install, running_controller
 from e2e.controlplane import ControlPlane
 from e2e.fixtures import StartEcho
-from tests.http import wait_for
+from tests.http import get, wait_for
 from tests.manifests import Manifest, ingress, ingress_class, path, rule, service, service_port
 
 pytestmark = pytest.mark.e2e
@@ -148,6 +148,8 @@ def test_controller_runs_on_the_service_account_alone(controller: Controller) ->
 
     assert (status["mode"], status["ready"]) == ("kubernetes", True)
     assert metrics["ingress_ctl_leader"] == 1.0
+    assert status["leader"] is True
+    assert "<dd>kubernetes (leader)</dd>" in get(controller.status_port, "/").text
     assert metrics['ingress_ctl_informer_lists_total{kind="IngressClass",reason="start"}'] == 1.0
 
 

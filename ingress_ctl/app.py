@@ -36,6 +36,7 @@ from ingress_ctl.logs import configure_logging
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
+from ingress_ctl.observing import Observer
 from ingress_ctl.serving import start_listeners
 from ingress_ctl.sources.files import watch_manifests
 from ingress_ctl.sources.informers import SERVICES, Informer, informers
@@ -96,6 +97,7 @@ async def _kubernetes_jobs(
         api=api, namespace=settings.controller_namespace, name=settings.election_id, metrics=metrics
     )
     stack.push_async_callback(leadership.release)
+    status.leader = lambda: leadership.is_leader
     reporter = Reporter(
         store=store,
         status=status,
@@ -205,7 +207,12 @@ async def _serve(
             return f"haproxy has not served for {report.down_s:.0f} s ({report.last_exit})"
         return None
 
-    runners = await start_listeners(settings, status=status, metrics=metrics, liveness=liveness)
+    observer = Observer(
+        status=status, admin_socket=process.admin_socket, per_server=settings.metrics_per_server
+    )
+    runners = await start_listeners(
+        settings, status=status, metrics=metrics, liveness=liveness, observer=observer
+    )
     log.info(
         "ingress-ctl running in %s mode; probes on port %d, /status and /metrics on %s",
         settings.mode,

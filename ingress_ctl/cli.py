@@ -1,7 +1,8 @@
-"""Command line: `run`, `render`, `explain` and `migrate`.
+"""Command line: `run`, `render`, `explain`, `migrate` and `status`.
 
-Exit codes: 0 when all is well, 1 when an object was rejected (`render`) or an
-ingress-nginx annotation would not behave the same (`migrate`), 2 on usage errors.
+Exit codes: 0 when all is well, 1 when an object was rejected (`render`, `status`), a
+backend is not serving (`status`) or an ingress-nginx annotation would not behave the same
+(`migrate`), 2 on usage errors.
 Only `run` imports the Kubernetes client and the HTTP server (kubernetes_asyncio,
 aiohttp): `--help`, `render`, `explain` and `migrate` start without them.
 """
@@ -25,6 +26,7 @@ from ingress_ctl.explaining import explain
 from ingress_ctl.fallback import placeholder
 from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import render
+from ingress_ctl.inspecting import DEFAULT_URL, status_command
 from ingress_ctl.model.objects import Ingress, IngressClass
 from ingress_ctl.model.settings import Settings, default_controller_namespace, parse_service_port
 from ingress_ctl.model.snapshot import Snapshot
@@ -172,6 +174,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="at least this long between two HAProxy reloads (default 0.5)",
     )
+    run.add_argument(
+        "--metrics-per-server",
+        action="store_true",
+        default=None,
+        help="/metrics also exposes haproxy_server_* per server (pod), not only per backend",
+    )
     _kubernetes_flags(run)
 
     rendering = commands.add_parser("render", help="print the HAProxy configuration")
@@ -188,10 +196,18 @@ def _parser() -> argparse.ArgumentParser:
         "migrate", help="report what the ingress-nginx annotations of Ingresses become"
     )
     migrating.add_argument("-f", "--filename", type=Path, action="append", required=True)
+
+    status = commands.add_parser("status", help="show a running controller's hosts and backends")
+    status.add_argument(
+        "--url", default=DEFAULT_URL, help=f"its status port (default {DEFAULT_URL})"
+    )
+    status.add_argument(
+        "-o", "--output", choices=("table", "wide", "json", "yaml"), default="table"
+    )
     return parser
 
 
-_NOT_SETTINGS = frozenset({"command", "filename", "out", "url"})
+_NOT_SETTINGS = frozenset({"command", "filename", "out", "url", "output"})
 
 
 def parse_command_line(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings]:
@@ -297,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _explain(args, settings)
     if args.command == "migrate":
         return _migrate(args, settings)
+    if args.command == "status":
+        return status_command(url=args.url, output=args.output)
     from ingress_ctl.app import run  # noqa: PLC0415 (the Kubernetes and HTTP code: `run` only)
 
     return asyncio.run(run(settings))

@@ -190,6 +190,7 @@ class Syncer:
         status.objects = snapshot.count()
         status.ingresses = translation.ingresses
         status.problems = problems
+        status.routing = translation.routing
         status.last_sync = SyncRecord(
             at=now(),
             revision=snapshot.revision,

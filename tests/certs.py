@@ -67,8 +67,10 @@ class TestCA:
         subject: str | None = None,
         expired: bool = False,
         rsa_bits: int | None = None,
+        days: int = 30,
     ) -> Issued:
-        """A certificate for these DNS names (the first is the CN unless `subject` is given)."""
+        """A certificate for these DNS names (the first is the CN unless `subject` is given),
+        valid for `days` more days unless expired."""
         key: Key = (
             rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
             if rsa_bits
@@ -84,7 +86,7 @@ class TestCA:
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
-            .not_valid_after(now - timedelta(days=1) if expired else now + timedelta(days=30))
+            .not_valid_after(now - timedelta(days=1) if expired else now + timedelta(days=days))
             .add_extension(
                 x509.SubjectAlternativeName([x509.DNSName(name) for name in names]),
                 critical=False,

@@ -341,6 +341,7 @@ def heavy(modules: set[str]) -> set[str]:
         ["render", "-f", DEMO],
         ["explain", "-f", DEMO, "--url", "http://demo.example.com/"],
         ["migrate", "-f", DEMO],
+        ["status", "--url", "http://127.0.0.1:1"],
     ],
     ids=lambda command: command[0],
 )

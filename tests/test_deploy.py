@@ -19,7 +19,9 @@ def manifest(relative: str) -> Any:
 
 
 def container() -> Any:
+    """The controller container, its `$(POD_IP)` expanded as the kubelet does."""
     [found] = manifest("controller/deployment.yaml")["spec"]["template"]["spec"]["containers"]
+    found["args"] = [arg.replace("$(POD_IP)", "10.1.2.3") for arg in found["args"]]
     return found
 
 
@@ -30,6 +32,7 @@ def test_the_deployment_args_parse_into_kubernetes_mode() -> None:
     assert settings.mode == "kubernetes"
     assert (settings.http_port, settings.https_port, settings.status_port) == (8080, 8443, 10254)
     assert settings.publish_service == "ingress-ctl/ingress-ctl"
+    assert (str(settings.status_bind_address), settings.metrics_port) == ("10.1.2.3", 10255)
     assert settings.election_id in manifest("cluster/role.yaml")["rules"][1]["resourceNames"]
 
 

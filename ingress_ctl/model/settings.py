@@ -113,6 +113,8 @@ class Settings(BaseModel):
     """Seconds a burst of changes may settle before one sync handles them all."""
     min_reload_interval: float = Field(default=0.5, ge=0, le=600)
     """Seconds between two reloads at least; changes meanwhile collapse into one plan."""
+    metrics_per_server: bool = False
+    """/metrics also has `haproxy_server_*` series, one per server (pod): many more series."""
 
     kubeconfig: Path | None = None
     """Kubernetes credentials; else $KUBECONFIG, else the pod's service account."""

@@ -12,7 +12,7 @@ from typing import Literal
 
 from ingress_ctl import __version__
 from ingress_ctl.model.problems import Problem
-from ingress_ctl.model.routing import Value
+from ingress_ctl.model.routing import Routing, Value
 from ingress_ctl.model.verdicts import IngressReport
 
 Mode = Literal["files", "kubernetes"]
@@ -106,6 +106,10 @@ class ControllerStatus:
             first = self.last_error.strip().split("\n", 1)[0]
             return True, f"ready: serving the last good configuration; {first}"
         return True, "ready"
+        self.routing: Routing | None = None
+        """The routing model of the last sync (the status page's hosts and backends)."""
+        self.leader: Callable[[], bool] | None = None
+        """Kubernetes mode: whether this replica holds the leader-election Lease now."""
 
     def report(self) -> StatusReport:
         """A frozen copy for /status."""
