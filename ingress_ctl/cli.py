@@ -4,7 +4,8 @@ Exit codes: 0 when all is well, 1 when an object was rejected (`render`, `status
 backend is not serving (`status`) or an ingress-nginx annotation would not behave the same
 (`migrate`), 2 on usage errors.
 Only `run` imports the Kubernetes client and the HTTP server (kubernetes_asyncio,
-aiohttp): `--help`, `render`, `explain` and `migrate` start without them.
+aiohttp): `--help`, `render`, `explain` and `migrate` start without them, and each command
+imports only what it uses (`render` is timed at scale: bench/render_scale.py).
 """
 
 from __future__ import annotations
@@ -21,10 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingress_ctl import __version__
-from ingress_ctl.annotations.migrating import migrate, report
-from ingress_ctl.explaining import explain
 from ingress_ctl.fallback import placeholder
-from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import render
 from ingress_ctl.inspecting import DEFAULT_URL, status_command
 from ingress_ctl.model.objects import Ingress, IngressClass
@@ -257,11 +255,15 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     if args.out is None:
         sys.stdout.write(files["haproxy.cfg"])
         return code
+    from ingress_ctl.haproxy.applying import write_files  # noqa: PLC0415 (--out only)
+
     write_files(args.out, files)
     return code
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    from ingress_ctl.explaining import explain  # noqa: PLC0415 (each command imports its own)
+
     translation, _ = _translate(args, settings)
     try:
         lines = explain(translation.routing, url=args.url)
@@ -273,6 +275,8 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from ingress_ctl.annotations.migrating import migrate, report  # noqa: PLC0415
+
     with building():
         loaded = load_manifests(args.filename)
     for problem in loaded.problems:

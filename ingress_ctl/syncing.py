@@ -20,11 +20,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from time import monotonic
+from typing import TYPE_CHECKING
 
-from ingress_ctl.haproxy.applying import Applier, Outcome
 from ingress_ctl.haproxy.rendering import Rendered, render_state
 from ingress_ctl.haproxy.slots import Layout
-from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import Certificate
 from ingress_ctl.model.settings import Settings
@@ -34,6 +33,10 @@ from ingress_ctl.resolving import REFRESH_S, Resolver
 from ingress_ctl.store import ObjectKey, Store
 from ingress_ctl.translation import Translation, translate
 from ingress_ctl.translation.endpoints import EndpointRefresher
+
+if TYPE_CHECKING:  # `render` imports this module for `building`: no HAProxy process code
+    from ingress_ctl.haproxy.applying import Applier, Outcome
+    from ingress_ctl.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
