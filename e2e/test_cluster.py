@@ -55,7 +55,7 @@ print(json.dumps(out))
 SHOW_PROC = """
 import socket
 s = socket.socket(socket.AF_UNIX)
-s.connect("/var/run/ingress-ctl/master.sock")
+s.connect("/var/run/ingress-ctl/state/master.sock")
 s.sendall(b"show proc\\n")
 s.shutdown(socket.SHUT_WR)
 print(b"".join(iter(lambda: s.recv(65536), b"")).decode())

@@ -65,7 +65,13 @@ async def _new_master(process: HAProxyProcess, *, old_pid: int) -> ProcStatus:
     async with asyncio.timeout(5):
         while True:
             await asyncio.sleep(0.05)
-            if process.alive and (status := await process.status()).master_pid != old_pid:
+            if not process.alive:
+                continue
+            try:
+                status = await process.status()
+            except OSError:  # the old master's socket, closing under us
+                continue
+            if status.master_pid != old_pid:
                 return status
 
 
