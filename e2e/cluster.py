@@ -41,6 +41,7 @@ from e2e.controlplane import (
     ControlPlane,
     KubectlError,
     build_binaries,
+    run_kubectl,
     wait_until,
 )
 from e2e.images import ImageFile, pack_image
@@ -340,17 +341,7 @@ class Cluster:
 
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 120.0) -> str:
         """Run kubectl as admin; return stdout or raise KubectlError."""
-        result = subprocess.run(
-            [str(KUBECTL), "--kubeconfig", str(self.kubeconfig), *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise KubectlError(args, result.returncode, result.stderr)
-        return result.stdout
+        return run_kubectl(KUBECTL, self.kubeconfig, args, input=input, timeout=timeout)
 
     def ctr(self, *args: str, timeout: float = 300.0) -> str:
         """Run ``ctr`` against this cluster's containerd, namespace k8s.io."""
@@ -529,15 +520,8 @@ state = "{root / "state"}"
         self._import(archive, PAUSE_IMAGE, PAUSE_IMAGE)
 
     def _kcm_args(self, cp: ClusterControlPlane, binary: Path) -> list[str]:
-        kubeconfig = cp.kubeconfig_for("kube-controller-manager")
         return [
-            str(binary),
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            f"--bind-address={LOOPBACK}",
-            "--secure-port=10257",
-            "--leader-elect=false",
+            *_component_args(cp, binary, user="kube-controller-manager", port=10257),
             "--use-service-account-credentials",
             f"--service-account-private-key-file={self.state / 'sa.key'}",
             f"--root-ca-file={cp.ca_file}",
@@ -545,15 +529,8 @@ state = "{root / "state"}"
         ]
 
     def _scheduler_args(self, cp: ClusterControlPlane, binary: Path) -> list[str]:
-        kubeconfig = cp.kubeconfig_for("kube-scheduler")
         return [
-            str(binary),
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            f"--bind-address={LOOPBACK}",
-            "--secure-port=10259",
-            "--leader-elect=false",
+            *_component_args(cp, binary, user="kube-scheduler", port=10259),
             f"--cert-dir={self.state / 'scheduler-certs'}",
         ]
 
@@ -684,6 +661,21 @@ def session_cluster(cluster: Cluster) -> Iterator[Cluster]:
     finally:
         if owned:
             cluster.down()
+
+
+def _component_args(cp: ClusterControlPlane, binary: Path, *, user: str, port: int) -> list[str]:
+    """The flags kube-controller-manager and kube-scheduler share: their own user's
+    kubeconfig for everything, a secure port on loopback, no leader election."""
+    kubeconfig = cp.kubeconfig_for(user)
+    return [
+        str(binary),
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        f"--bind-address={LOOPBACK}",
+        f"--secure-port={port}",
+        "--leader-elect=false",
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -80,6 +80,23 @@ def wait_until(ready: Callable[[], bool], *, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def run_kubectl(
+    binary: Path, kubeconfig: Path, args: Sequence[str], *, input: str | None, timeout: float
+) -> str:
+    """Run kubectl with `kubeconfig`; return stdout or raise KubectlError."""
+    result = subprocess.run(
+        [str(binary), "--kubeconfig", str(kubeconfig), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise KubectlError(tuple(args), result.returncode, result.stderr)
+    return result.stdout
+
+
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
     """SIGTERM ``proc``, then SIGKILL it if it has not exited after ``timeout`` seconds."""
     if proc.poll() is None:
@@ -202,17 +219,7 @@ class ControlPlane:
 
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 60.0) -> str:
         """Run kubectl with the admin kubeconfig; return stdout or raise KubectlError."""
-        result = subprocess.run(
-            [str(self.kubectl_bin), "--kubeconfig", str(self.kubeconfig), *args],
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise KubectlError(args, result.returncode, result.stderr)
-        return result.stdout
+        return run_kubectl(self.kubectl_bin, self.kubeconfig, args, input=input, timeout=timeout)
 
     def ssl_context(self) -> ssl.SSLContext:
         """An SSL context that verifies the API server's certificate."""

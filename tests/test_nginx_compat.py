@@ -26,7 +26,7 @@ from ingress_ctl.translation import Translation
 from ingress_ctl.translation.certificates import self_signed
 from tests.conftest import echo_proxy, free_port
 from tests.http import Response
-from tests.manifests import Manifest, configmap, ingress, path, rule, run
+from tests.manifests import Manifest, configmap, ingress, path, rule
 from tests.test_annotations_haproxy import (
     ECHOES,
     HASHES,
@@ -67,16 +67,13 @@ class CompatProxy(Proxy):
         resolved: Resolved | None = None,
         certificate: Certificate | None = None,
     ) -> Translation:
-        everything = [
-            *self.services(*ECHOES),
-            configmap("config", dict(self.global_config), namespace="ingress"),
-        ]
-        return run(
-            *everything,
+        config = configmap("config", dict(self.global_config), namespace="ingress")
+        return super().translate(
+            config,
             *manifests,
             settings=settings,
             resolved=resolved,
-            fallback_certificate=certificate or FALLBACK,
+            certificate=certificate or FALLBACK,
         )
 
     def https(self, host: str, target: str = "/", **headers: str) -> Response:
