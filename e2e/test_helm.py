@@ -35,7 +35,9 @@ def template(helm: Path, *values: str, namespace: str = "ingress-ctl") -> dict[s
 
 
 def container(objects: dict[str, Any]) -> Any:
+    """The controller container, its `$(POD_IP)` expanded as the kubelet does."""
     [found] = objects["Deployment/ingress-ctl"]["spec"]["template"]["spec"]["containers"]
+    found["args"] = [arg.replace("$(POD_IP)", "10.1.2.3") for arg in found["args"]]
     return found
 
 
@@ -50,7 +52,14 @@ def test_the_defaults_render_what_deploy_applies(helm: Path) -> None:
     _, settings = parse_command_line(container(rendered)["args"])
     _, expected = parse_command_line(container(deployed)["args"])
     assert settings == expected
-    for key in ("securityContext", "readinessProbe", "livenessProbe", "startupProbe", "ports"):
+    for key in (
+        "securityContext",
+        "readinessProbe",
+        "livenessProbe",
+        "startupProbe",
+        "ports",
+        "env",
+    ):
         assert container(rendered)[key] == container(deployed)[key], key
     assert (
         rendered["ClusterRole/ingress-ctl"]["rules"] == deployed["ClusterRole/ingress-ctl"]["rules"]

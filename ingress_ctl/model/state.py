@@ -90,6 +90,10 @@ class ControllerStatus:
         self.ingresses: tuple[IngressReport, ...] = ()
         self.problems: tuple[Problem, ...] = ()
         self.haproxy: Callable[[], HAProxyReport] | None = None
+        self.routing: Routing | None = None
+        """The routing model of the last sync (the status page's hosts and backends)."""
+        self.leader: Callable[[], bool] | None = None
+        """Kubernetes mode: whether this replica holds the leader-election Lease now."""
 
     def readiness(self) -> tuple[bool, str]:
         """Whether traffic is served, and a one-line reason (the body of /readyz).
@@ -106,10 +110,6 @@ class ControllerStatus:
             first = self.last_error.strip().split("\n", 1)[0]
             return True, f"ready: serving the last good configuration; {first}"
         return True, "ready"
-        self.routing: Routing | None = None
-        """The routing model of the last sync (the status page's hosts and backends)."""
-        self.leader: Callable[[], bool] | None = None
-        """Kubernetes mode: whether this replica holds the leader-election Lease now."""
 
     def report(self) -> StatusReport:
         """A frozen copy for /status."""
