@@ -1,0 +1,181 @@
+"""Spare backends: which HAProxy backend section serves which Service backend.
+
+HAProxy cannot add a backend at runtime, but routes name their backend only in
+map values. So the configuration declares, besides the backends in use, spare
+sections with a policy and empty server slots, in pools (one per policy: the
+default pool, and one for each other policy some Service uses). A Service
+backend that appears between reloads takes a free spare of its policy's pool:
+its slots are filled by `set server`, its map entries name the spare, and
+nothing reloads. A Service backend that goes away leaves its section empty
+(drained: maps first, then servers to maint): a spare returns to its pool,
+a section named after the Service stays, empty, until the next reload (and
+serves the Service again if it comes back). Assignment is sticky: a Service
+keeps its section while it lives, so its counters follow it.
+
+Pools are sized at reloads only: each holds the next power of two of free
+spares at or above MIN_SPARES (MIN_POLICY_SPARES for a policy pool) or a
+tenth of the backends it serves, whichever is larger; a pool that ran out
+doubles. A pool never shrinks or grows between reloads: that keeps the
+configuration's structure, which is what lets the plan skip the reload.
+
+Backends outside the pools (rendered as before, under their own names): the
+default backend and canaries' backends (frontend rules name them), TCP and
+DNS-resolved backends, and backends sending the PROXY protocol.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from itertools import chain, islice
+from typing import NamedTuple
+
+from pydantic import Field
+
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.policies import Policy
+from ingress_ctl.model.routing import Backend, Mode, Routing, Value
+
+MIN_SPARES = 16
+MIN_POLICY_SPARES = 2
+DEFAULT = Policy()
+
+
+class Section(NamedTuple):
+    """A pooled backend section: its policy, and the Service backend it serves (or None)."""
+
+    policy: Policy
+    occupant: str | None
+
+
+class Pool(Value):
+    """Every pooled section by HAProxy name, in a stable order."""
+
+    sections: dict[str, Section] = Field(default_factory=dict)
+
+    def names(self) -> dict[str, str]:
+        """Service backend name -> section name, where they differ (Services on spares)."""
+        return {
+            section.occupant: name
+            for name, section in self.sections.items()
+            if section.occupant is not None and section.occupant != name
+        }
+
+    def section(self, backend: str) -> str:
+        """The section serving this Service backend (its own name unless on a spare)."""
+        return self.names().get(backend, backend)
+
+
+def pooled(backend: Backend, routing: Routing) -> bool:
+    """Whether a backend lives in a pool section (see the module's docstring)."""
+    return (
+        backend.service is not None
+        and backend.status is None
+        and not backend.resolve
+        and backend.mode == Mode.HTTP
+        and backend.send_proxy is None
+        and backend.name != routing.default_backend
+        and backend.name not in _canary_names(routing)
+    )
+
+
+def _canary_names(routing: Routing) -> frozenset[str]:
+    names: set[str] = set()
+    for backend in routing.backends:
+        split = backend.policy.route.canary
+        if split is not None:
+            names.update((backend.name, split.backend))
+    return frozenset(names)
+
+
+def spare_target(in_use: int, *, floor: int) -> int:
+    """Free spares a pool holds after a reload: a power of two, at least `floor` and a tenth
+    of the backends it serves."""
+    count = floor
+    while count < in_use / 10:
+        count *= 2
+    return count
+
+
+def assign_pool(routing: Routing, previous: Pool | None, *, reloading: bool) -> Pool:
+    """The pool for routing, keeping `previous`'s sections; `reloading` allows resizing."""
+    wanted = {b.name: b.policy for b in routing.backends if pooled(b, routing)}
+    if previous is None:
+        sections = {name: Section(policy, name) for name, policy in wanted.items()}
+        return Pool.model_construct(sections=_sized(sections, wanted, Counter()))
+    sections: dict[str, Section] = Field(default_factory=dict)
+    placed: set[str] = set()
+    for name, section in previous.sections.items():
+        if section.occupant is not None and wanted.get(section.occupant) == section.policy:
+            sections[name] = section
+            placed.add(section.occupant)
+        elif naming.is_spare(name) or not reloading:
+            sections[name] = Section(section.policy, None)
+    short: Counter[Policy] = Counter()
+    for name, policy in wanted.items():
+        if name in placed:
+            continue
+        spare = None if reloading else _free(sections, name, policy)
+        if spare is None:
+            short[policy] += 1
+            spare = name
+        sections[spare] = Section(policy, name)
+    if not reloading:
+        return Pool.model_construct(sections=sections)
+    return Pool.model_construct(sections=_sized(sections, wanted, short, previous))
+
+
+def _free(sections: dict[str, Section], backend: str, policy: Policy) -> str | None:
+    """The section a new Service backend takes: its own (kept empty since it left), else the
+    first free spare of its policy's pool."""
+    if backend in sections:
+        return backend
+    return next(
+        (
+            name
+            for name, section in sections.items()
+            if section.occupant is None and section.policy == policy and naming.is_spare(name)
+        ),
+        None,
+    )
+
+
+def _sized(
+    sections: dict[str, Section],
+    wanted: dict[str, Policy],
+    short: Counter[Policy],
+    previous: Pool | None = None,
+) -> dict[str, Section]:
+    """Sections with every pool's free spares at its target: pools exist for the default
+    policy and every policy in use; a pool that came up short doubles."""
+    in_use = Counter(wanted.values())
+    pools = {DEFAULT, *in_use}
+    before = Counter(
+        s.policy for n, s in (previous.sections if previous else {}).items() if naming.is_spare(n)
+    )
+    result = {n: s for n, s in sections.items() if not (naming.is_spare(n) and s.occupant is None)}
+    for policy in sorted(pools, key=naming.pool_id):
+        floor = MIN_SPARES if policy == DEFAULT else MIN_POLICY_SPARES
+        target = spare_target(len(wanted) if policy == DEFAULT else in_use[policy], floor=floor)
+        if short[policy]:
+            target = max(target, 2 * before[policy])
+        free = [
+            n
+            for n, s in sections.items()
+            if naming.is_spare(n) and s.occupant is None and s.policy == policy
+        ]
+        taken = {n for n, s in sections.items() if naming.is_spare(n) and s.policy == policy}
+        for name in islice(chain(free, _new_names(policy, taken)), target):
+            result[name] = Section(policy, None)
+    return result
+
+
+def _new_names(policy: Policy, taken: Iterable[str]) -> Iterator[str]:
+    """Spare names of a pool not in use, lowest index first."""
+    used = set(taken)
+    index = 1
+    while True:
+        name = naming.spare_backend_name(naming.pool_id(policy), index)
+        if name not in used:
+            yield name
+        index += 1
