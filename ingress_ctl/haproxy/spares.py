@@ -101,9 +101,9 @@ def assign_pool(routing: Routing, previous: Pool | None, *, reloading: bool) -> 
     """The pool for routing, keeping `previous`'s sections; `reloading` allows resizing."""
     wanted = {b.name: b.policy for b in routing.backends if pooled(b, routing)}
     if previous is None:
-        sections = {name: Section(policy, name) for name, policy in wanted.items()}
-        return Pool.model_construct(sections=_sized(sections, wanted, Counter()))
-    sections: dict[str, Section] = Field(default_factory=dict)
+        own = {name: Section(policy, name) for name, policy in wanted.items()}
+        return Pool.model_construct(sections=_sized(own, wanted, Counter()))
+    sections: dict[str, Section] = {}
     placed: set[str] = set()
     for name, section in previous.sections.items():
         if section.occupant is not None and wanted.get(section.occupant) == section.policy:
