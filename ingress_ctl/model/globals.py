@@ -87,3 +87,6 @@ class GlobalConfig(BaseModel):
     hsts: HSTS = HSTS()
     trusted_proxy_cidrs: tuple[IPv4Network | IPv6Network, ...] = ()
     use_proxy_protocol: bool = False
+    hard_stop_after: int = 60_000
+    """How long the workers of an earlier configuration may keep serving the connections they
+    hold (WebSockets, long downloads) after a reload before they are stopped, in ms."""

@@ -83,6 +83,7 @@ KEYS: Mapping[str, tuple[tuple[str, ...], Parser]] = {
     "hsts-preload": (("hsts", "preload"), boolean),
     "trusted-proxy-cidrs": (("trusted_proxy_cidrs",), cidrs),
     "use-proxy-protocol": (("use_proxy_protocol",), boolean),
+    "hard-stop-after": (("hard_stop_after",), duration),
 }
 """ConfigMap key -> (where in GlobalConfig, parser)."""
 

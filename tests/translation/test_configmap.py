@@ -61,6 +61,7 @@ def test_every_key_is_parsed() -> None:
             "hsts-preload": "TRUE",
             "trusted-proxy-cidrs": "10.0.0.0/8, 192.168.1.7,2001:db8::/32,10.0.0.0/8",
             "use-proxy-protocol": "true",
+            "hard-stop-after": "10m",
         }
     )
     assert problems == []
@@ -88,13 +89,14 @@ def test_every_key_is_parsed() -> None:
             ip_network("2001:db8::/32"),
         ),
         use_proxy_protocol=True,
+        hard_stop_after=600_000,
     )
     assert set(KEYS) == {
         "timeout-connect", "timeout-client", "timeout-server", "timeout-http-request",
         "timeout-http-keep-alive", "timeout-tunnel", "timeout-queue", "maxconn", "nbthread",
         "log-format", "ssl-min-version", "ssl-ciphers", "ssl-ciphersuites", "ssl-redirect",
         "hsts", "hsts-max-age", "hsts-include-subdomains", "hsts-preload",
-        "trusted-proxy-cidrs", "use-proxy-protocol",
+        "trusted-proxy-cidrs", "use-proxy-protocol", "hard-stop-after",
     }  # fmt: skip
 
 
@@ -138,7 +140,7 @@ def test_an_unknown_key_is_a_warning() -> None:
     assert config == GlobalConfig()
     ((where, severity, reason),) = problems
     assert (where, severity) == ("data.proxy-body-size", "warning")
-    assert reason.startswith("unknown key; known keys are hsts, ")
+    assert reason.startswith("unknown key; known keys are hard-stop-after, hsts, ")
 
 
 @pytest.mark.parametrize(
@@ -166,6 +168,7 @@ VALID = {
     "hsts-max-age": ["0", "2147483647"],
     "trusted-proxy-cidrs": ["0.0.0.0/0", "::/0", "10.1.2.3", "fe80::1", ""],
     "use-proxy-protocol": ["true", "false"],
+    "hard-stop-after": ["1s", "15m", "1d"],
 }
 HOSTILE = st.one_of(
     st.sampled_from(["'", '"', "\n", "#", "${X}", "%[src]", " ", "-1", "99999999999999", "\\"]),
