@@ -14,6 +14,7 @@ BENCHMARKS = (
     "data_plane_cost",
     "render_scale",
     "manifest_edits",
+    "churn",
 )
 
 
