@@ -89,93 +89,114 @@ def rss_mib(pids: list[int]) -> float:
     return round(total / 1024, 1)
 
 
+class Churn:
+    """The pipeline under churn: applies one change at a time and counts what each did."""
+
+    def __init__(self, *, state: Path, http_port: int) -> None:
+        self.store, metrics, status = Store(), Metrics(), ControllerStatus(mode="files")
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        self.process = HAProxyProcess(binary=binary, state_dir=state)
+        settings = Settings(bind_address="127.0.0.1", http_port=http_port)
+        applier = Applier(process=self.process, state_dir=state, status=status, metrics=metrics)
+        self.syncer = Syncer(
+            store=self.store, settings=settings, applier=applier, status=status, metrics=metrics
+        )
+        self.actions: Counter[str] = Counter()
+        self.done = 0
+        self.peak_rss = 0.0
+
+    async def change(self, *, upsert: KubeObject | None = None, delete: str = "") -> None:
+        """One object created, changed (`upsert`) or deleted (`delete`: `Kind/name`), synced."""
+        if upsert is not None:
+            self.store.upsert(upsert)
+        else:
+            kind, name = delete.split("/")
+            self.store.delete((kind, "bench", name))
+        await self.syncer.sync_once()
+        outcome = self.syncer.last_outcome
+        assert outcome is not None
+        self.actions[outcome.detail if outcome.action == "reload" else outcome.action] += 1
+        self.done += 1
+        self.peak_rss = max(self.peak_rss, await self.rss())
+
+    async def rss(self) -> float:
+        found = await self.process.status()
+        return rss_mib([found.master_pid, *found.workers, *found.old_workers])
+
+    async def reloads(self) -> int:
+        return (await self.process.status()).reloads
+
+
+async def churn(
+    run: Churn, *, ingresses: int, changes: int, port: int, http_port: int
+) -> list[float]:
+    """Creations, deletions and endpoint changes until `changes` were made; the seconds from
+    each new Ingress's arrival to its host's first 200."""
+    served: list[float] = []
+    churned: list[str] = []
+    while run.done < changes:
+        name = f"new{len(served)}"
+        service, endpoints, ingress = objects(name, port, len(served))
+        await run.change(upsert=service)
+        await run.change(upsert=endpoints)
+        arrived = perf_counter()
+        await run.change(upsert=ingress)
+        await asyncio.to_thread(first_200, http_port, f"{name}.example.com")
+        served.append(perf_counter() - arrived)
+        churned.append(name)
+        if len(churned) > 10:
+            gone = churned.pop(0)
+            await run.change(delete=f"Ingress/{gone}")
+            await run.change(delete=f"Service/{gone}")
+        other = objects(f"svc{len(served) % ingresses}", port, len(served))[1]
+        await run.change(upsert=other)
+    return served
+
+
 async def measure(ingresses: int, changes: int) -> dict[str, Any]:
     port, http_port = free_port(), free_port()
     echo = EchoBackends()
     for index, ip in enumerate(IPS):
         echo.start(name=f"echo{index}", host=ip, port=port)
     state = Path(tempfile.mkdtemp(prefix="icch"))
-    store, metrics, status = Store(), Metrics(), ControllerStatus(mode="files")
-    process = HAProxyProcess(binary=shutil.which("haproxy") or "/usr/sbin/haproxy", state_dir=state)
-    settings = Settings(bind_address="127.0.0.1", http_port=http_port)
-    applier = Applier(process=process, state_dir=state, status=status, metrics=metrics)
-    syncer = Syncer(store=store, settings=settings, applier=applier, status=status, metrics=metrics)
+    run = Churn(state=state, http_port=http_port)
     ingress_class = manifest(
         "IngressClass", "haproxy", spec={"controller": "ingress-ctl.io/haproxy"}
     )
-    names = [f"svc{i}" for i in range(ingresses)]
+    cluster = [o for i in range(ingresses) for o in objects(f"svc{i}", port)]
     load = LoadGenerator(
         port=http_port, host="svc0.example.com", path="/", clients=8, requests=10**9
     )
-    actions: Counter[str] = Counter()
-    served: list[float] = []
-    peak = 0.0
-    stopped = True
     try:
-        store.replace_all([ingress_class, *(o for n in names for o in objects(n, port))], [])
-        await syncer.sync_once()
-        before = await process.status()
-        rss_start = rss_mib([before.master_pid, *before.workers])
+        run.store.replace_all([ingress_class, *cluster], [])
+        await run.syncer.sync_once()
+        before, rss_start = await run.reloads(), await run.rss()
         load.start()
-        stopped = False
-        done, created = 0, 0
-        churned: list[str] = []
-
-        async def change(step: Any) -> None:
-            nonlocal done, peak
-            step()
-            await syncer.sync_once()
-            assert syncer.last_outcome is not None
-            outcome = syncer.last_outcome
-            actions[outcome.detail if outcome.action == "reload" else outcome.action] += 1
-            done += 1
-            found = await process.status()
-            peak = max(peak, rss_mib([found.master_pid, *found.workers, *found.old_workers]))
-
-        while done < changes:
-            name = f"new{created}"
-            created += 1
-            service, endpoints, ingress = objects(name, port, created)
-            await change(lambda: store.upsert(service))
-            await change(lambda: store.upsert(endpoints))
-            arrived = perf_counter()
-            await change(lambda: store.upsert(ingress))
-            await asyncio.to_thread(first_200, http_port, f"{name}.example.com")
-            served.append(perf_counter() - arrived)
-            churned.append(name)
-            if len(churned) > 10:
-                gone = churned.pop(0)
-                await change(lambda: store.delete(("Ingress", "bench", gone)))
-                await change(lambda: store.delete(("Service", "bench", gone)))
-            [slice_] = [
-                o
-                for o in objects(names[created % ingresses], port, created)
-                if o.kind == "EndpointSlice"
-            ]
-            await change(lambda: store.upsert(slice_))
-        result, stopped = load.stop(), True
-        after = await process.status()
+        try:
+            served = await churn(
+                run, ingresses=ingresses, changes=changes, port=port, http_port=http_port
+            )
+        finally:
+            result = load.stop()
+        reloads = await run.reloads() - before
     finally:
-        if not stopped:
-            load.stop()
-        await process.stop()
+        await run.process.stop()
         echo.stop()
         shutil.rmtree(state, ignore_errors=True)
-    reloads = after.reloads - before.reloads
     return {
         "ingresses": ingresses,
-        "changes": done,
+        "changes": run.done,
         "reloads": reloads,
-        "reloads_per_1000": round(reloads * 1000 / done, 1),
+        "reloads_per_1000": round(reloads * 1000 / run.done, 1),
         "reload_reasons": dict(
-            sorted((k, v) for k, v in actions.items() if k not in ("runtime", "none"))
+            sorted((k, v) for k, v in run.actions.items() if k not in ("runtime", "none"))
         ),
         "new_hosts": len(served),
         **{f"first_200_{k}": v for k, v in summary_ms(served).items()},
         "requests": result.total,
         "failed": result.failed,
         "haproxy_rss_mib_start": rss_start,
-        "haproxy_rss_mib_peak": peak,
+        "haproxy_rss_mib_peak": run.peak_rss,
     }
 
 
