@@ -55,10 +55,13 @@ async def websocket_backend(reader: asyncio.StreamReader, writer: asyncio.Stream
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
     )
-    await writer.drain()
-    while data := await reader.read(4096):
-        writer.write(data)
+    try:
         await writer.drain()
+        while data := await reader.read(4096):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass  # an old worker stopped by hard-stop-after closed it
     writer.close()
 
 
@@ -119,7 +122,7 @@ async def measure(hard_stop_after: str) -> dict[str, Any]:
             found = await process.status()
             workers.append(len(found.workers) + len(found.old_workers))
             memory.append(rss_mib([found.master_pid, *found.workers, *found.old_workers]))
-        alive = sum(1 for connection in held if _open(connection))
+        alive = await asyncio.to_thread(lambda: sum(map(_open, held)))
     finally:
         for connection in held:
             connection.close()
@@ -141,7 +144,8 @@ async def measure(hard_stop_after: str) -> dict[str, Any]:
 
 
 def _open(connection: socket.socket) -> bool:
-    """Whether a held connection still echoes (the worker holding it still runs)."""
+    """Whether a held connection still echoes (the worker holding it still runs); called
+    outside the event loop, which runs the backend."""
     try:
         connection.sendall(b"\x81\x00")  # any bytes: the backend echoes them
         return connection.recv(16) != b""
