@@ -27,6 +27,8 @@ from ingress_ctl.model.routing import Value
 
 _SLOT_LINE = "    server s"
 """Slot server lines start so (a DNS-resolved server's line holds ` resolvers `)."""
+_UNORDERED = ("backend ", "userlist ")
+"""Sections whose order in haproxy.cfg does not matter."""
 ROUTE_MAPS = (naming.ROUTES_MAP,)
 OTHER_MAPS = (naming.TLS_MAP, naming.PASSTHROUGH_MAP, naming.TRUSTED_PROXIES_MAP)
 
@@ -65,9 +67,9 @@ def _structure(config: str) -> bytes:
     left keeps its section until the next reload (see spares.py), wherever it is printed."""
     masked = "\n".join(map(_mask, config.split("\n")))
     sections = masked.split("\n\n")
-    backends = sorted(section for section in sections if section.startswith("backend "))
-    others = [section for section in sections if not section.startswith("backend ")]
-    return hashlib.sha256("\n\n".join(others + backends).encode()).digest()
+    named = sorted(section for section in sections if section.startswith(_UNORDERED))
+    others = [section for section in sections if not section.startswith(_UNORDERED)]
+    return hashlib.sha256("\n\n".join(others + named).encode()).digest()
 
 
 def _mask(line: str) -> str:

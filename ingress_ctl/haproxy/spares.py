@@ -149,23 +149,28 @@ def _sized(
     """Sections with every pool's free spares at its target: pools exist for the default
     policy and every policy in use; a pool that came up short doubles."""
     in_use = Counter(wanted.values())
-    pools = {DEFAULT, *in_use}
     before = Counter(
         s.policy for n, s in (previous.sections if previous else {}).items() if naming.is_spare(n)
     )
-    result = {n: s for n, s in sections.items() if not (naming.is_spare(n) and s.occupant is None)}
-    for policy in sorted(pools, key=naming.pool_id):
+    free: dict[Policy, list[str]] = {}
+    spares: dict[Policy, set[str]] = {}
+    result = {}
+    for name, section in sections.items():
+        if not naming.is_spare(name):
+            result[name] = section
+            continue
+        spares.setdefault(section.policy, set()).add(name)
+        if section.occupant is None:
+            free.setdefault(section.policy, []).append(name)
+        else:
+            result[name] = section
+    for policy in sorted({DEFAULT, *in_use}, key=naming.pool_id):
         floor = MIN_SPARES if policy == DEFAULT else MIN_POLICY_SPARES
         target = spare_target(len(wanted) if policy == DEFAULT else in_use[policy], floor=floor)
         if short[policy]:
             target = max(target, 2 * before[policy])
-        free = [
-            n
-            for n, s in sections.items()
-            if naming.is_spare(n) and s.occupant is None and s.policy == policy
-        ]
-        taken = {n for n, s in sections.items() if naming.is_spare(n) and s.policy == policy}
-        for name in islice(chain(free, _new_names(policy, taken)), target):
+        names = chain(free.get(policy, ()), _new_names(policy, spares.get(policy, ())))
+        for name in islice(names, target):
             result[name] = Section(policy, None)
     return result
 
