@@ -66,7 +66,7 @@ def _structure(config: str) -> bytes:
     sections count in any order: HAProxy's behaviour does not depend on it, and a Service that
     left keeps its section until the next reload (see spares.py), wherever it is printed."""
     masked = "\n".join(map(_mask, config.split("\n")))
-    sections = masked.split("\n\n")
+    sections = masked.rstrip("\n").split("\n\n")
     named = sorted(section for section in sections if section.startswith(_UNORDERED))
     others = [section for section in sections if not section.startswith(_UNORDERED)]
     return hashlib.sha256("\n\n".join(others + named).encode()).digest()

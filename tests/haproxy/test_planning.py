@@ -493,9 +493,14 @@ def test_certificate_replies_are_checked(command: str, reply: str, ok: bool) -> 
 LEASTCONN = {"ingress-ctl.io/load-balance": "leastconn"}
 
 
-def fleet(*names: str, balanced: tuple[str, ...] = (), timeout: str = "50s") -> list[Manifest]:
+def fleet(
+    *names: str,
+    balanced: tuple[str, ...] = (),
+    timeout: str = "50s",
+    annotated: dict[str, dict[str, str]] | None = None,
+) -> list[Manifest]:
     """One Service (one endpoint) and one Ingress (host `<name>.example.com`) per name; the
-    `balanced` ones ask for leastconn (a policy of their own)."""
+    `balanced` ones ask for leastconn (a policy of their own), `annotated` ones for more."""
     found = [configmap("config", {"timeout-server": timeout}, namespace="ingress")]
     for name in names:
         index = zlib.crc32(name.encode()) % 60_000
@@ -503,7 +508,7 @@ def fleet(*names: str, balanced: tuple[str, ...] = (), timeout: str = "50s") -> 
             ingress(
                 name,
                 rule(f"{name}.example.com", path("/", name)),
-                annotations=LEASTCONN if name in balanced else None,
+                annotations=(annotated or {}).get(name, LEASTCONN if name in balanced else None),
             ),
             service(name),
             endpoint_slice(f"{name}-1", name, endpoint(f"10.1.{index // 250}.{index % 250 + 1}")),
@@ -651,3 +656,27 @@ def test_an_annotation_moving_a_service_to_a_policy_with_a_pool_is_runtime() -> 
     assert walk.section("web").startswith("sp_")
     assert walk.to(fleet("web", "lc", balanced=("lc",))).reload is None
     assert walk.section("web") == "be_default_web_80"  # its own, empty section again
+
+
+BCRYPT = "$2y$04$abcdefghijklmnopqrstuu2r9OfJnfCsdneAXAGHnS4UpFFP8WIrW"
+
+
+def users(name: str) -> Manifest:
+    """A basic-auth Secret with one user, `name`."""
+    meta = {"name": name, "namespace": "default"}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta,
+            "stringData": {"auth": f"{name}:{BCRYPT}"}}  # fmt: skip
+
+
+def test_a_service_with_basic_auth_leaving_keeps_the_userlists_and_reloads_nothing() -> None:
+    """Userlists are printed in policy order, which changes when a policy is left only in
+    the pool: their order does not count, like that of backends."""
+    auth = {
+        name: {"ingress-ctl.io/auth-type": "basic", "ingress-ctl.io/auth-secret": name}
+        for name in ("a", "b")
+    }
+    secrets = [users("a"), users("b")]
+    walk = Walk([*fleet("a", "b", annotated=auth), *secrets])
+    gone = walk.to([*fleet("b", annotated=auth), *secrets])
+    assert gone.reload is None
+    assert walk.current.files["haproxy.cfg"].count("\nuserlist ") == 2
