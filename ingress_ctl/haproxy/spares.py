@@ -66,17 +66,19 @@ class Pool(Value):
         return self.names().get(backend, backend)
 
 
-def pooled(backend: Backend, routing: Routing) -> bool:
-    """Whether a backend lives in a pool section (see the module's docstring)."""
-    return (
-        backend.service is not None
-        and backend.status is None
-        and not backend.resolve
-        and backend.mode == Mode.HTTP
-        and backend.send_proxy is None
-        and backend.name != routing.default_backend
-        and backend.name not in _canary_names(routing)
-    )
+def pooled(routing: Routing) -> Iterator[Backend]:
+    """The backends that live in pool sections (see the module's docstring)."""
+    excluded = {routing.default_backend, *_canary_names(routing)}
+    for backend in routing.backends:
+        if (
+            backend.service is not None
+            and backend.status is None
+            and not backend.resolve
+            and backend.mode == Mode.HTTP
+            and backend.send_proxy is None
+            and backend.name not in excluded
+        ):
+            yield backend
 
 
 def _canary_names(routing: Routing) -> frozenset[str]:
@@ -99,7 +101,7 @@ def spare_target(in_use: int, *, floor: int) -> int:
 
 def assign_pool(routing: Routing, previous: Pool | None, *, reloading: bool) -> Pool:
     """The pool for routing, keeping `previous`'s sections; `reloading` allows resizing."""
-    wanted = {b.name: b.policy for b in routing.backends if pooled(b, routing)}
+    wanted = {backend.name: backend.policy for backend in pooled(routing)}
     if previous is None:
         own = {name: Section(policy, name) for name, policy in wanted.items()}
         return Pool.model_construct(sections=_sized(own, wanted, Counter()))
