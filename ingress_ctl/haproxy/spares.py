@@ -61,10 +61,6 @@ class Pool(Value):
             if section.occupant is not None and section.occupant != name
         }
 
-    def section(self, backend: str) -> str:
-        """The section serving this Service backend (its own name unless on a spare)."""
-        return self.names().get(backend, backend)
-
 
 def pooled(routing: Routing) -> Iterator[Backend]:
     """The backends that live in pool sections (see the module's docstring)."""
@@ -113,17 +109,16 @@ def assign_pool(routing: Routing, previous: Pool | None, *, reloading: bool) -> 
             placed.add(section.occupant)
         elif naming.is_spare(name) or not reloading:
             sections[name] = Section(section.policy, None)
-    short: Counter[Policy] = Counter()
-    for name, policy in wanted.items():
-        if name in placed:
-            continue
-        spare = None if reloading else _free(sections, name, policy)
-        if spare is None:
-            short[policy] += 1
-            spare = name
-        sections[spare] = Section(policy, name)
+    new = {name: policy for name, policy in wanted.items() if name not in placed}
     if not reloading:
+        for name, policy in new.items():
+            sections[_free(sections, name, policy) or name] = Section(policy, name)
         return Pool.model_construct(sections=sections)
+    free = Counter(
+        s.policy for n, s in sections.items() if s.occupant is None and naming.is_spare(n)
+    )
+    short = Counter({p: count for p, count in Counter(new.values()).items() if count > free[p]})
+    sections.update((name, Section(policy, name)) for name, policy in new.items())
     return Pool.model_construct(sections=_sized(sections, wanted, short, previous))
 
 

@@ -680,3 +680,10 @@ def test_a_service_with_basic_auth_leaving_keeps_the_userlists_and_reloads_nothi
     gone = walk.to([*fleet("b", annotated=auth), *secrets])
     assert gone.reload is None
     assert walk.current.files["haproxy.cfg"].count("\nuserlist ") == 2
+
+
+def test_a_reload_for_another_reason_with_new_services_does_not_grow_a_pool_with_spares() -> None:
+    walk = Walk(fleet("web"))
+    assert walk.to(fleet("web", "a", timeout="5m")) == Plan(reload="config")
+    assert walk.section("a") == "be_default_a_80"
+    assert len(walk.spares()) == 16
