@@ -20,7 +20,8 @@ configuration's structure, which is what lets the plan skip the reload.
 
 Backends outside the pools (rendered as before, under their own names): the
 default backend and canaries' backends (frontend rules name them), TCP and
-DNS-resolved backends, and backends sending the PROXY protocol.
+DNS-resolved backends, backends sending the PROXY protocol, and backends that verify
+their pods against a CA file (the file goes with the Secret; a spare would outlive it).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def pooled(routing: Routing) -> Iterator[Backend]:
             and not backend.resolve
             and backend.mode == Mode.HTTP
             and backend.send_proxy is None
+            and backend.policy.backend.upstream.ca_file is None
             and backend.name not in excluded
         ):
             yield backend

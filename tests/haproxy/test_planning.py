@@ -687,3 +687,20 @@ def test_a_reload_for_another_reason_with_new_services_does_not_grow_a_pool_with
     assert walk.to(fleet("web", "a", timeout="5m")) == Plan(reload="config")
     assert walk.section("a") == "be_default_a_80"
     assert len(walk.spares()) == 16
+
+
+def test_a_backend_verifying_its_pods_against_a_ca_file_is_not_pooled() -> None:
+    """The CA file goes with its Secret: a section kept for the pool would name a file that
+    is no longer written (haproxy -c refuses it)."""
+    verified = {
+        "ca": {"ingress-ctl.io/backend-protocol": "https", "ingress-ctl.io/backend-ca-secret": "ca"}
+    }
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "ca", "namespace": "default"},
+        "stringData": {"ca.crt": CA.pem.decode()},
+    }
+    walk = Walk([*fleet("web", "ca", annotated=verified), secret])
+    assert walk.to(fleet("web")) == Plan(reload="backends")
+    assert "ca-file" not in walk.current.files["haproxy.cfg"]
