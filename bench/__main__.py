@@ -15,6 +15,7 @@ BENCHMARKS = (
     "render_scale",
     "manifest_edits",
     "status_page",
+    "churn",
 )
 
 

@@ -19,13 +19,14 @@ import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING
 
 from ingress_ctl.haproxy.rendering import Rendered, render_state
 from ingress_ctl.haproxy.slots import Layout
 from ingress_ctl.model.problems import Problem
-from ingress_ctl.model.routing import Certificate
+from ingress_ctl.model.routing import Certificate, Routing
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.model.state import ControllerStatus, SyncRecord, now
@@ -74,6 +75,12 @@ def build(
         )
         rendered = render_state(translation.routing, settings=settings, previous=layout)
     return translation, rendered
+
+
+def rebuild(routing: Routing, settings: Settings, layout: Layout | None) -> Rendered:
+    """Render again for a reload (pools of spare backends resized), under `building`."""
+    with building():
+        return render_state(routing, settings=settings, previous=layout, reloading=True)
 
 
 class Syncer:
@@ -161,7 +168,8 @@ class Syncer:
         )
         self._translation, self._behind = translation, False
         self._refresher = await asyncio.to_thread(EndpointRefresher, translation.routing, snapshot)
-        return await self._applier.apply(rendered)
+        resized = partial(rebuild, translation.routing, self._settings, layout)
+        return await self._applier.apply(rendered, resized=resized)
 
     async def _endpoints_only(
         self, dirty: set[ObjectKey] | None, snapshot: Snapshot

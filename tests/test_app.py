@@ -158,7 +158,7 @@ def test_an_edited_manifest_is_served_within_a_second(
 ) -> None:
     assert fresh.get("app.test", "/new").status == 404
     before = fresh.metrics()
-    new_service = echo_service("new", ECHO_ADDRESS, echo_port)  # a new backend: a reload
+    new_service = echo_service("new", ECHO_ADDRESS, echo_port)  # a new backend: a spare
 
     to_new_backend = _served_within(
         fresh, "/new", app(path("/old", "web"), path("/new", "new")), *echo, *new_service
@@ -174,7 +174,7 @@ def test_an_edited_manifest_is_served_within_a_second(
     assert to_new_backend < 1.0
     assert to_same_backend < 1.0
     after = wait_for(lambda: _synced(fresh, before), timeout=2.0)
-    assert after['ingress_ctl_reloads_total{reason="backends"}'] == 1
+    assert [key for key in after if key.startswith("ingress_ctl_reloads_total{")] == []
 
 
 def _synced(controller: Controller, before: dict[str, float]) -> dict[str, float] | None:

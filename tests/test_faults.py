@@ -54,12 +54,14 @@ class Site:
     disk: TinyFilesystem
     echoes: dict[str, tuple[Manifest, Manifest]]
 
-    def manifests(self, *extra_paths: tuple[str, str]) -> list[Manifest]:
-        """app.test/ -> web, plus `(path, service)` routes."""
+    def manifests(
+        self, *extra_paths: tuple[str, str], annotations: dict[str, str] | None = None
+    ) -> list[Manifest]:
+        """app.test/ -> web, plus `(path, service)` routes, the Ingress annotated so."""
         routes = [path("/", "web"), *(path(p, service) for p, service in extra_paths)]
         services = {"web", *(service for _, service in extra_paths)}
         echo = [made for name in sorted(services) for made in self.echoes[name]]
-        return [ingress("app", rule(HOST, *routes)), *echo]
+        return [ingress("app", rule(HOST, *routes), annotations=annotations), *echo]
 
     @property
     def file(self) -> Path:
@@ -190,13 +192,17 @@ def test_a_rewrite_with_the_same_content_changes_nothing(site: Site) -> None:
 # A full disk: the last good configuration serves, the change waits for space.
 
 
+LEASTCONN = {"ingress-ctl.io/load-balance": "leastconn"}
+
+
 def test_a_full_disk_keeps_serving_and_applies_the_change_once_freed(site: Site) -> None:
     ctl = site.controller
     failures = samples(ctl, "ingress_ctl_apply_failures_total")
 
     with load(ctl) as during:
         site.disk.fill()
-        ctl.write(*site.manifests(("/new", "new")))  # a new backend: files and a reload
+        # backends of a policy no pool of spares holds yet: files and a reload
+        ctl.write(*site.manifests(("/new", "new"), annotations=LEASTCONN))
         status = wait_for(lambda: _last_error(ctl), timeout=5)
         assert "No space left on device" in status["last_error"]
         assert status["ready"] is True

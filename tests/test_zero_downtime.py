@@ -10,6 +10,7 @@ the plan said needed one. At the end, what runs (`show servers state`,
 from __future__ import annotations
 
 import asyncio
+import http.client
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -199,10 +200,10 @@ async def test_churn_and_reloads_fail_no_request(controller: Controller, backend
     assert result.total >= 20_000
     reloads = (await controller.process.status()).reloads - reloads_before
     kinds = Counter(controller.actions)
-    # 10 new backends; web grows 4 -> 8 -> 16 slots once (7, then 10 servers), then never again.
-    assert (kinds["backends"], kinds["slots"]) == (10, 2)
-    assert reloads == kinds["backends"] + kinds["slots"]
-    assert kinds["runtime"] + kinds["none"] == 110 - 12
+    # 10 new backends take spares; web grows 4 -> 8 -> 16 slots once (7, then 10 servers).
+    assert (kinds["backends"], kinds["spares"], kinds["slots"]) == (0, 0, 2)
+    assert reloads == kinds["slots"]
+    assert kinds["runtime"] + kinds["none"] == 110 - 2
 
     await controller.syncer.sync_once(full=True)  # what run() does once changes pause
     assert controller.syncer.last_outcome is not None
@@ -245,6 +246,74 @@ async def test_files_on_disk_catch_up_after_endpoint_only_passes(
         assert configured_servers(config.read_text(), BACKEND) == {(ip, backends) for ip in IPS[:3]}
     finally:
         loop.cancel()
+
+
+async def test_fifty_new_services_under_load_reload_only_when_the_pool_runs_out(
+    controller: Controller, backends: int
+) -> None:
+    """Services and their Ingresses added one by one: each new host answers 200 at once, no
+    request fails, and HAProxy's master counts only the reloads of a pool of spares that ran
+    out (16 spares, then 32: the 17th and the 50th Service)."""
+    store = controller.store
+    store.replace_all(
+        [
+            *_objects(
+                ingress_class(),
+                ingress("site", rule(HOST, path("/", "web"))),
+                service("web", service_port(80, target=backends)),
+            ),
+            web_slice(backends, IPS[:2]),
+        ],
+        [],
+    )
+    await controller.sync()
+    reloads_before = (await controller.process.status()).reloads
+    load = LoadGenerator(
+        port=controller.settings.http_port, host=HOST, path="/", clients=8, requests=10**9
+    )
+    load.start()
+    port = controller.settings.http_port
+    for index in range(50):
+        for obj in new_service(index, backends):
+            store.upsert(obj)
+        await controller.sync()
+        status = await asyncio.to_thread(get_status, port, f"new{index}.example.com")
+        assert status == 200, f"new{index}: {status} after {controller.actions[-1]}"
+    result = load.stop()
+
+    assert result.failed == 0, (result.statuses, result.errors[:5])
+    assert result.total > 0
+    reloads = (await controller.process.status()).reloads - reloads_before
+    kinds = Counter(controller.actions[1:])
+    assert kinds == Counter(runtime=48, spares=2)
+    assert reloads == 2
+    rendered = controller.applier.current
+    assert rendered is not None
+    for name, entries in rendered.maps.items():
+        assert running_map(await controller.runtime(f"show map {name}")) == entries
+
+
+def new_service(index: int, port: int) -> list[KubeObject]:
+    """Service `new<index>` (one echo backend) and an Ingress for host `new<index>.example.com`."""
+    name = f"new{index}"
+    return [
+        *_objects(
+            ingress(name, rule(f"{name}.example.com", path("/", name))),
+            service(name, service_port(80, target=port)),
+            endpoint_slice(
+                f"{name}-1", name, endpoint(IPS[index % len(IPS)]), ports=((None, port),)
+            ),
+        )
+    ]
+
+
+def get_status(port: int, host: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/", headers={"Host": host})
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 def _last_action(controller: Controller) -> str | None:

@@ -27,7 +27,7 @@ import asyncio
 import logging
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from time import monotonic
@@ -136,19 +136,25 @@ class Applier:
         """What HAProxy runs now (None before the first start)."""
         return self._current
 
-    async def apply(self, rendered: Rendered) -> Outcome:
+    async def apply(
+        self, rendered: Rendered, *, resized: Callable[[], Rendered] | None = None
+    ) -> Outcome:
         """Make HAProxy serve `rendered`: runtime commands when they suffice, else a reload.
 
+        When a reload it is, `resized` (if given) renders the same routing with the pools of
+        spare backends resized (spares.py), and that is loaded instead.
         A file that cannot be written fails the apply (`rejected`, worth a retry) and
         leaves HAProxy serving what it served.
         """
         try:
-            return await self._apply(rendered)
+            return await self._apply(rendered, resized)
         except OSError as error:
             return self._failed("write", f"cannot write the state directory: {error}")
 
-    async def _apply(self, rendered: Rendered) -> Outcome:
+    async def _apply(self, rendered: Rendered, resized: Callable[[], Rendered] | None) -> Outcome:
         steps = plan(self._current, rendered)
+        if steps.reload is not None and resized is not None:
+            rendered = await asyncio.to_thread(resized)
         if steps.reload is None:
             if self._current is not None and self._current.files == rendered.files:
                 if self._disk.matches(rendered.files):
@@ -181,8 +187,9 @@ class Applier:
         layout = reassign_slots(current.layout, backends)
         if layout is None:
             return None
-        names = [backend.name for backend in backends]
-        commands = tuple(server_commands(current.layout, layout, backends=names))
+        sections = layout.pool.names()
+        names = [sections.get(backend.name, backend.name) for backend in backends]
+        commands = tuple(server_commands(current.layout, layout, backends=names, drains=None))
         if not await self._runtime(commands):
             return None
         self._current = replace(current, layout=layout)

@@ -45,8 +45,10 @@ EMPTY_SLOT_HOST, EMPTY_SLOT_PORT = "127.0.0.1", 1
 EMPTY_SLOT = f"{EMPTY_SLOT_HOST}:{EMPTY_SLOT_PORT}"
 """Address of a disabled server slot; nothing listens there and it takes no traffic."""
 NOT_FOUND_BACKEND = "builtin_404"
-"""Built-in backends start with `builtin_`, HTTP Service backends with `be_`, passthrough ones
-with `pt_`, TCP services' with `tcp_`: they never clash."""
+"""Built-in backends start with `builtin_`, HTTP Service backends with `be_`, spare ones with
+`sp_`, passthrough ones with `pt_`, TCP services' with `tcp_`: they never clash."""
+SPARE_PREFIX = "sp_"
+DEFAULT_POOL = "default"
 
 
 def backend_name(service: ServiceRef) -> str:
@@ -63,6 +65,21 @@ def policy_backend_name(service: ServiceRef, policy: Policy) -> str:
     """`be_<namespace>_<service>_<port>_<policy id>`: a Service's backend with a policy of
     its own (equal policies share a backend, different ones never do)."""
     return f"{backend_name(service)}_{policy_id(policy)}"
+
+
+def pool_id(policy: Policy) -> str:
+    """`default` for the default policy's pool of spare backends, else the policy's id."""
+    return DEFAULT_POOL if policy == Policy() else policy_id(policy)
+
+
+def spare_backend_name(pool: str, index: int) -> str:
+    """`sp_<pool>_<index>`: a spare backend of a pool (see spares.py), numbered from 1."""
+    return f"{SPARE_PREFIX}{pool}_{index}"
+
+
+def is_spare(backend: str) -> bool:
+    """Whether a backend name is a spare's (whoever it serves now)."""
+    return backend.startswith(SPARE_PREFIX)
 
 
 def redirect_backend_name(host: str) -> str:

@@ -8,8 +8,8 @@ slots, `add/set/del map` for map entries, and for certificates `new ssl
 cert` + `set ssl cert` (with the PEM as payload) + `commit ssl cert` for a
 new file, `add ssl crt-list` / `del ssl crt-list` for its line (a changed
 certificate is a new file: files are named by content), `del ssl cert` for
-a file no longer used. Anything else (a new backend, a backend outgrowing
-its slots, a DNS-resolved server, a new default certificate, any other
+a file no longer used. Anything else (a new backend (unless it takes a spare backend: see spares.py; a pool that
+runs out grows by a reload, reason `spares`), a backend outgrowing its slots, a DNS-resolved server, a new default certificate, any other
 directive) is a reload, with the reason counted in the metrics.
 """
 
@@ -27,6 +27,8 @@ from ingress_ctl.model.routing import Value
 
 _SLOT_LINE = "    server s"
 """Slot server lines start so."""
+_UNORDERED = ("backend ", "userlist ")
+"""Sections whose order in haproxy.cfg does not matter."""
 ROUTE_MAPS = (naming.ROUTES_MAP,)
 OTHER_MAPS = (naming.TLS_MAP, naming.PASSTHROUGH_MAP, naming.TRUSTED_PROXIES_MAP)
 
@@ -50,6 +52,7 @@ def plan(before: Rendered | None, after: Rendered) -> Plan:
         *_certificate_loads(before, after),
         *server_commands(before.layout, after.layout),
         *_map_commands(before.maps, after.maps),
+        *server_commands(before.layout, after.layout, drains=True),
         *_certificate_unloads(before, after),
     ]
     return Plan(commands=tuple(commands))
@@ -58,10 +61,15 @@ def plan(before: Rendered | None, after: Rendered) -> Plan:
 @lru_cache(maxsize=2)
 def _structure(config: str) -> bytes:
     """A digest of haproxy.cfg with every slot server line masked. Cached: the running
-    configuration's was computed when it was planned (at 10,000 backends, masking 6 MB
-    takes 0.15 s); two entries hold only configurations that are alive anyway."""
+        configuration's was computed when it was planned (at 10,000 backends, masking 6 MB
+        takes 0.15 s); two entries hold only configurations that are alive anyway. Backend
+    sections count in any order: HAProxy's behaviour does not depend on it, and a Service that
+    left keeps its section until the next reload (see spares.py), wherever it is printed."""
     masked = "\n".join(map(_mask, config.split("\n")))
-    return hashlib.sha256(masked.encode()).digest()
+    sections = masked.rstrip("\n").split("\n\n")
+    named = sorted(section for section in sections if section.startswith(_UNORDERED))
+    others = [section for section in sections if not section.startswith(_UNORDERED)]
+    return hashlib.sha256("\n\n".join(others + named).encode()).digest()
 
 
 def _mask(line: str) -> str:
@@ -74,7 +82,9 @@ def _mask(line: str) -> str:
 
 def _reason(before: Layout, after: Layout) -> str:
     if before.backends.keys() != after.backends.keys():
-        return "backends"
+        changed = before.backends.keys() ^ after.backends.keys()
+        pooled = before.pool.sections.keys() | after.pool.sections.keys()
+        return "spares" if changed <= pooled else "backends"
     if any(len(after.backends[name]) != len(slots) for name, slots in before.backends.items()):
         return "slots"
     return "config"
@@ -115,13 +125,19 @@ def _certificate_unloads(before: Rendered, after: Rendered) -> Iterator[str]:
 
 
 def server_commands(
-    before: Layout, after: Layout, *, backends: Iterable[str] | None = None
+    before: Layout,
+    after: Layout,
+    *,
+    backends: Iterable[str] | None = None,
+    drains: bool | None = False,
 ) -> Iterator[str]:
-    """`set server` commands taking the slots of `backends` (default: all) from before to after."""
+    """`set server` commands taking the slots of `backends` (default: all) from before to after:
+    the slots that fill or change (`drains` False), that empty (True), or both (None). A plan
+    fills before the maps name a backend and drains after they no longer do."""
     for backend in after.backends if backends is None else backends:
         slots = after.backends[backend]
         for index, (old, new) in enumerate(zip(before.backends[backend], slots, strict=True), 1):
-            if old != new:
+            if old != new and drains in (None, new is None):
                 yield from _slot_commands(f"{backend}/{naming.server_name(index)}", old, new)
 
 

@@ -5,7 +5,9 @@ function of its sink (chosen by the template's name) as the environment's
 `finalize` hook, so no template can print a raw value. Output is
 deterministic: the same model gives byte-identical files. Certificate and CA
 files hold the PEM that `certificates` serialized from parsed objects. The
-lines a backend's policy asks for are in `policy.cfg.j2`.
+lines a backend's policy asks for are in `policy.cfg.j2`. Pooled Service
+backends and spares (spares.py) are rendered after the others, under their
+section's name, which the map values name too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import jinja2
 
 from ingress_ctl.haproxy import escaping, naming
 from ingress_ctl.haproxy.slots import Layout, Slot, assign_slots
+from ingress_ctl.haproxy.spares import Pool, assign_pool
 from ingress_ctl.model.matching import ANY_HOST, build_table, route_entries
 from ingress_ctl.model.policies import CANARY_COOKIE, Policy
 from ingress_ctl.model.routing import Routing, TLSName
@@ -70,11 +73,17 @@ def render(routing: Routing, *, settings: Settings) -> dict[str, str]:
 
 
 def render_state(
-    routing: Routing, *, settings: Settings, previous: Layout | None = None
+    routing: Routing,
+    *,
+    settings: Settings,
+    previous: Layout | None = None,
+    reloading: bool = False,
 ) -> Rendered:
-    """The files for routing, keeping the server slots of `previous` where possible."""
-    layout = assign_slots(routing, previous=previous)
-    policies, policy_lines = _policy_blocks(routing)
+    """The files for routing, keeping the server slots and pooled sections of `previous` where
+    possible; `reloading` (the files will be loaded by a reload) lets pools be resized."""
+    pool = assign_pool(routing, previous.pool if previous else None, reloading=reloading)
+    layout = assign_slots(routing, previous=previous, pool=pool)
+    policies, policy_lines = _policy_blocks(routing, pool)
     bind_host = str(settings.bind_address)
     config = _render(
         "haproxy.cfg.j2",
@@ -88,6 +97,8 @@ def render_state(
         slots={name: _slot_lines(slots) for name, slots in layout.backends.items()},
         policies=policies,
         policy_lines=policy_lines,
+        pooled={section.occupant for section in pool.sections.values()},
+        sections=[(name, policy_lines[name]) for name in pool.sections],
         names=naming,
         duration=duration,
         any_host=ANY_HOST,
@@ -99,7 +110,7 @@ def render_state(
         host_header=HOST_HEADER,
         handshake_timeout=duration(routing.config.tls_handshake_timeout or 5_000),
     )
-    maps = _maps(routing)
+    maps = _maps(routing, pool.names())
     lines = crt_list(routing)
     certificates = {certificate.file: certificate.pem for certificate in routing.certificates}
     files = {naming.CONFIG_FILE: config}
@@ -113,20 +124,23 @@ def render_state(
     )
 
 
-def _policy_blocks(routing: Routing) -> tuple[dict[Policy, escaping.Escaped], dict[str, str]]:
+def _policy_blocks(
+    routing: Routing, pool: Pool
+) -> tuple[dict[Policy, escaping.Escaped], dict[str, str]]:
     """The lines of each distinct backend policy (`policy.cfg.j2`), rendered once, and the
-    lines of each backend: thousands of backends share a few policies, and a block depends
-    on nothing but its policy."""
+    lines of each backend and pooled section: thousands of backends share a few policies,
+    and a block depends on nothing but its policy."""
     blocks: dict[Policy, escaping.Escaped] = {}
     known: dict[int, escaping.Escaped] = {}  # by identity first: cheaper than hashing
     lines: dict[str, str] = {}
-    for backend in routing.backends:
-        policy = backend.policy
+    owners = [(backend.name, backend.policy) for backend in routing.backends]
+    owners += [(name, section.policy) for name, section in pool.sections.items()]
+    for name, policy in owners:
         text = known.get(id(policy))
         if text is None:
             text = blocks.get(policy) or _policy_block(policy)
             blocks[policy] = known[id(policy)] = text
-        lines[backend.name] = text
+        lines[name] = text
     return blocks, lines
 
 
@@ -142,14 +156,17 @@ def _policy_block(policy: Policy) -> escaping.Escaped:
     return escaping.Escaped(text)
 
 
-def _maps(routing: Routing) -> dict[str, dict[str, str]]:
+def _maps(routing: Routing, sections: dict[str, str]) -> dict[str, dict[str, str]]:
     """Every map HAProxy loads, and only those: the TLS map when a host has TLS, the trusted-proxy
     map when there are trusted proxies, the passthrough map when the configuration uses it
-    (the configuration differs without them, so a map comes or goes only with a reload)."""
+    (the configuration differs without them, so a map comes or goes only with a reload).
+    Values name the section serving a backend (`sections`: those on a spare)."""
     table = build_table(routing)
     maps = {
-        naming.ROUTES_MAP: {key: route.backend for key, route in route_entries(table)},
-        naming.HOSTS_MAP: dict(table.hosts),
+        naming.ROUTES_MAP: {
+            key: sections.get(route.backend, route.backend) for key, route in route_entries(table)
+        },
+        naming.HOSTS_MAP: {host: sections.get(name, name) for host, name in table.hosts.items()},
     }
     if routing.tls_names:  # none without HTTPS
         maps[naming.TLS_MAP] = {name.name: tls_policy(name) for name in routing.tls_names}

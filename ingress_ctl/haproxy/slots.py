@@ -5,13 +5,16 @@ slots are rendered disabled. Endpoint changes then fill, empty or re-address
 slots through the runtime API instead of reloading. Assignment is sticky: a
 server that stays keeps its slot, and a backend never shrinks while it lives
 (so scaling down and up again needs no reload); a backend outgrows its slots
-only by doubling, which is a reload.
+only by doubling, which is a reload. Slots are kept by HAProxy backend name: a Service on a
+spare backend (spares.py) has its slots under the spare's name; an empty pool section keeps
+its slots, all empty.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ingress_ctl.haproxy.spares import Pool
 from ingress_ctl.model.routing import Backend, Routing, Server, Value
 
 MIN_SLOTS = 4
@@ -20,9 +23,11 @@ Slot = Server | None
 
 
 class Layout(Value):
-    """Slots per backend name (only backends whose servers are IP addresses)."""
+    """Slots per HAProxy backend name (only backends whose servers are IP addresses), and
+    which pooled section serves which Service backend."""
 
     backends: dict[str, tuple[Slot, ...]]
+    pool: Pool = Pool()
 
 
 def slot_count(servers: int) -> int:
@@ -38,16 +43,23 @@ def has_slots(backend: Backend) -> bool:
     return backend.status is None
 
 
-def assign_slots(routing: Routing, *, previous: Layout | None = None) -> Layout:
-    """The slot layout for routing, keeping what `previous` had where possible."""
+def assign_slots(
+    routing: Routing, *, previous: Layout | None = None, pool: Pool | None = None
+) -> Layout:
+    """The slot layout for routing and its pool, keeping what `previous` had where possible."""
     before = previous.backends if previous is not None else {}
-    return Layout.model_construct(  # servers come from a validated Routing
-        backends={
-            backend.name: _assign(backend.servers, before.get(backend.name, ()))
-            for backend in routing.backends
-            if has_slots(backend)
-        }
-    )
+    pool = pool if pool is not None else Pool()
+    names = pool.names()
+    backends: dict[str, tuple[Slot, ...]] = {}
+    for backend in routing.backends:
+        if has_slots(backend):
+            name = names.get(backend.name, backend.name)
+            backends[name] = _assign(backend.servers, before.get(name, ()))
+    for name, section in pool.sections.items():
+        if section.occupant is None:
+            backends[name] = _assign((), before.get(name, ()))
+    # servers come from a validated Routing
+    return Layout.model_construct(backends=backends, pool=pool)
 
 
 def _assign(servers: tuple[Server, ...], previous: tuple[Slot, ...]) -> tuple[Slot, ...]:
@@ -71,9 +83,11 @@ def _assign(servers: tuple[Server, ...], previous: tuple[Slot, ...]) -> tuple[Sl
 def reassign_slots(layout: Layout, backends: Iterable[Backend]) -> Layout | None:
     """`layout` with these backends' servers placed again; None if one outgrows its slots."""
     updated = dict(layout.backends)
+    names = layout.pool.names()
     for backend in backends:
-        previous = layout.backends[backend.name]
+        name = names.get(backend.name, backend.name)
+        previous = layout.backends[name]
         if len(backend.servers) > len(previous):
             return None
-        updated[backend.name] = _assign(backend.servers, previous)
-    return Layout.model_construct(backends=updated)
+        updated[name] = _assign(backend.servers, previous)
+    return Layout.model_construct(backends=updated, pool=layout.pool)

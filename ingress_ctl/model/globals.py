@@ -93,3 +93,6 @@ class GlobalConfig(BaseModel):
     tls_handshake_timeout: int | None = 5_000
     """Milliseconds a TLS client has to send its ClientHello (None: no TCP frontend in front of
     the TLS listener unless passthrough needs it; the handshake then has `timeouts.client`)."""
+    hard_stop_after: int = 60_000
+    """How long the workers of an earlier configuration may keep serving the connections they
+    hold (WebSockets, long downloads) after a reload before they are stopped, in ms."""

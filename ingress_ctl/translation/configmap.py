@@ -90,6 +90,7 @@ KEYS: Mapping[str, tuple[tuple[str, ...], Parser]] = {
     "trusted-proxy-cidrs": (("trusted_proxy_cidrs",), cidrs),
     "use-proxy-protocol": (("use_proxy_protocol",), boolean),
     "timeout-client-hs": (("tls_handshake_timeout",), optional_duration),
+    "hard-stop-after": (("hard_stop_after",), duration),
 }
 """ConfigMap key -> (where in GlobalConfig, parser)."""
 

@@ -116,20 +116,31 @@ async def test_identical_files_do_not_reload(pipeline: Pipeline, app: Rendered) 
     assert metric(pipeline, "ingress_ctl_runtime_updates_total") == 0  # nor runtime commands
 
 
-async def test_a_new_backend_reloads(
+LEASTCONN = {"ingress-ctl.io/load-balance": "leastconn"}
+"""A backend policy that no pool of spare backends holds at first."""
+
+
+def with_policy(*v1: Manifest) -> tuple[Manifest, ...]:
+    """The app, and a Service `missing` (no endpoints) with a policy of its own at /missing."""
+    return (
+        ingress("app", rule("app.test", path("/", "v1"))),
+        ingress("other", rule("app.test", path("/missing", "missing")), annotations=LEASTCONN),
+        *v1,
+    )
+
+
+async def test_a_new_backend_without_a_spare_of_its_policy_reloads(
     pipeline: Pipeline, app: Rendered, v1: tuple[Manifest, Manifest]
 ) -> None:
     await pipeline.apply(app)
     before = await pipeline.process.status()
-    changed = pipeline.render(
-        ingress("app", rule("app.test", path("/", "v1"), path("/missing", "missing"))), *v1
-    )
+    changed = pipeline.render(*with_policy(*v1))
 
     outcome = await pipeline.apply(changed)
 
-    assert outcome == Outcome("reload", "backends")
+    assert outcome == Outcome("reload", "spares")
     assert (await pipeline.process.status()).reloads == before.reloads + 1
-    assert metric(pipeline, "ingress_ctl_reloads_total", reason="backends") == 1
+    assert metric(pipeline, "ingress_ctl_reloads_total", reason="spares") == 1
     assert pipeline.status.last_reload is not None
     assert pipeline.status.last_reload.ok
     assert pipeline.get("app.test", "/missing").status == 503
@@ -177,9 +188,7 @@ async def test_a_full_disk_keeps_the_last_good_config_serving_until_it_frees(
         try:
             app = pipeline.render(ingress("app", rule("app.test", path("/", "v1"))), *v1)
             assert (await pipeline.apply(app)).action == "start"
-            changed = pipeline.render(
-                ingress("app", rule("app.test", path("/", "v1"), path("/new", "new"))), *v1
-            )
+            changed = pipeline.render(*with_policy(*v1))
             disk.fill()
 
             outcome = await pipeline.apply(changed)
@@ -194,11 +203,11 @@ async def test_a_full_disk_keeps_the_last_good_config_serving_until_it_frees(
             assert metric(pipeline, "ingress_ctl_apply_failures_total", stage="write") == 1
             assert pipeline.process.alive
             assert pipeline.get("app.test").backend == "v1"
-            assert pipeline.get("app.test", "/new").backend == "v1"
+            assert pipeline.get("app.test", "/missing").backend == "v1"
             assert on_disk(pipeline, app) == app.files
             disk.free()
-            assert (await pipeline.apply(changed)) == Outcome("reload", "backends")
-            assert pipeline.get("app.test", "/new").status == 503
+            assert (await pipeline.apply(changed)) == Outcome("reload", "spares")
+            assert pipeline.get("app.test", "/missing").status == 503
             assert on_disk(pipeline, changed) == changed.files
         finally:
             await pipeline.process.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -134,6 +135,32 @@ RUNTIME_CASES = {
             "add map maps/routes.map a.example.com/x\\;y? be_default_web_80",
         ],
     ),
+    "a new Service takes a spare: servers first, then the maps name it": (
+        cluster(),
+        cluster(api=("10.0.0.5",), api_path_service="api"),
+        [
+            "set server sp_default_1/s1 addr 10.0.0.5 port 8080",
+            "set server sp_default_1/s1 weight 1",
+            "set server sp_default_1/s1 state ready",
+            "set map maps/routes.map api.example.com/v1/ sp_default_1",
+            "set map maps/routes.map api.example.com/v1? sp_default_1",
+            "add map maps/routes.map api.example.com/v2/ sp_default_1",
+            "add map maps/routes.map api.example.com/v2? sp_default_1",
+        ],
+    ),
+    "a Service gone: maps first, then its servers drained (its section stays, empty)": (
+        cluster(api=("10.0.0.5",), api_path_service="api"),
+        cluster(),
+        [
+            "set map maps/routes.map api.example.com/v1/ be_default_web_80",
+            "set map maps/routes.map api.example.com/v1? be_default_web_80",
+            "del map maps/routes.map api.example.com/v2/",
+            "del map maps/routes.map api.example.com/v2?",
+            "set server be_default_api_80/s1 state maint",
+            "set server be_default_api_80/s1 addr 127.0.0.1 port 1",
+            "set server be_default_api_80/s1 weight 1",
+        ],
+    ),
     "path moved to another existing backend": (
         cluster(api=("10.0.0.5",), api_path_service="web"),
         cluster(api=("10.0.0.5",), api_path_service="api"),
@@ -157,14 +184,16 @@ RELOAD_CASES = {
         cluster(web=tuple(f"10.0.0.{i}" for i in range(1, 6))),
         "slots",
     ),
-    "a new Service backend": (
-        cluster(),
+    "a new canary backend (frontend rules name it)": (
         cluster(api=("10.0.0.5",), api_path_service="api"),
-        "backends",
-    ),
-    "a backend is gone": (
-        cluster(api=("10.0.0.5",), api_path_service="api"),
-        cluster(),
+        [
+            *cluster(api=("10.0.0.5",), api_path_service="api"),
+            ingress(
+                "canary",
+                rule("api.example.com", path("/v2", "web")),
+                annotations={"ingress-ctl.io/canary": "true", "ingress-ctl.io/canary-weight": "10"},
+            ),
+        ],
         "backends",
     ),
 }
@@ -461,3 +490,221 @@ def test_tls_reload_changes(case: str) -> None:
 )  # fmt: skip
 def test_certificate_replies_are_checked(command: str, reply: str, ok: bool) -> None:
     assert reply_ok(command, reply) is ok
+
+
+# --- Spare backends: new Services through pools of spares, reloads only when a pool runs out --
+
+LEASTCONN = {"ingress-ctl.io/load-balance": "leastconn"}
+
+
+def fleet(
+    *names: str,
+    balanced: tuple[str, ...] = (),
+    timeout: str = "50s",
+    annotated: dict[str, dict[str, str]] | None = None,
+) -> list[Manifest]:
+    """One Service (one endpoint) and one Ingress (host `<name>.example.com`) per name; the
+    `balanced` ones ask for leastconn (a policy of their own), `annotated` ones for more."""
+    found = [configmap("config", {"timeout-server": timeout}, namespace="ingress")]
+    for name in names:
+        index = zlib.crc32(name.encode()) % 60_000
+        found += [
+            ingress(
+                name,
+                rule(f"{name}.example.com", path("/", name)),
+                annotations=(annotated or {}).get(name, LEASTCONN if name in balanced else None),
+            ),
+            service(name),
+            endpoint_slice(f"{name}-1", name, endpoint(f"10.1.{index // 250}.{index % 250 + 1}")),
+        ]
+    return found
+
+
+FLEET_SETTINGS = Settings(configmap="ingress/config")
+
+
+class Walk:
+    """Renders successive clusters as the controller does: each from the running layout, and
+    rendered again with the pools resized when the plan says reload."""
+
+    def __init__(self, first: list[Manifest]) -> None:
+        self.current = self._render(first, None, reloading=False)
+        self.plans: list[Plan] = []
+
+    def _render(
+        self, manifests: list[Manifest], previous: Rendered | None, *, reloading: bool
+    ) -> Rendered:
+        routing = run(*manifests, settings=FLEET_SETTINGS).routing
+        layout = previous.layout if previous is not None else None
+        return render_state(routing, settings=FLEET_SETTINGS, previous=layout, reloading=reloading)
+
+    def to(self, manifests: list[Manifest]) -> Plan:
+        after = self._render(manifests, self.current, reloading=False)
+        found = plan(self.current, after)
+        if found.reload is not None:
+            after = self._render(manifests, self.current, reloading=True)
+        self.current = after
+        self.plans.append(found)
+        return found
+
+    def section(self, name: str) -> str:
+        """The HAProxy backend serving Service `name` (port 80, default policy)."""
+        return self.current.maps["maps/routes.map"][f"{name}.example.com/"]
+
+    def spares(self, pool: str = "default") -> list[str]:
+        sections = self.current.layout.pool.sections
+        return [
+            n for n, s in sections.items() if n.startswith(f"sp_{pool}_") and s.occupant is None
+        ]
+
+
+def names(count: int, prefix: str = "svc") -> tuple[str, ...]:
+    return tuple(f"{prefix}{i}" for i in range(count))
+
+
+def test_the_first_configuration_has_16_free_spares_of_the_default_policy() -> None:
+    walk = Walk(fleet(*names(3)))
+    assert len(walk.spares()) == 16
+    assert walk.section("svc0") == "be_default_svc0_80"
+    assert "backend sp_default_16\n" in walk.current.files["haproxy.cfg"]
+
+
+def test_a_tenth_of_the_backends_in_use_when_that_is_more_rounded_up_to_a_power_of_two() -> None:
+    assert len(Walk(fleet(*names(170))).spares()) == 32
+
+
+def test_services_come_and_go_without_reloads_and_spares_return_to_the_pool() -> None:
+    walk = Walk(fleet("web"))
+    assert walk.to(fleet("web", "a")).reload is None
+    assert walk.section("a") == "sp_default_1"
+    assert walk.to(fleet("web", "a", "b")).reload is None
+    assert walk.section("b") == "sp_default_2"
+    gone = walk.to(fleet("web", "b"))
+    assert gone.reload is None
+    assert gone.commands[0] == "del map maps/hosts.map a.example.com"
+    assert gone.commands[-3:] == (
+        "set server sp_default_1/s1 state maint",
+        "set server sp_default_1/s1 addr 127.0.0.1 port 1",
+        "set server sp_default_1/s1 weight 1",
+    )
+    assert "sp_default_1" in walk.spares()
+    assert walk.to(fleet("web", "b", "c")).reload is None
+    assert walk.section("c") == "sp_default_1"
+
+
+def test_a_service_keeps_its_spare_while_it_lives_even_across_reloads() -> None:
+    walk = Walk(fleet("web"))
+    walk.to(fleet("web", "a"))
+    assert walk.to(fleet("web", "a", timeout="5m")) == Plan(reload="config")
+    assert walk.section("a") == "sp_default_1"
+    assert walk.to(fleet("web", "a", "b", timeout="5m")).reload is None
+    assert walk.section("b") == "sp_default_2"
+
+
+def test_a_service_that_comes_back_before_a_reload_gets_its_own_section_again() -> None:
+    walk = Walk(fleet("web", "a"))
+    assert walk.to(fleet("web")).reload is None
+    assert "backend be_default_a_80\n" in walk.current.files["haproxy.cfg"]
+    assert walk.to(fleet("web", "a")).reload is None
+    assert walk.section("a") == "be_default_a_80"
+
+
+def test_an_empty_section_of_a_service_gone_is_dropped_by_the_next_reload() -> None:
+    walk = Walk(fleet("web", "a"))
+    walk.to(fleet("web"))
+    assert walk.to(fleet("web", timeout="5m")) == Plan(reload="config")
+    assert "be_default_a_80" not in walk.current.files["haproxy.cfg"]
+
+
+def test_a_pool_that_runs_out_doubles_by_one_reload() -> None:
+    walk = Walk(fleet("web"))
+    for count in range(1, 17):
+        assert walk.to(fleet("web", *names(count))).reload is None
+    assert walk.spares() == []
+    assert walk.to(fleet("web", *names(17))) == Plan(reload="spares")
+    assert walk.section("svc16") == "be_default_svc16_80"
+    assert len(walk.spares()) == 32
+    assert walk.section("svc3") == "sp_default_4"  # sticky through the reload
+    assert walk.to(fleet("web", *names(18))).reload is None
+
+
+def test_a_pool_shrinks_only_with_another_reload() -> None:
+    walk = Walk(fleet(*names(320)))
+    assert len(walk.spares()) == 32
+    assert walk.to(fleet(*names(10))).reload is None
+    assert len(walk.spares()) == 32
+    assert walk.to(fleet(*names(10), timeout="5m")) == Plan(reload="config")
+    assert len(walk.spares()) == 16
+
+
+def test_a_service_with_a_policy_takes_a_spare_of_that_policy_when_its_pool_exists() -> None:
+    walk = Walk(fleet("web", "lc", balanced=("lc",)))
+    pool = walk.section("lc").rsplit("_", 1)[1]
+    assert len(walk.spares(pool)) == 2
+    assert walk.to(fleet("web", "lc", "lc2", balanced=("lc", "lc2"))).reload is None
+    assert walk.section("lc2") == f"sp_{pool}_1"
+    assert "leastconn" in walk.current.files["haproxy.cfg"].split("backend sp_" + pool + "_1\n")[1]
+
+
+def test_a_policy_without_a_pool_reloads_and_makes_its_pool() -> None:
+    walk = Walk(fleet("web"))
+    assert walk.to(fleet("web", "lc", balanced=("lc",))) == Plan(reload="spares")
+    pool = walk.section("lc").rsplit("_", 1)[1]
+    assert len(walk.spares(pool)) == 2
+
+
+def test_an_annotation_moving_a_service_to_a_policy_with_a_pool_is_runtime() -> None:
+    walk = Walk(fleet("web", "lc", balanced=("lc",)))
+    moved = walk.to(fleet("web", "lc", balanced=("lc", "web")))
+    assert moved.reload is None
+    assert walk.section("web").startswith("sp_")
+    assert walk.to(fleet("web", "lc", balanced=("lc",))).reload is None
+    assert walk.section("web") == "be_default_web_80"  # its own, empty section again
+
+
+BCRYPT = "$2y$04$abcdefghijklmnopqrstuu2r9OfJnfCsdneAXAGHnS4UpFFP8WIrW"
+
+
+def users(name: str) -> Manifest:
+    """A basic-auth Secret with one user, `name`."""
+    meta = {"name": name, "namespace": "default"}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta,
+            "stringData": {"auth": f"{name}:{BCRYPT}"}}  # fmt: skip
+
+
+def test_a_service_with_basic_auth_leaving_keeps_the_userlists_and_reloads_nothing() -> None:
+    """Userlists are printed in policy order, which changes when a policy is left only in
+    the pool: their order does not count, like that of backends."""
+    auth = {
+        name: {"ingress-ctl.io/auth-type": "basic", "ingress-ctl.io/auth-secret": name}
+        for name in ("a", "b")
+    }
+    secrets = [users("a"), users("b")]
+    walk = Walk([*fleet("a", "b", annotated=auth), *secrets])
+    gone = walk.to([*fleet("b", annotated=auth), *secrets])
+    assert gone.reload is None
+    assert walk.current.files["haproxy.cfg"].count("\nuserlist ") == 2
+
+
+def test_a_reload_for_another_reason_with_new_services_does_not_grow_a_pool_with_spares() -> None:
+    walk = Walk(fleet("web"))
+    assert walk.to(fleet("web", "a", timeout="5m")) == Plan(reload="config")
+    assert walk.section("a") == "be_default_a_80"
+    assert len(walk.spares()) == 16
+
+
+def test_a_backend_verifying_its_pods_against_a_ca_file_is_not_pooled() -> None:
+    """The CA file goes with its Secret: a section kept for the pool would name a file that
+    is no longer written (haproxy -c refuses it)."""
+    verified = {
+        "ca": {"ingress-ctl.io/backend-protocol": "https", "ingress-ctl.io/backend-ca-secret": "ca"}
+    }
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "ca", "namespace": "default"},
+        "stringData": {"ca.crt": CA.pem.decode()},
+    }
+    walk = Walk([*fleet("web", "ca", annotated=verified), secret])
+    assert walk.to(fleet("web")) == Plan(reload="backends")
+    assert "ca-file" not in walk.current.files["haproxy.cfg"]

@@ -63,6 +63,7 @@ def test_every_key_is_parsed() -> None:
             "trusted-proxy-cidrs": "10.0.0.0/8, 192.168.1.7,2001:db8::/32,10.0.0.0/8",
             "use-proxy-protocol": "true",
             "timeout-client-hs": "off",
+            "hard-stop-after": "10m",
         }
     )
     assert problems == []
@@ -92,6 +93,7 @@ def test_every_key_is_parsed() -> None:
         ),
         use_proxy_protocol=True,
         tls_handshake_timeout=None,
+        hard_stop_after=600_000,
     )
     assert set(KEYS) == {
         "timeout-connect", "timeout-client", "timeout-server", "timeout-http-request",
@@ -99,7 +101,7 @@ def test_every_key_is_parsed() -> None:
         "max-connections-per-source",
         "log-format", "ssl-min-version", "ssl-ciphers", "ssl-ciphersuites", "ssl-redirect",
         "hsts", "hsts-max-age", "hsts-include-subdomains", "hsts-preload",
-        "trusted-proxy-cidrs", "use-proxy-protocol", "timeout-client-hs",
+        "trusted-proxy-cidrs", "use-proxy-protocol", "timeout-client-hs", "hard-stop-after",
     }  # fmt: skip
 
 
@@ -145,7 +147,7 @@ def test_an_unknown_key_is_a_warning() -> None:
     assert config == GlobalConfig()
     ((where, severity, reason),) = problems
     assert (where, severity) == ("data.proxy-body-size", "warning")
-    assert reason.startswith("unknown key; known keys are hsts, ")
+    assert reason.startswith("unknown key; known keys are hard-stop-after, hsts, ")
 
 
 @pytest.mark.parametrize(
@@ -175,6 +177,7 @@ VALID = {
     "trusted-proxy-cidrs": ["0.0.0.0/0", "::/0", "10.1.2.3", "fe80::1", ""],
     "use-proxy-protocol": ["true", "false"],
     "timeout-client-hs": ["off", "OFF", "1s", "250ms"],
+    "hard-stop-after": ["1s", "15m", "1d"],
 }
 HOSTILE = st.one_of(
     st.sampled_from(["'", '"', "\n", "#", "${X}", "%[src]", " ", "-1", "99999999999999", "\\"]),
