@@ -11,10 +11,16 @@ The hand-written comparator has one backend per host and routes by host the way 
 person would write it (`use_backend` through a host -> backend map; for one host, a
 `default_backend`). A second reference, one backend and no routing at all, is shown
 too (our ratio against it included), so that nothing is hidden.
+
+HAProxy is the host's (`haproxy` on PATH), or, when $BENCH_HAPROXY_IMAGE names an image,
+that image's HAProxy run by podman on the host network with the bench folder mounted at
+the same path: `make bench` runs it once more on the image built from the Dockerfile
+(trixie's HAProxy 3.0), results in `data_plane_image.json`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -100,9 +106,36 @@ def hand_written(root: Path, hosts: int, *, port: int = HAND_PORT) -> str:
     return head + "".join(backends)
 
 
+IMAGE_VARIABLE = "BENCH_HAPROXY_IMAGE"
+
+
+def haproxy_command(root: Path, name: str) -> tuple[list[str], list[str] | None]:
+    """How HAProxy runs, and what stops it: the host's binary (stopped by SIGTERM), or the
+    image's named by $BENCH_HAPROXY_IMAGE, as container `name` (podman does not pass the
+    client's SIGTERM on: the container is removed by name)."""
+    image = os.environ.get(IMAGE_VARIABLE)
+    if not image:
+        return [shutil.which("haproxy") or "/usr/sbin/haproxy"], None
+    mount = f"{root}:{root}"
+    podman = ["podman", "run", "--rm", "--name", name, "--network", "host", "--user", "0"]
+    run = [*podman, "-v", mount, "--entrypoint", "haproxy", image]
+    return run, ["podman", "rm", "--force", "--time", "2", name]
+
+
+def haproxy_version(command: list[str]) -> str:
+    """`haproxy -v`'s version word."""
+    first = subprocess.run([*command, "-v"], capture_output=True, text=True, check=True)
+    return first.stdout.split("\n")[0].removeprefix("HAProxy version ").split(" ")[0]
+
+
 @contextmanager
 def running(
-    command: list[str], *, wait_port: int, host: str = "127.0.0.1", wait_s: float = 10
+    command: list[str],
+    *,
+    wait_port: int,
+    host: str = "127.0.0.1",
+    wait_s: float = 10,
+    stop: list[str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -118,6 +151,8 @@ def running(
             time.sleep(0.05)
         yield process
     finally:
+        if stop is not None:
+            subprocess.run(stop, capture_output=True, check=False)
         process.terminate()
         process.wait(timeout=30)
 
@@ -196,17 +231,17 @@ def row(
 
 def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="icdp"))
-    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    haproxy, stop = haproxy_command(root, "icdp-minimal")
     (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, ip=BACKEND_IP, port=BACKEND_PORT))
     (root / "minimal.cfg").write_text(
         MINIMAL_CONF.format(port=MINIMAL_PORT, ip=BACKEND_IP, backend_port=BACKEND_PORT)
     )
     rows = []
     nginx = ["nginx", "-p", str(root), "-c", str(root / "nginx.conf")]
-    minimal_command = [haproxy, "-db", "-f", str(root / "minimal.cfg")]
+    minimal_command = [*haproxy, "-db", "-f", str(root / "minimal.cfg")]
     with (
         running(nginx, wait_port=BACKEND_PORT, host=BACKEND_IP),
-        running(minimal_command, wait_port=MINIMAL_PORT),
+        running(minimal_command, wait_port=MINIMAL_PORT, stop=stop),
     ):
         for close in (False, True):
             mode = "close" if close else "keep-alive"
@@ -215,11 +250,13 @@ def main() -> None:
             for hosts in (1, 1000):
                 directory = ours(root, hosts)
                 (root / f"hand{hosts}.cfg").write_text(hand_written(root, hosts))
-                command = [haproxy, "-db", "-C", str(directory), "-f", "haproxy.cfg"]
-                hand_command = [haproxy, "-db", "-f", str(root / f"hand{hosts}.cfg")]
+                ours_haproxy, ours_stop = haproxy_command(root, f"icdp-ours-{hosts}")
+                hand_haproxy, hand_stop = haproxy_command(root, f"icdp-hand-{hosts}")
+                command = [*ours_haproxy, "-db", "-C", str(directory), "-f", "haproxy.cfg"]
+                hand_command = [*hand_haproxy, "-db", "-f", str(root / f"hand{hosts}.cfg")]
                 with (
-                    running(command, wait_port=OURS_PORT),
-                    running(hand_command, wait_port=HAND_PORT),
+                    running(command, wait_port=OURS_PORT, stop=ours_stop),
+                    running(hand_command, wait_port=HAND_PORT, stop=hand_stop),
                 ):
                     found = paired(hosts=hosts, close=close)
                 target = f"{hosts} hosts x 3 paths"
@@ -236,8 +273,12 @@ def main() -> None:
                         found["ours/minimal"],
                     )
                 )
+    version = haproxy_version(haproxy_command(root, "icdp-version")[0])
     shutil.rmtree(root, ignore_errors=True)
-    report("data_plane", "Data plane: wrk through HAProxy (req/s, higher is better)", rows)
+    image = os.environ.get(IMAGE_VARIABLE)
+    name, where = ("data_plane_image", f" in the image ({image})") if image else ("data_plane", "")
+    title = f"Data plane: wrk through HAProxy {version}{where} (req/s, higher is better)"
+    report(name, title, rows, haproxy=version)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,16 @@ from ingress_ctl import __version__
 RESULTS = Path(__file__).parent / "results"
 
 
-def machine() -> dict[str, str]:
-    """CPU count and versions, printed with every table."""
-    haproxy = subprocess.run(
-        ["haproxy", "-v"], capture_output=True, text=True, check=False
-    ).stdout.split("\n")[0]
+def machine(*, haproxy: str | None = None) -> dict[str, str]:
+    """CPU count and versions (HAProxy's: `haproxy` on PATH unless given), printed with
+    every table."""
+    if haproxy is None:
+        first = subprocess.run(["haproxy", "-v"], capture_output=True, text=True, check=False)
+        haproxy = first.stdout.split("\n")[0].removeprefix("HAProxy version ").split(" ")[0]
     return {
         "cpus": str(os.cpu_count()),
         "python": platform.python_version(),
-        "haproxy": haproxy.removeprefix("HAProxy version ").split(" ")[0],
+        "haproxy": haproxy,
         "ingress-ctl": __version__,
     }
 
@@ -48,9 +49,11 @@ def summary_ms(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def report(name: str, title: str, rows: list[dict[str, Any]]) -> None:
+def report(
+    name: str, title: str, rows: list[dict[str, Any]], *, haproxy: str | None = None
+) -> None:
     """Print rows as a markdown table and save them with the machine facts."""
-    facts = machine()
+    facts = machine(haproxy=haproxy)
     print(f"\n### {title}\n")
     print(", ".join(f"{key} {value}" for key, value in facts.items()) + "\n")
     columns = list(rows[0])
