@@ -162,16 +162,19 @@ def running_map(text: str) -> dict[str, str]:
     }
 
 
-async def test_churn_and_reloads_fail_no_request(controller: Controller, backends: int) -> None:
-    store = controller.store
-    store.replace_all(
+async def _site_under_load(
+    controller: Controller, backends: int, ready: list[str]
+) -> tuple[int, LoadGenerator]:
+    """Serve HOST from Service `web` on `ready`, then start 8 clients on it: HAProxy's
+    reload count before the load, and the running load."""
+    controller.store.replace_all(
         [
             *_objects(
                 ingress_class(),
                 ingress("site", rule(HOST, path("/", "web"))),
                 service("web", service_port(80, target=backends)),
             ),
-            web_slice(backends, IPS[:1]),
+            web_slice(backends, ready),
         ],
         [],
     )
@@ -181,6 +184,12 @@ async def test_churn_and_reloads_fail_no_request(controller: Controller, backend
         port=controller.settings.http_port, host=HOST, path="/", clients=8, requests=10**9
     )
     load.start()
+    return reloads_before, load
+
+
+async def test_churn_and_reloads_fail_no_request(controller: Controller, backends: int) -> None:
+    store = controller.store
+    reloads_before, load = await _site_under_load(controller, backends, IPS[:1])
     for churn in range(100):
         ready = IPS if churn % 2 == 0 else IPS[: 1 + churn % 3]
         flipped = IPS[5:8] if churn % 4 == 0 else []
@@ -255,23 +264,7 @@ async def test_fifty_new_services_under_load_reload_only_when_the_pool_runs_out(
     request fails, and HAProxy's master counts only the reloads of a pool of spares that ran
     out (16 spares, then 32: the 17th and the 50th Service)."""
     store = controller.store
-    store.replace_all(
-        [
-            *_objects(
-                ingress_class(),
-                ingress("site", rule(HOST, path("/", "web"))),
-                service("web", service_port(80, target=backends)),
-            ),
-            web_slice(backends, IPS[:2]),
-        ],
-        [],
-    )
-    await controller.sync()
-    reloads_before = (await controller.process.status()).reloads
-    load = LoadGenerator(
-        port=controller.settings.http_port, host=HOST, path="/", clients=8, requests=10**9
-    )
-    load.start()
+    reloads_before, load = await _site_under_load(controller, backends, IPS[:2])
     port = controller.settings.http_port
     for index in range(50):
         for obj in new_service(index, backends):
