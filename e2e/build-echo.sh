@@ -14,22 +14,8 @@ BIN_DIR=${INGRESS_CTL_CACHE:-$HOME/.cache/ingress-ctl}/bin
 ECHO_BIN=$BIN_DIR/echo-basic-$GATEWAY_API_VERSION
 PKG=sigs.k8s.io/gateway-api/conformance/echo-basic
 
-export PATH=$PATH:/usr/local/go/bin
-export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local GOWORK=off GO111MODULE=on CGO_ENABLED=0
-
-mkdir -p "$BIN_DIR"
-exec 9>"$BIN_DIR/.build-echo.lock"
-flock 9
-if [[ ! -x $ECHO_BIN ]]; then
-    start=$SECONDS
-    work=$(mktemp -d -t ingress-ctl-echo-build.XXXXXX)
-    trap 'rm -rf "$work"' EXIT
-    cd "$work"
-    go mod init example.invalid/echo >&2
-    go get "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" \
-        "sigs.k8s.io/gateway-api/conformance@$GATEWAY_API_VERSION" >&2
-    go build -trimpath -ldflags "-s -w" -o "$ECHO_BIN.tmp.$$" "$PKG"
-    mv "$ECHO_BIN.tmp.$$" "$ECHO_BIN"
-    printf '[build-echo] built in %d s: %s\n' "$((SECONDS - start))" "$ECHO_BIN" >&2
-fi
-printf '%s\n' "$ECHO_BIN"
+# shellcheck source=e2e/gobuild.sh
+source "$(dirname "${BASH_SOURCE[0]}")/gobuild.sh"
+cached_go_build echo "$ECHO_BIN" "$PKG" "-s -w" \
+    "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" \
+    "sigs.k8s.io/gateway-api/conformance@$GATEWAY_API_VERSION"
