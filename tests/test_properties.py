@@ -34,10 +34,11 @@ from ingress_ctl.haproxy import naming
 from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import TEMPLATES, render
 from ingress_ctl.model import matching
-from ingress_ctl.model.objects import Ingress, KubeObject, ObjectError, canonical_ip, parse_object
+from ingress_ctl.model.objects import Ingress, KubeObject, ObjectError, parse_object
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
+from ingress_ctl.model.views import canonical_ip
 from ingress_ctl.resolving import external_names
 from ingress_ctl.translation import Translation, translate
 from ingress_ctl.translation.ownership import LEGACY_CLASS_ANNOTATION

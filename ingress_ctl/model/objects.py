@@ -9,15 +9,11 @@ makes the whole object fail to parse with an error naming the field.
 
 from __future__ import annotations
 
-import re
-import socket
 from dataclasses import InitVar, field
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
-    ConfigDict,
     Field,
     PlainValidator,
     TypeAdapter,
@@ -25,63 +21,17 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
+from ingress_ctl.model.gateway_objects import GROUP, GatewayObject
 from ingress_ctl.model.routing import ObjectRef
-
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-DNS_SUBDOMAIN = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+from ingress_ctl.model.views import (
+    VIEW,
+    Label,
+    Metadata,
+    PortName,
+    PortNumber,
+    Subdomain,
+    canonical_ip,
 )
-PORT_NAME = re.compile(r"^(?=.{1,15}$)(?=[-a-z0-9]*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-"""IANA_SVC_NAME: at least one letter, so a port name never reads as a port number."""
-
-
-def canonical_ip(text: str) -> str:
-    """An IPv4 or IPv6 address in canonical text form; ValueError for anything else."""
-    family = socket.AF_INET6 if ":" in text else socket.AF_INET
-    try:
-        return socket.inet_ntop(family, socket.inet_pton(family, text))
-    except (OSError, ValueError):
-        raise ValueError(f"{text!r} is not an IP address") from None
-
-
-EPOCH = datetime.fromtimestamp(0).astimezone()
-
-
-def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise ValueError(f"{value!r} is not a valid {what}")
-        return value
-
-    return AfterValidator(check)
-
-
-def _aware(value: datetime) -> datetime:
-    """Timestamps without a zone are UTC (as the API server writes them), never local time."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-Label = Annotated[str, _matching(DNS_LABEL, "DNS label")]
-Subdomain = Annotated[str, _matching(DNS_SUBDOMAIN, "DNS subdomain")]
-PortName = Annotated[str, _matching(PORT_NAME, "port name")]
-PortNumber = Annotated[int, Field(ge=1, le=65535)]
-Timestamp = Annotated[datetime, AfterValidator(_aware)]
-
-
-VIEW = ConfigDict(extra="ignore", populate_by_name=True)
-"""Every object view: unknown fields ignored. Views are frozen, slotted dataclasses
-(validated by pydantic): at 100,000 endpoints a view costs a sixth of a model's memory."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
-class Metadata:
-    name: Subdomain
-    namespace: Label = "default"
-    uid: str = ""
-    resource_version: str = Field(default="", alias="resourceVersion")
-    creation_timestamp: Timestamp = Field(default=EPOCH, alias="creationTimestamp")
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -185,6 +135,7 @@ class ServicePort:
     port: PortNumber
     target_port: PortNumber | PortName | None = Field(default=None, alias="targetPort")
     protocol: str = "TCP"
+    app_protocol: str | None = Field(default=None, alias="appProtocol")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -360,7 +311,16 @@ class ConfigMap:
     data: dict[str, str] = Field(default_factory=dict)
 
 
-KubeObject = Ingress | IngressClass | Service | EndpointSlice | Endpoints | Secret | ConfigMap
+KubeObject = (
+    Ingress
+    | IngressClass
+    | Service
+    | EndpointSlice
+    | Endpoints
+    | Secret
+    | ConfigMap
+    | GatewayObject
+)
 
 VIEWS: dict[str, TypeAdapter[KubeObject]] = {
     "Ingress": TypeAdapter(Ingress),
@@ -370,9 +330,16 @@ VIEWS: dict[str, TypeAdapter[KubeObject]] = {
     "Endpoints": TypeAdapter(Endpoints),
     "Secret": TypeAdapter(Secret),
     "ConfigMap": TypeAdapter(ConfigMap),
+    **{view.__name__: TypeAdapter(view) for view in get_args(GatewayObject)},
 }
 
-CLUSTER_SCOPED = frozenset({"IngressClass"})
+CLUSTER_SCOPED = frozenset({"IngressClass", "GatewayClass", "Namespace"})
+GATEWAY_KINDS = frozenset(view.__name__ for view in get_args(GatewayObject)) - {"Namespace"}
+"""Kinds read only from the Gateway API's group (another group's `Gateway` is not ours)."""
+
+
+def _gateway_api(api_version: object) -> bool:
+    return isinstance(api_version, str) and api_version.startswith(GROUP + "/")
 
 
 class ObjectError(ValueError):
@@ -387,7 +354,7 @@ def parse_object(raw: dict[str, Any]) -> KubeObject | None:
     """Parse one manifest; None for kinds we do not read, ObjectError for bad ones."""
     kind = raw.get("kind")
     view = VIEWS.get(kind) if isinstance(kind, str) else None
-    if view is None:
+    if view is None or (kind in GATEWAY_KINDS and not _gateway_api(raw.get("apiVersion"))):
         return None
     try:
         return view.validate_python(raw)

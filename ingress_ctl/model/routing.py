@@ -205,7 +205,16 @@ class Routing(Value):
     tcp_services: tuple[TCPService, ...] = ()
     ca_bundles: tuple[CABundle, ...] = ()
     """The CA files that backends verify their pods against, sorted by file."""
+    gateway_ports: tuple[GatewayPort, ...] = ()
+    """What Gateways serve, port by port (model/gateways.py), sorted by address and port."""
+    splits: tuple[Split, ...] = ()
+    """Requests shared between backends by weight (Gateway API backendRefs), by name."""
 
     def backend(self, name: str) -> Backend:
         """The backend with this name (every name a route uses is present)."""
         return next(backend for backend in self.backends if backend.name == name)
+
+
+from ingress_ctl.model.gateways import GatewayPort, Split  # noqa: E402  (they build on Value)
+
+Routing.model_rebuild()

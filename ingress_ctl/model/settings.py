@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ingress_ctl.model.objects import DNS_LABEL, DNS_SUBDOMAIN, Label, Subdomain
 from ingress_ctl.model.routing import ServiceRef
+from ingress_ctl.model.views import DNS_LABEL, DNS_SUBDOMAIN, Label, Subdomain
 from ingress_ctl.state_dir import SYSTEM_STATE_DIR
 
 _SERVICE_PORT = re.compile(

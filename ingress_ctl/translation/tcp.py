@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass, replace
 
 from ingress_ctl.haproxy import naming
-from ingress_ctl.model.objects import DNS_LABEL, DNS_SUBDOMAIN, ConfigMap
+from ingress_ctl.model.objects import ConfigMap
 from ingress_ctl.model.routing import Certificate, ObjectRef, ProxyProtocol, ServiceRef, TCPService
 from ingress_ctl.model.settings import Settings, parse_service_port
+from ingress_ctl.model.views import DNS_LABEL, DNS_SUBDOMAIN
 from ingress_ctl.translation.fold import Fold
 from ingress_ctl.translation.tls import TLSFold
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from ingress_ctl.model.objects import (
-    EPOCH,
     EndpointSlice,
     Ingress,
     IngressClass,
@@ -20,6 +19,7 @@ from ingress_ctl.model.objects import (
     parse_object,
 )
 from ingress_ctl.model.routing import ObjectRef
+from ingress_ctl.model.views import EPOCH
 from tests.manifests import (
     Manifest,
     endpoint,
@@ -163,7 +163,8 @@ def test_other_kinds_parse(raw: Manifest, view: type | None) -> None:
         {"kind": "Pod", "metadata": {"name": "p"}},
         {"kind": "Deployment", "metadata": {"name": "BAD NAME"}},
         {"kind": "ingress", "metadata": {"name": "lowercase-kind"}},
-        {"kind": "Gateway", "apiVersion": "gateway.networking.k8s.io/v1"},
+        {"kind": "Gateway", "apiVersion": "networking.istio.io/v1", "metadata": {"name": "g"}},
+        {"kind": "HTTPRoute", "metadata": {"name": "no-api-version"}},
         {"kind": "", "metadata": {"name": "x"}},
         {"metadata": {"name": "no-kind"}},
         {"kind": None},

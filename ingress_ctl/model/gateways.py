@@ -1,0 +1,117 @@
+"""What the Gateway API objects ask HAProxy to serve, as immutable values.
+
+Translation makes a `GatewayPort` for every port of every Gateway we program:
+HTTP and HTTPS ports carry `HTTPMatch`es (HTTPRoute and GRPCRoute rules) in
+precedence order, TLS ports carry SNI routes (TLSRoute), TCP ports one backend
+(TCPRoute). Backends are the routing model's `Backend`s (a Service port, with a
+policy when filters ask for one); a rule that shares its requests between
+several backends by weight names a `Split`. The values say *what* to serve;
+`haproxy/` says how.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic.dataclasses import dataclass
+
+from ingress_ctl.model.routing import RECORD, ObjectRef, PathType, Value
+
+
+class ListenerProtocol(StrEnum):
+    """What a Gateway port speaks."""
+
+    HTTP = "HTTP"
+    HTTPS = "HTTPS"
+    TLS = "TLS"
+    """TLS passthrough: SNI names route undecrypted streams (TLSRoute)."""
+    TCP = "TCP"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class ValueMatch:
+    """A request header (name lowercase) or query parameter that must equal `value`."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class HTTPMatch:
+    """One match of one HTTPRoute (or GRPCRoute) rule and where its requests go.
+
+    A request matches when its host matches `host` (exact; `*.suffix`: any name ending in
+    `.suffix`; "": every host), its normalised path matches `path` as `path_type` says
+    (element by element for Prefix, as for Ingress), and every method, header and query
+    condition holds.
+    """
+
+    host: str
+    path: str
+    path_type: PathType
+    method: str | None = None
+    headers: tuple[ValueMatch, ...] = ()
+    query: tuple[ValueMatch, ...] = ()
+    backend: str
+    """A Backend's name, or a Split's."""
+    source: ObjectRef
+    rule: str
+    """Where in the source, e.g. `spec.rules[0].matches[1]`."""
+    rule_name: str | None = None
+
+    @property
+    def conditional(self) -> bool:
+        """Whether more than host and path decide (a method, header or query condition)."""
+        return bool(self.method or self.headers or self.query)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class WeightedBackend:
+    backend: str
+    weight: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class Split:
+    """Requests (or connections) shared between backends in proportion to their weights
+    (a weight of 0 gets none; the total is above 0)."""
+
+    name: str
+    backends: tuple[WeightedBackend, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class SNIRoute:
+    """A TLS passthrough route: connections whose SNI name matches `host` (exact, or `*.suffix`)."""
+
+    host: str
+    backend: str
+    """A `mode tcp` Backend's name, or a Split's."""
+    source: ObjectRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class ListenerCertificate:
+    """The certificate file served for SNI names matching `host` ("" for any name)."""
+
+    host: str
+    file: str
+
+
+class GatewayPort(Value):
+    """Everything one Gateway serves on one port of its address."""
+
+    gateway: ObjectRef
+    address: str | None
+    """The IP address to listen on; None: the controller's bind address."""
+    port: int
+    protocol: ListenerProtocol
+    matches: tuple[HTTPMatch, ...] = ()
+    """HTTP and HTTPS: in precedence order (Gateway API's): the first that matches a request
+    wins; a request no match takes answers 404."""
+    certificates: tuple[ListenerCertificate, ...] = ()
+    """HTTPS: by SNI name, most specific first; a name none matches gets the first."""
+    sni_routes: tuple[SNIRoute, ...] = ()
+    """TLS: by SNI name, most specific first; other names are refused."""
+    backend: str | None = None
+    """TCP: where every connection goes (a Backend's or a Split's name); None: refused."""
