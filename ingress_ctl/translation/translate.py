@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from ingress_ctl.annotations import https
+from ingress_ctl.model.conditions import GatewayStatuses
 from ingress_ctl.model.globals import GlobalConfig
 from ingress_ctl.model.objects import ConfigMap, Ingress, IngressClass, Secret, Service
 from ingress_ctl.model.problems import Problem
@@ -60,6 +61,8 @@ class Translation(Value):
     routing: Routing
     problems: tuple[Problem, ...]
     ingresses: tuple[IngressReport, ...]
+    gateway: GatewayStatuses = GatewayStatuses()
+    """The status of the Gateway API objects we own (written by the leader)."""
 
 
 def translate(
