@@ -236,6 +236,22 @@ class Redirect(Part):
     code: int = 302
 
 
+class GatewayRedirect(Part):
+    """A Gateway API RequestRedirect: every part not given is the request's own (the port as
+    the Gateway API says: the scheme's well-known port when the scheme changes, else the port
+    the request came in on; a well-known port is left out of the location)."""
+
+    scheme: Literal["http", "https"] | None = None
+    hostname: str | None = None
+    """A checked DNS name."""
+    port: int | None = None
+    path: str | None = None
+    """ReplaceFullPath: the new path (a checked rule path)."""
+    prefix: tuple[str, str] | None = None
+    """ReplacePrefixMatch: (the matched prefix, what replaces it), both checked rule paths."""
+    code: Literal[301, 302, 303, 307, 308] = 302
+
+
 class Canary(Part):
     """How a canary Ingress shares the requests of the routes it joins."""
 
@@ -280,6 +296,7 @@ class RoutePolicy(Part):
     """The Host header the pods see."""
     cors: Cors | None = None
     redirect: Redirect | None = None
+    gateway_redirect: GatewayRedirect | None = None
     app_root: str | None = None
     """Requests for `/` are redirected (302) here."""
     body_size: int | None = None
