@@ -120,3 +120,19 @@ def server_address(address: str, port: int) -> str:
 def certificate_file(pem: bytes) -> str:
     """A certificate's file name derives from its content, never from user strings."""
     return f"certs/{hashlib.sha256(pem).hexdigest()[:32]}.pem"
+
+
+GATEWAY_ERROR_BACKEND = "builtin_500"
+"""Answers 500: the share of a Gateway API rule whose backend cannot be used (the spec's
+answer for a missing or refused backendRef)."""
+
+
+def filter_backend_name(policy: Policy) -> str:
+    """`builtin_filter_<policy id>`: a Gateway API rule that answers by itself (a redirect)."""
+    return f"builtin_filter_{policy_id(policy)}"
+
+
+def split_name(shares: tuple[tuple[str, int], ...]) -> str:
+    """`split_<hash>`: requests shared between backends by weight (equal shares share it)."""
+    text = ";".join(f"{backend}={weight}" for backend, weight in shares)
+    return f"split_{hashlib.sha256(text.encode()).hexdigest()[:12]}"

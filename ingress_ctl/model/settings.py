@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -120,6 +120,9 @@ class Settings(BaseModel):
     """Kubernetes credentials; else $KUBECONFIG, else the pod's service account."""
     watch_namespaces: tuple[Label, ...] = ()
     """Namespaces to watch; all when empty (IngressClasses are cluster-scoped: always all)."""
+    gateway_address_pool: IPv4Network | None = None
+    """Each Gateway without spec.addresses gets a stable address of this network and listens
+    there (None: Gateways listen on bind_address)."""
     publish_addresses: tuple[PublishAddress, ...] = ()
     """Written into the status of the Ingresses we serve; wins over publish_service."""
     publish_service: NamespacedName | None = None

@@ -53,6 +53,13 @@ class TLSFold:
         self.by_file[found.file] = found
         return found
 
+    def certificate(self, namespace: str, name: str) -> Certificate | str:
+        """The certificate of Secret namespace/name, or why it cannot be served."""
+        try:
+            return self._certificate(namespace, name)
+        except CertificateError as error:
+            return str(error)
+
     def _parse(self, key: NamespacedName) -> Certificate | CertificateError:
         secret = self.secrets.get(key)
         if secret is None:

@@ -36,6 +36,7 @@ from ingress_ctl.translation.backends import ExternalNames, Index, endpoint_tota
 from ingress_ctl.translation.canaries import add_canary
 from ingress_ctl.translation.configmap import global_config
 from ingress_ctl.translation.fold import Fold
+from ingress_ctl.translation.gateway import GatewayTranslation, translate_gateways
 from ingress_ctl.translation.ingresses import (
     BUILTIN_404,
     add_http,
@@ -106,10 +107,13 @@ def translate(
     names = _tls_names(fold, tls, https=default_certificate is not None)
     if default_certificate is None:
         _no_passthrough(fold)
+    gateways = translate_gateways(fold, snapshot, settings, tls)
+    routing = _routing(fold, settings, config, tls, default_certificate, names, tcp, gateways)
     return Translation(
-        routing=_routing(fold, settings, config, tls, default_certificate, names, tcp),
+        routing=routing,
         problems=tuple(fold.problems),
         ingresses=tuple(sorted(reports, key=lambda r: (r.source.namespace, r.source.name))),
+        gateway=gateways.statuses,
     )
 
 
@@ -261,6 +265,7 @@ def _routing(
     default_certificate: Certificate | None,
     names: tuple[TLSName, ...],
     tcp: tuple[TCPService, ...],
+    gateways: GatewayTranslation,
 ) -> Routing:
     default, why = controller_default(fold, settings)
     backends = dict(fold.backends)
@@ -273,11 +278,13 @@ def _routing(
         backends=tuple(backends[name] for name in sorted(backends)),
         config=config,
         default_certificate=default_certificate,
-        certificates=_in_use(tls, default_certificate, names, tcp),
+        certificates=_in_use(tls, default_certificate, names, tcp, gateways.certificates),
         tls_names=names,
         passthrough=passthrough,
         tcp_services=tcp,
         ca_bundles=_bundles(fold, backends.values()),
+        gateway_ports=gateways.ports,
+        splits=gateways.splits,
     )
 
 
@@ -294,8 +301,10 @@ def _in_use(
     default: Certificate | None,
     names: Iterable[TLSName],
     tcp: Iterable[TCPService],
+    gateways: Iterable[str],
 ) -> tuple[Certificate, ...]:
     files = {name.certificate for name in names} | {service.certificate for service in tcp}
+    files.update(gateways)
     if default is not None:
         files.add(default.file)
     return tuple(tls.by_file[file] for file in sorted(file for file in files if file))

@@ -1,0 +1,148 @@
+"""Which listeners a route attaches to, with which hostnames, and why not.
+
+A parentRef names a Gateway of ours (others are not our business: no status),
+optionally one listener (sectionName) or port. The route attaches to each such
+listener that is usable, allows its kind and its namespace, and shares a
+hostname with it; each attachment carries the hostnames requests are matched
+against (the intersection of the route's and the listener's, as the spec says:
+the more specific of two that overlap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ingress_ctl.model.conditions import ParentRef
+from ingress_ctl.model.gateway_objects import GROUP, LabelSelector, Namespace, ParentReference
+from ingress_ctl.model.matching import ascii_lower
+from ingress_ctl.model.routing import ObjectRef
+from ingress_ctl.model.snapshot import NamespacedName
+from ingress_ctl.translation.gateway.listeners import GatewayState, ListenerState
+
+
+@dataclass(frozen=True)
+class Attachment:
+    listener: ListenerState
+    hosts: tuple[str, ...]
+    """Exact names, `*.suffix` wildcards, or "" for any host."""
+
+
+@dataclass(frozen=True)
+class Parent:
+    """One parentRef of a route: the listeners it attached to, or why none."""
+
+    ref: ParentRef
+    attachments: tuple[Attachment, ...]
+    refused: tuple[str, str] | None = None
+    """(Accepted reason, message) when it attached nowhere."""
+
+
+def parent_ref(route: ObjectRef, ref: ParentReference) -> ParentRef:
+    return ParentRef(
+        group=ref.group,
+        kind=ref.kind,
+        namespace=ref.namespace or route.namespace,
+        name=ref.name,
+        section_name=ref.section_name,
+        port=ref.port,
+    )
+
+
+def attach(
+    route: ObjectRef,
+    ref: ParentReference,
+    hostnames: tuple[str, ...],
+    *,
+    gateways: Mapping[NamespacedName, GatewayState],
+    namespaces: Mapping[NamespacedName, Namespace],
+) -> Parent | None:
+    """Where a parentRef attaches; None when it does not name a Gateway of ours."""
+    found = parent_ref(route, ref)
+    if ref.group != GROUP or ref.kind != "Gateway":
+        return None
+    state = gateways.get((found.namespace, ref.name))
+    if state is None:
+        return None
+    candidates = [
+        listener
+        for listener in state.listeners
+        if (ref.section_name is None or listener.name == ref.section_name)
+        and (ref.port is None or listener.port == ref.port)
+    ]
+    if not candidates:
+        return Parent(found, (), ("NoMatchingParent", "no listener matches sectionName/port"))
+    allowed = [
+        listener
+        for listener in candidates
+        if listener.usable
+        and route.kind in listener.kinds
+        and _namespace_allowed(listener, route.namespace, namespaces)
+    ]
+    if not allowed:
+        message = f"no listener allows a {route.kind} from namespace {route.namespace}"
+        return Parent(found, (), ("NotAllowedByListeners", message))
+    hosts = [ascii_lower(host) for host in hostnames]
+    attachments = tuple(
+        Attachment(listener, shared)
+        for listener in allowed
+        if (shared := intersect(listener.hostname, hosts, kind=route.kind))
+    )
+    if not attachments:
+        message = "no listener hostname matches the route's hostnames"
+        return Parent(found, (), ("NoMatchingListenerHostname", message))
+    return Parent(found, attachments)
+
+
+def intersect(listener: str | None, hosts: list[str], *, kind: str) -> tuple[str, ...]:
+    """The hostnames requests are matched against, for a route on a listener."""
+    if kind == "TCPRoute":
+        return ("",)
+    if not hosts:
+        return (listener or "",)
+    if listener is None:
+        return tuple(dict.fromkeys(hosts))
+    shared = []
+    for host in hosts:
+        if host == listener or (listener.startswith("*.") and _under(host, listener[1:])):
+            shared.append(host)
+        elif host.startswith("*.") and _under(listener, host[1:]):
+            shared.append(listener)
+    return tuple(dict.fromkeys(shared))
+
+
+def _under(name: str, suffix: str) -> bool:
+    """Whether `name` (exact or wildcard) lies within `*` + `suffix` (`.example.com`)."""
+    return name.endswith(suffix) and len(name) > len(suffix)
+
+
+def _namespace_allowed(
+    listener: ListenerState, namespace: str, namespaces: Mapping[NamespacedName, Namespace]
+) -> bool:
+    allowed = listener.listener.allowed_routes.namespaces
+    if allowed.from_ == "All":
+        return True
+    if allowed.from_ == "Same":
+        return namespace == listener.gateway.metadata.namespace
+    if allowed.from_ == "Selector" and allowed.selector is not None:
+        found = namespaces.get(("", namespace))
+        return found is not None and selects(allowed.selector, found.metadata.labels)
+    return False
+
+
+def selects(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
+    """Whether a label selector selects these labels (matchLabels and matchExpressions)."""
+    if any(labels.get(key) != value for key, value in selector.match_labels.items()):
+        return False
+    for expression in selector.match_expressions:
+        present = expression.key in labels
+        value = labels.get(expression.key)
+        if expression.operator == "In" and value not in expression.values:
+            return False
+        if expression.operator == "NotIn" and present and value in expression.values:
+            return False
+        if expression.operator == "Exists" and not present:
+            return False
+        if expression.operator == "DoesNotExist" and present:
+            return False
+    return True

@@ -1,0 +1,367 @@
+"""`translate_gateways`: our GatewayClasses, their Gateways and the routes attached to them.
+
+GatewayClasses are ours by `spec.controllerName`; their Gateways, oldest
+first, get an address and checked listeners; routes of every kind, oldest
+first, attach to listeners (`attachment`) and add their matches, SNI routes
+or TCP backend to the ports of those listeners. Each Gateway port becomes a
+`GatewayPort`; every object gets the status the spec asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ingress_ctl.model.conditions import (
+    GatewayAddressStatus,
+    GatewayClassStatus,
+    GatewayStatus,
+    GatewayStatuses,
+    ParentStatus,
+    RouteStatus,
+)
+from ingress_ctl.model.gateway_objects import (
+    Gateway,
+    GatewayClass,
+    GRPCRoute,
+    HTTPRoute,
+    Namespace,
+    ReferenceGrant,
+    TCPRoute,
+    TLSRoute,
+)
+from ingress_ctl.model.gateway_objects import Route as RouteObject
+from ingress_ctl.model.gateways import (
+    GatewayPort,
+    HTTPMatch,
+    ListenerCertificate,
+    ListenerProtocol,
+    SNIRoute,
+    Split,
+)
+from ingress_ctl.model.routing import ObjectRef
+from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import NamespacedName, Snapshot
+from ingress_ctl.translation.fold import Fold
+from ingress_ctl.translation.gateway.attachment import Attachment, Parent, attach
+from ingress_ctl.translation.gateway.conditions import (
+    ACCEPTED,
+    FEATURES,
+    PROGRAMMED,
+    RESOLVED_REFS,
+    condition,
+)
+from ingress_ctl.translation.gateway.http import (
+    RouteRules,
+    grpc_rules,
+    http_rules,
+    matches_for,
+    precedence,
+)
+from ingress_ctl.translation.gateway.listeners import (
+    GatewayState,
+    ListenerState,
+    check_listeners,
+    gateway_address,
+)
+from ingress_ctl.translation.gateway.references import Backends, Grants, Unresolved
+from ingress_ctl.translation.gateway.streams import StreamTarget, stream_target
+from ingress_ctl.translation.tls import TLSFold
+
+INGRESS_PORTS = ObjectRef(kind="Flag", name="--http-port/--https-port")
+
+
+@dataclass(frozen=True)
+class GatewayTranslation:
+    """What Gateways serve, the weighted splits they use, and the status of every object."""
+
+    ports: tuple[GatewayPort, ...] = ()
+    splits: tuple[Split, ...] = ()
+    statuses: GatewayStatuses = field(default_factory=GatewayStatuses)
+    certificates: frozenset[str] = frozenset()
+    """The certificate files Gateway listeners serve."""
+
+
+@dataclass
+class _Ports:
+    """What routes add to each Gateway port while they attach."""
+
+    http: dict[tuple[NamespacedName, int], list[tuple[tuple[object, ...], HTTPMatch]]] = field(
+        default_factory=dict
+    )
+    sni: dict[tuple[NamespacedName, int], list[SNIRoute]] = field(default_factory=dict)
+    tcp: dict[tuple[NamespacedName, int], str] = field(default_factory=dict)
+
+
+def translate_gateways(
+    fold: Fold, snapshot: Snapshot, settings: Settings, tls: TLSFold
+) -> GatewayTranslation:
+    """Fold the Gateway API objects of a snapshot into Gateway ports and statuses."""
+    classes = {
+        name: found
+        for (_, name), found in snapshot.objects(GatewayClass).items()
+        if found.spec.controller_name == settings.controller_name
+    }
+    if not classes:
+        return GatewayTranslation()
+    grants = Grants(snapshot.objects(ReferenceGrant))
+    gateways = _gateways(snapshot, settings, classes, grants, tls)
+    backends = Backends(fold=fold, grants=grants)
+    ports = _Ports()
+    namespaces = snapshot.objects(Namespace)
+    routes = [
+        _route(found, gateways, namespaces, backends, ports)
+        for found in _oldest_first(_routes(snapshot))
+    ]
+    return GatewayTranslation(
+        ports=tuple(_gateway_ports(gateways.values(), ports)),
+        splits=tuple(backends.splits[name] for name in sorted(backends.splits)),
+        statuses=GatewayStatuses(
+            classes=tuple(_class_status(found) for _, found in sorted(classes.items())),
+            gateways=tuple(_gateway_status(state, settings) for state in gateways.values()),
+            routes=tuple(status for status in routes if status is not None),
+        ),
+        certificates=frozenset(
+            listener.certificate.file
+            for state in gateways.values()
+            for listener in state.listeners
+            if listener.certificate is not None and listener.usable
+        ),
+    )
+
+
+def _oldest_first(objects: Iterable[RouteObject]) -> list[RouteObject]:
+    return sorted(objects, key=_age)
+
+
+def _age(found: Gateway | RouteObject) -> tuple[object, ...]:
+    meta = found.metadata
+    return (meta.creation_timestamp, meta.namespace, meta.name)
+
+
+def _routes(snapshot: Snapshot) -> Iterable[RouteObject]:
+    for kind in (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute):
+        yield from snapshot.objects(kind).values()  # type: ignore[misc]
+
+
+def _gateways(
+    snapshot: Snapshot,
+    settings: Settings,
+    classes: dict[str, GatewayClass],
+    grants: Grants,
+    tls: TLSFold,
+) -> dict[NamespacedName, GatewayState]:
+    ours = sorted(
+        (
+            found
+            for found in snapshot.objects(Gateway).values()
+            if found.spec.gateway_class_name in classes
+        ),
+        key=_age,
+    )
+    taken = {item.value for found in ours for item in found.spec.addresses}
+    held: dict[tuple[str, int], ObjectRef] = {
+        ("*", settings.http_port): INGRESS_PORTS,
+        ("*", settings.https_port): INGRESS_PORTS,
+    }
+    states: dict[NamespacedName, GatewayState] = {}
+    for found in ours:
+        meta = found.metadata
+        source = ObjectRef(kind="Gateway", namespace=meta.namespace, name=meta.name)
+        address, problem = gateway_address(found, settings, taken)
+        state = GatewayState(gateway=found, source=source, address=address, address_problem=problem)
+        if problem is None:
+            check_listeners(state, grants=grants, tls=tls, held=held)
+        states[(meta.namespace, meta.name)] = state
+    return states
+
+
+def _route(
+    found: RouteObject,
+    gateways: dict[NamespacedName, GatewayState],
+    namespaces: object,
+    backends: Backends,
+    ports: _Ports,
+) -> RouteStatus | None:
+    meta = found.metadata
+    source = ObjectRef(kind=found.kind, namespace=meta.namespace, name=meta.name)
+    hostnames = getattr(found.spec, "hostnames", ())
+    parents = [
+        parent
+        for ref in found.spec.parent_refs
+        if (parent := attach(source, ref, hostnames, gateways=gateways, namespaces=namespaces))  # type: ignore[arg-type]
+        is not None
+    ]
+    if not parents:
+        return None
+    rules: RouteRules | StreamTarget
+    if isinstance(found, HTTPRoute):
+        rules = http_rules(found, source, backends)
+    elif isinstance(found, GRPCRoute):
+        rules = grpc_rules(found, source, backends)
+    else:
+        rules = stream_target(found.spec.rules, source, backends)
+    for parent in parents:
+        for attachment in parent.attachments:
+            _add(attachment, rules, found, source, ports)
+    generation = meta.generation
+    return RouteStatus(
+        kind=found.kind,
+        namespace=meta.namespace,
+        name=meta.name,
+        parents=tuple(_parent_status(parent, rules, generation) for parent in parents),
+    )
+
+
+def _add(
+    attachment: Attachment,
+    rules: RouteRules | StreamTarget,
+    found: RouteObject,
+    source: ObjectRef,
+    ports: _Ports,
+) -> None:
+    listener = attachment.listener
+    listener.attached += 1
+    meta = listener.gateway.metadata
+    key = ((meta.namespace, meta.name), listener.port)
+    if isinstance(rules, RouteRules):
+        age = _age(found)
+        ordered = {
+            (item.rule, item.host): item for item in matches_for(rules, source, attachment.hosts)
+        }
+        orders = {item.rule: item.order for item in rules.matches}
+        ports.http.setdefault(key, []).extend(
+            (precedence(item, age, orders[item.rule]), item) for item in ordered.values()
+        )
+    elif rules.backend is not None and listener.protocol is ListenerProtocol.TLS:
+        ports.sni.setdefault(key, []).extend(
+            SNIRoute(host=host, backend=rules.backend, source=source) for host in attachment.hosts
+        )
+    elif rules.backend is not None:
+        ports.tcp.setdefault(key, rules.backend)
+
+
+def _parent_status(
+    parent: Parent, rules: RouteRules | StreamTarget, generation: int
+) -> ParentStatus:
+    if parent.refused is not None:
+        accepted = condition(ACCEPTED, False, *parent.refused, generation=generation)
+    elif isinstance(rules, RouteRules) and rules.unsupported:
+        message = "; ".join(rules.unsupported)
+        accepted = condition(ACCEPTED, False, "UnsupportedValue", message, generation=generation)
+    else:
+        accepted = condition(ACCEPTED, True, "Accepted", generation=generation)
+    unresolved: Unresolved | None = rules.unresolved
+    if unresolved is None:
+        resolved = condition(RESOLVED_REFS, True, "ResolvedRefs", generation=generation)
+    else:
+        resolved = condition(
+            RESOLVED_REFS, False, unresolved.reason, unresolved.message, generation=generation
+        )
+    return ParentStatus(parent=parent.ref, conditions=(accepted, resolved))
+
+
+def _gateway_ports(states: Iterable[GatewayState], ports: _Ports) -> list[GatewayPort]:
+    made = []
+    for state in states:
+        by_port: dict[int, list[ListenerState]] = {}
+        for listener in state.listeners:
+            if listener.usable:
+                by_port.setdefault(listener.port, []).append(listener)
+        meta = state.gateway.metadata
+        for port, listeners in sorted(by_port.items()):
+            key = ((meta.namespace, meta.name), port)
+            protocol = listeners[0].protocol
+            assert protocol is not None
+            made.append(
+                GatewayPort(
+                    gateway=state.source,
+                    address=state.address,
+                    port=port,
+                    protocol=protocol,
+                    matches=_sorted_matches(ports.http.get(key, [])),
+                    certificates=_certificates(listeners),
+                    sni_routes=tuple(
+                        sorted(ports.sni.get(key, []), key=lambda r: _host_order(r.host))
+                    ),
+                    backend=ports.tcp.get(key),
+                )
+            )
+    return made
+
+
+def _sorted_matches(found: list[tuple[tuple[object, ...], HTTPMatch]]) -> tuple[HTTPMatch, ...]:
+    kept: dict[HTTPMatch, None] = {}
+    for _, match in sorted(found, key=lambda item: item[0]):
+        kept.setdefault(match, None)
+    return tuple(kept)
+
+
+def _host_order(host: str) -> tuple[object, ...]:
+    """Exact names first, then wildcards and "" by length, longest first."""
+    return (host.startswith("*.") or host == "", -len(host), host)
+
+
+def _certificates(listeners: list[ListenerState]) -> tuple[ListenerCertificate, ...]:
+    found = {
+        listener.hostname or "": ListenerCertificate(
+            host=listener.hostname or "", file=listener.certificate.file
+        )
+        for listener in listeners
+        if listener.certificate is not None
+    }
+    ordered = sorted(found.values(), key=lambda item: _host_order(item.host))
+    first = next((item for item in found.values()), None)
+    if first is not None:
+        ordered.remove(first)
+        ordered.insert(0, first)
+    return tuple(ordered)
+
+
+def _class_status(found: GatewayClass) -> GatewayClassStatus:
+    generation = found.metadata.generation
+    return GatewayClassStatus(
+        name=found.metadata.name,
+        conditions=(condition(ACCEPTED, True, "Accepted", generation=generation),),
+        supported_features=FEATURES,
+    )
+
+
+def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
+    generation = state.gateway.metadata.generation
+    invalid = [item for item in state.listeners if not item.accepted[0] or item.conflicted[0]]
+    usable = any(item.usable for item in state.listeners)
+    if state.address_problem is not None:
+        accepted = condition(
+            ACCEPTED, False, "UnsupportedAddress", state.address_problem, generation=generation
+        )
+    elif invalid and len(invalid) == len(state.listeners):
+        accepted = condition(ACCEPTED, False, "ListenersNotValid", generation=generation)
+    elif invalid:
+        names = ", ".join(item.name for item in invalid)
+        accepted = condition(
+            ACCEPTED, True, "ListenersNotValid", f"not valid: {names}", generation=generation
+        )
+    else:
+        accepted = condition(ACCEPTED, True, "Accepted", generation=generation)
+    programmed = condition(
+        PROGRAMMED,
+        accepted.status == "True" and usable,
+        "Programmed" if usable else "Invalid",
+        generation=generation,
+    )
+    addresses = (state.address,) if state.address else settings.publish_addresses
+    return GatewayStatus(
+        namespace=state.gateway.metadata.namespace,
+        name=state.gateway.metadata.name,
+        addresses=tuple(
+            GatewayAddressStatus(type="IPAddress" if _is_ip(value) else "Hostname", value=value)
+            for value in addresses
+        ),
+        conditions=(accepted, programmed),
+        listeners=tuple(item.status() for item in state.listeners),
+    )
+
+
+def _is_ip(value: str) -> bool:
+    return value.replace(".", "").isdigit() or ":" in value
