@@ -420,3 +420,31 @@ spec:
     assert parents(found, "c") == [
         {"Accepted": ("True", "Accepted"), "ResolvedRefs": ("False", "BackendNotFound")}
     ]
+
+
+def test_routes_attach_to_a_listener_that_cannot_serve_yet() -> None:
+    text = """
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: unresolved, namespace: infra}
+spec:
+  gatewayClassName: ours
+  listeners:
+  - name: tls
+    port: 443
+    protocol: HTTPS
+    tls: {mode: Terminate, certificateRefs: [{name: does-not-exist}]}
+""" + route("""kind: HTTPRoute
+metadata: {name: r, namespace: infra}
+spec:
+  parentRefs: [{name: unresolved, sectionName: tls}]
+  rules: [{backendRefs: [{name: does-not-exist, port: 8080}]}]
+""")
+    found = translated(text, gateway_address_pool="127.10.0.0/24")
+    gateway = next(item for item in found.gateway.gateways if item.name == "unresolved")
+    (listener,) = gateway.listeners
+    assert listener.attached_routes == 1
+    assert conditions(listener.conditions)["Programmed"] == ("False", "Invalid")
+    assert parents(found, "r")[0]["ResolvedRefs"] == ("False", "BackendNotFound")
+    assert not [port for port in found.routing.gateway_ports if port.gateway.name == "unresolved"]

@@ -75,7 +75,7 @@ def attach(
     allowed = [
         listener
         for listener in candidates
-        if listener.usable
+        if listener.attachable
         and route.kind in listener.kinds
         and _namespace_allowed(listener, route.namespace, namespaces)
     ]

@@ -67,9 +67,15 @@ class ListenerState:
         return ascii_lower(self.listener.hostname) if self.listener.hostname else None
 
     @property
+    def attachable(self) -> bool:
+        """Accepted and without conflict: routes attach (and count) even while it cannot
+        serve (an HTTPS listener without a usable certificate)."""
+        return self.accepted[0] and not self.conflicted[0]
+
+    @property
     def usable(self) -> bool:
-        """Accepted, without conflict, and with what it needs to serve."""
-        return self.accepted[0] and not self.conflicted[0] and self.programmed[0]
+        """Attachable, and with what it needs to serve."""
+        return self.attachable and self.programmed[0]
 
     @property
     def programmed(self) -> tuple[bool, str]:
