@@ -485,3 +485,25 @@ async def test_tls_passthrough_by_sni_and_tcp(proxy: GatewayProxy) -> None:
         with socket.create_connection(("127.0.0.1", closed), timeout=5) as stream:
             stream.sendall(b"ping")
             assert stream.recv(100) == b""
+
+
+async def test_conditions_with_quotes_commas_and_dashes_match_exactly(proxy: GatewayProxy) -> None:
+    b = {name: proxy.backend(name) for name in ("web", "api", "other")}
+    port = free_port()
+    await proxy.apply(
+        gateway_routing(
+            http_port(
+                port,
+                match("", "/", b["api"].name, headers={"x-a'b": 'a "quoted" value, with $HOME'}),
+                match("", "/", b["other"].name, query={'we$ird"(name),': "-v"}, method="PUT"),
+                match("", "/", b["web"].name),
+            ),
+            backends=tuple(b.values()),
+        )
+    )
+    host = "a.example.com"
+    assert backend_of(port, "/", host, headers={"x-a'b": 'a "quoted" value, with $HOME'}) == "api"
+    assert backend_of(port, "/", host, headers={"x-a'b": "a"}) == "web"
+    assert backend_of(port, '/?we$ird"(name),=-v', host, method="PUT") == "other"
+    assert backend_of(port, '/?we$ird"(name),=-v', host) == "web"
+    assert backend_of(port, "/?we$ird=-v", host, method="PUT") == "web"

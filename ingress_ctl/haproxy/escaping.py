@@ -9,7 +9,7 @@ One function per sink, each tested with hostile input:
 - `socket_payload` for the multi-line payload of a runtime API command
   (a PEM file, a crt-list line): printable lines, none of them empty;
 - `sample_argument` for an argument of a sample fetch or converter (a header or query
-  parameter name): backslash before what would end or split it, then `config_word`;
+  parameter name): double-quoted, backslash-escaped, then `config_word`;
 - `log_format_literal` for literal text inside a log-format argument (`%` doubled), then
   `config_word`;
 - `crt_list_line` for crt-list lines (in the file and in `add ssl crt-list`
@@ -67,16 +67,14 @@ def config_word(value: object) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-_ARGUMENT_SPECIALS = re.compile(r"([\\'\" ,()])")
-
-
 def sample_argument(value: str) -> str:
-    """An argument inside `fetch(...)`, read back by HAProxy's argument parser as exactly `value`
-    (its quotes, backslash, space, comma and parentheses backslash-escaped); the word holding it
-    still goes through `config_word`."""
+    """An argument inside `fetch(...)`, read back by HAProxy's argument parser as exactly `value`:
+    double-quoted, its `"` and backslashes backslash-escaped (commas, parentheses, spaces and
+    `$` are then plain text); the word holding it still goes through `config_word`."""
     if not isinstance(value, str) or not value:
         raise UnsafeValue(f"sample argument: {value!r} is not a non-empty string")
-    return _ARGUMENT_SPECIALS.sub(r"\\\1", _printable(value, "sample argument"))
+    text = _printable(value, "sample argument")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def log_format_literal(value: str) -> str:

@@ -201,7 +201,9 @@ def _redirect_lines(redirect: GatewayRedirect | None) -> tuple[_RedirectLine, ..
     (`dst_port`); a scheme's well-known port is left out of the location."""
     if redirect is None:
         return ()
-    host = redirect.hostname or "%[var(txn.host)]"
+    host = (
+        escaping.log_format_literal(redirect.hostname) if redirect.hostname else "%[var(txn.host)]"
+    )
     lines = []
     schemes = [(redirect.scheme, None)] if redirect.scheme else [("http", False), ("https", True)]
     for scheme, tls in schemes:
