@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from ingress_ctl.explaining import explain
 from ingress_ctl.haproxy.applying import Applier, Outcome
 from ingress_ctl.haproxy.process import HAProxyProcess
 from ingress_ctl.haproxy.rendering import render_state
@@ -130,45 +131,53 @@ def backend_of(port: int, path: str, host: str, **options: Any) -> str | int:
 # --- matching precedence ----------------------------------------------------------------
 
 
+PRECEDENCE = [
+    ("/api", "shop.example.com", {}, "GET", "api"),  # Exact first
+    ("/api", "shop.example.com", {"X-Canary": "yes"}, "GET", "api"),
+    ("/api/v1", "shop.example.com", {"X-Canary": "yes"}, "GET", "canary"),
+    ("/api/v1", "shop.example.com", {"X-Canary": "no"}, "GET", "web"),
+    ("/api/v1?who=admin", "shop.example.com", {}, "GET", "admin"),
+    ("/api/v1?who=admin", "shop.example.com", {"x-canary": "yes"}, "GET", "canary"),
+    ("/api/v1", "shop.example.com", {}, "POST", "other"),
+    ("/apiary", "shop.example.com", {}, "GET", "any"),  # element-wise: falls through to ""
+    ("/static/x", "shop.example.com", {}, "DELETE", "other"),
+    ("/static/x", "shop.example.com", {}, "GET", "any"),  # the chain fails: next level
+    ("/deep/x", "a.b.example.com", {}, "GET", "deep"),
+    ("/wild", "a.b.example.com", {}, "GET", "wild"),  # the shorter wildcard next
+    ("/wild", "x.y.z.example.com", {}, "GET", "wild"),  # any number of labels
+    ("/other", "x.example.com", {"x-wild": "1"}, "GET", "wild"),
+    ("/other", "x.example.com", {}, "GET", "any"),
+    ("/wild", "example.com", {}, "GET", "any"),  # a wildcard needs a label before it
+    ("/wild", "SHOP.example.com", {}, "GET", "wild"),
+]
+
+
 async def test_matches_win_in_list_order_level_by_level(proxy: GatewayProxy) -> None:
+    """HAProxy answers as the list order says, and `explain` says the same."""
     b = {name: proxy.backend(name) for name in ECHOES}
     port = free_port()
-    await proxy.apply(
-        gateway_routing(
-            http_port(
-                port,
-                match("shop.example.com", "/api", b["api"].name, PathType.EXACT),
-                match("shop.example.com", "/api", b["canary"].name, headers={"x-canary": "yes"}),
-                match("shop.example.com", "/api", b["admin"].name, query={"who": "admin"}),
-                match("shop.example.com", "/api", b["other"].name, method="POST"),
-                match("shop.example.com", "/api", b["web"].name),
-                match("shop.example.com", "/static", b["other"].name, method="DELETE"),
-                match("*.b.example.com", "/deep", b["deep"].name),
-                match("*.example.com", "/", b["wild"].name, headers={"x-wild": "1"}),
-                match("*.example.com", "/wild", b["wild"].name),
-                match("", "/", b["any"].name),
-            ),
-            backends=tuple(b.values()),
-        )
+    routing = gateway_routing(
+        http_port(
+            port,
+            match("shop.example.com", "/api", b["api"].name, PathType.EXACT),
+            match("shop.example.com", "/api", b["canary"].name, headers={"x-canary": "yes"}),
+            match("shop.example.com", "/api", b["admin"].name, query={"who": "admin"}),
+            match("shop.example.com", "/api", b["other"].name, method="POST"),
+            match("shop.example.com", "/api", b["web"].name),
+            match("shop.example.com", "/static", b["other"].name, method="DELETE"),
+            match("*.b.example.com", "/deep", b["deep"].name),
+            match("*.example.com", "/", b["wild"].name, headers={"x-wild": "1"}),
+            match("*.example.com", "/wild", b["wild"].name),
+            match("", "/", b["any"].name),
+        ),
+        backends=tuple(b.values()),
     )
-    host = "shop.example.com"
-    assert backend_of(port, "/api", host) == "api"  # Exact first
-    assert backend_of(port, "/api", host, headers={"X-Canary": "yes"}) == "api"
-    assert backend_of(port, "/api/v1", host, headers={"X-Canary": "yes"}) == "canary"
-    assert backend_of(port, "/api/v1", host, headers={"X-Canary": "no"}) == "web"
-    assert backend_of(port, "/api/v1?who=admin", host) == "admin"
-    assert backend_of(port, "/api/v1?who=admin", host, headers={"x-canary": "yes"}) == "canary"
-    assert backend_of(port, "/api/v1", host, method="POST") == "other"
-    assert backend_of(port, "/apiary", host) == "any"  # not element-wise: falls through to ""
-    assert backend_of(port, "/static/x", host, method="DELETE") == "other"
-    assert backend_of(port, "/static/x", host) == "any"  # the chain fails: next level
-    assert backend_of(port, "/deep/x", "a.b.example.com") == "deep"
-    assert backend_of(port, "/wild", "a.b.example.com") == "wild"  # shorter wildcard next
-    assert backend_of(port, "/wild", "x.y.z.example.com") == "wild"  # any number of labels
-    assert backend_of(port, "/other", "x.example.com", headers={"x-wild": "1"}) == "wild"
-    assert backend_of(port, "/other", "x.example.com") == "any"
-    assert backend_of(port, "/wild", "example.com") == "any"  # a wildcard needs a label
-    assert backend_of(port, "/wild", "SHOP.example.com:1234") == "wild"
+    await proxy.apply(routing)
+    for path, host, headers, method, expected in PRECEDENCE:
+        where = (path, host, headers, method)
+        assert backend_of(port, path, host, headers=headers, method=method) == expected, where
+        lines = explain(routing, url=f"http://{host}:{port}{path}", method=method, headers=headers)
+        assert lines[-2] == f"backend: {b[expected].name} (Service default/{expected}:80)", where
     assert backend_of(port, "/api", "SHOP.example.com:1234") == "api"
 
 

@@ -40,7 +40,6 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from urllib.parse import parse_qsl
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.gateways import GatewayPort, HTTPMatch, ListenerProtocol, Split, ValueMatch
@@ -75,8 +74,9 @@ class Request:
         """From a Host header, a path with its query, a method and headers."""
         bare, _, query = path.partition("?")
         params: dict[str, str] = {}
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            params.setdefault(name, value)
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            params.setdefault(name, value)  # raw, as HAProxy's `urlp` compares them
         return Request(
             host=ascii_lower(host.rsplit(":", 1)[0] if "]" not in host else host),
             path=bare or "/",
