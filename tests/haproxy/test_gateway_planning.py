@@ -224,3 +224,16 @@ RELOADS = [
 )
 def test_reloads(before: Routing, after: Routing, reason: str) -> None:
     assert step(before, after) == Plan(reload=reason)
+
+
+def test_a_new_service_backend_takes_a_spare() -> None:
+    new = service_backend("new", ("10.0.0.7", 8080))
+    after = routing(match("new.example.com", "/", new.name), *BASE, backends=(*BACKENDS, new))
+    assert step(routing(), after) == Plan(
+        commands=(
+            "set server sp_default_1/s1 addr 10.0.0.7 port 8080",
+            "set server sp_default_1/s1 weight 1",
+            "set server sp_default_1/s1 state ready",
+            "add map maps/gw-routes.map gw_8080|new.example.com/ sp_default_1",
+        )
+    )
