@@ -189,6 +189,21 @@ def _parser() -> argparse.ArgumentParser:
     _routing_flags(explaining)
     explaining.add_argument("-f", "--filename", type=Path, action="append", required=True)
     explaining.add_argument("--url", required=True)
+    explaining.add_argument(
+        "--method", default="GET", help="the request's method (Gateway matches may ask for one)"
+    )
+    explaining.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a request header (Gateway matches may ask for one); repeat for more",
+    )
+    explaining.add_argument(
+        "--gateway",
+        metavar="NAMESPACE/NAME",
+        help="the Gateway whose port the URL names, when several listen on it",
+    )
 
     migrating = commands.add_parser(
         "migrate", help="report what the ingress-nginx annotations of Ingresses become"
@@ -205,7 +220,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_NOT_SETTINGS = frozenset({"command", "filename", "out", "url", "output"})
+_NOT_SETTINGS = frozenset(
+    {"command", "filename", "out", "url", "output", "method", "header", "gateway"}
+)
 
 
 def parse_command_line(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings]:
@@ -265,8 +282,15 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
     from ingress_ctl.explaining import explain  # noqa: PLC0415 (each command imports its own)
 
     translation, _ = _translate(args, settings)
+    headers = dict(header.partition("=")[::2] for header in args.header)
     try:
-        lines = explain(translation.routing, url=args.url)
+        lines = explain(
+            translation.routing,
+            url=args.url,
+            method=args.method,
+            headers=headers,
+            gateway=args.gateway,
+        )
     except ValueError as error:
         print(f"ingress-ctl explain: {error}", file=sys.stderr)
         return USAGE_ERROR

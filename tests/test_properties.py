@@ -385,6 +385,8 @@ CONFIG_WORD = r"(?:[A-Za-z0-9_.:/@+\-\[\]]+|'(?:[\x20-\x26\x28-\x7e]|'\\'')*')"
 """A bare word, or a single-quoted printable one whose quotes are written `'\\''`."""
 MAP_WORD = r"(?!#)[\x21-\x5b\x5d-\x7e]+"
 """Printable ASCII without whitespace or backslash, not starting a comment."""
+_COMMENT = re.compile(r"\{#.*?#\}\n", re.DOTALL)
+"""A comment and the newline after it (trim_blocks): it prints nothing."""
 _STATEMENT_LINE = re.compile(r"\s*\{%[^%]*%\}\s*")
 _TAG = re.compile(r"\{\{.*?\}\}|\{%[-+]?\s*(?P<statement>\w+)[^%]*?(?P<keep>\+?)%\}|\{#")
 
@@ -404,9 +406,10 @@ def template_lines(template: Path, word: str) -> list[re.Pattern[str]]:
 
     Lines that hold only a statement print nothing (`trim_blocks`, `lstrip_blocks`).
     """
+    text = _COMMENT.sub("", template.read_text())
     return [
         line_pattern(line, word, where=f"{template.name}:{number}")
-        for number, line in enumerate(template.read_text().splitlines(), start=1)
+        for number, line in enumerate(text.splitlines(), start=1)
         if not _STATEMENT_LINE.fullmatch(line)
     ]
 
@@ -443,9 +446,12 @@ def line_pattern(line: str, word: str, *, where: str) -> re.Pattern[str]:
 
 CRT_LIST_WORDS = r"(?![#\[])[\x21-\x7e]+(?: (?![#\[])[\x21-\x7e]+)*"
 """Words that neither open `[ssl options]` nor a comment, one space apart."""
-CONFIG_LINES = template_lines(TEMPLATES / "haproxy.cfg.j2", CONFIG_WORD) + template_lines(
-    TEMPLATES / "policy.cfg.j2", CONFIG_WORD
-)
+CONFIG_LINES = [
+    line
+    for template in sorted(TEMPLATES.glob("*.cfg.j2"))
+    for line in template_lines(template, CONFIG_WORD)
+]
+"""haproxy.cfg.j2, policy.cfg.j2 and the templates they include."""
 MAP_LINES = template_lines(TEMPLATES / "map.j2", MAP_WORD)
 CRT_LIST_LINES = template_lines(TEMPLATES / "crt-list.j2", CRT_LIST_WORDS)
 CERTIFICATE_FILE = re.compile(r"certs/[0-9a-f]{32}\.pem")

@@ -8,6 +8,10 @@ One function per sink, each tested with hostile input:
 - `socket_word` for runtime API commands: `;` and `\\` escaped;
 - `socket_payload` for the multi-line payload of a runtime API command
   (a PEM file, a crt-list line): printable lines, none of them empty;
+- `sample_argument` for an argument of a sample fetch or converter (a header or query
+  parameter name): double-quoted, backslash-escaped, then `config_word`;
+- `log_format_literal` for literal text inside a log-format argument (`%` doubled), then
+  `config_word`;
 - `crt_list_line` for crt-list lines (in the file and in `add ssl crt-list`
   payloads): a certificate file, then SNI filters, each a plain word.
 
@@ -61,6 +65,22 @@ def config_word(value: object) -> str:
     if _BARE.fullmatch(text):
         return text
     return "'" + text.replace("'", "'\\''") + "'"
+
+
+def sample_argument(value: str) -> str:
+    """An argument inside `fetch(...)`, read back by HAProxy's argument parser as exactly `value`:
+    double-quoted, its `"` and backslashes backslash-escaped (commas, parentheses, spaces and
+    `$` are then plain text); the word holding it still goes through `config_word`."""
+    if not isinstance(value, str) or not value:
+        raise UnsafeValue(f"sample argument: {value!r} is not a non-empty string")
+    text = _printable(value, "sample argument")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def log_format_literal(value: str) -> str:
+    """Text inside a log-format argument (set-path, a redirect) that HAProxy prints as it is:
+    every `%` doubled, so nothing in it reads as a sample expression."""
+    return value.replace("%", "%%")
 
 
 def map_word(value: object) -> str:

@@ -27,6 +27,16 @@ TLS_MAP = "maps/tls.map"
 """SNI name -> `<redirect>|<hsts>` policy of terminated hosts (see rendering.tls_policy)."""
 PASSTHROUGH_MAP = "maps/passthrough.map"
 TRUSTED_PROXIES_MAP = "maps/trusted-proxies.map"
+GATEWAY_ROUTES_MAP = "maps/gw-routes.map"
+"""`<frontend>|<route key>` -> backend, split or chain of a Gateway HTTP(S) port (`map_beg`)."""
+GATEWAY_HOSTS_MAP = "maps/gw-hosts.map"
+"""`.<suffix>|<frontend>` -> `*.<suffix>`: Gateway wildcard hosts, longest first (`map_end`)."""
+GATEWAY_PARENTS_MAP = "maps/gw-parents.map"
+"""`*.<suffix>|<frontend>` -> the next shorter wildcard host of that port."""
+GATEWAY_STREAMS_MAP = "maps/gw-streams.map"
+"""`<SNI name>|<frontend>` (TLS ports) or `<frontend>` (TCP ports) -> backend or split."""
+GATEWAY_SPLITS_MAP = "maps/gw-splits.map"
+"""Split -> `<total>|<backend>|<threshold>|...` (see gateway_tables)."""
 FALLBACK_CERTIFICATE = "fallback-certificate.pem"
 PLACEHOLDER_CERTIFICATE = "certs/self-signed.pem"
 """Where `render` puts the self-signed default certificate that `run` would make: a fixed
@@ -46,8 +56,11 @@ EMPTY_SLOT = f"{EMPTY_SLOT_HOST}:{EMPTY_SLOT_PORT}"
 """Address of a disabled server slot; nothing listens there and it takes no traffic."""
 NOT_FOUND_BACKEND = "builtin_404"
 """Built-in backends start with `builtin_`, HTTP Service backends with `be_`, spare ones with
-`sp_`, passthrough ones with `pt_`, TCP services' with `tcp_`: they never clash."""
+`sp_`, passthrough ones with `pt_`, TCP services' with `tcp_`: they never clash (nor with the
+`gwc_` chains that Gateway route map values may name instead of a backend)."""
 SPARE_PREFIX = "sp_"
+CHAIN_PREFIX = "gwc_"
+"""Chains of conditional Gateway matches (a map value that is no backend) start so."""
 DEFAULT_POOL = "default"
 
 
@@ -105,6 +118,27 @@ def tcp_backend_name(port: int) -> str:
 def tcp_frontend_name(port: int) -> str:
     """`fe_tcp_<port>`: the listener of a TCP service."""
     return f"fe_tcp_{port}"
+
+
+def gateway_frontend_name(address: str | None, port: int) -> str:
+    """`gw_<port>` (the controller's bind address) or `gw_<address>_<port>`: a Gateway port's
+    frontend (an IPv6 address keeps its colons: proxy names allow them)."""
+    return f"gw_{port}" if address is None else f"gw_{address}_{port}"
+
+
+def gateway_crt_list(frontend: str) -> str:
+    """`certs/<frontend>.crt-list`: the certificates of an HTTPS Gateway port."""
+    return f"certs/{frontend}.crt-list"
+
+
+def chain_name(digest: str) -> str:
+    """`gwc_<digest>`: a chain of conditional Gateway matches, named by its content."""
+    return f"{CHAIN_PREFIX}{digest}"
+
+
+def is_chain(value: str) -> bool:
+    """Whether a Gateway route map value names a chain (not a backend or split)."""
+    return value.startswith(CHAIN_PREFIX)
 
 
 def server_name(index: int) -> str:

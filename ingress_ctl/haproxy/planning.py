@@ -29,8 +29,18 @@ _SLOT_LINE = "    server s"
 """Slot server lines start so."""
 _UNORDERED = ("backend ", "userlist ")
 """Sections whose order in haproxy.cfg does not matter."""
-ROUTE_MAPS = (naming.ROUTES_MAP,)
-OTHER_MAPS = (naming.TLS_MAP, naming.PASSTHROUGH_MAP, naming.TRUSTED_PROXIES_MAP)
+ROUTE_MAPS = (naming.ROUTES_MAP, naming.GATEWAY_ROUTES_MAP)
+HOST_MAPS = (naming.HOSTS_MAP, naming.GATEWAY_PARENTS_MAP, naming.GATEWAY_HOSTS_MAP)
+OTHER_MAPS = (
+    naming.TLS_MAP,
+    naming.PASSTHROUGH_MAP,
+    naming.TRUSTED_PROXIES_MAP,
+    naming.GATEWAY_STREAMS_MAP,
+)
+NAMED_MAPS = (naming.GATEWAY_SPLITS_MAP,)
+"""Maps whose entries other maps' values name: added first, deleted last."""
+ORDERED_MAPS = (naming.GATEWAY_HOSTS_MAP,)
+"""Read with `map_end`: HAProxy takes the first key in file order, and `add map` appends."""
 
 
 class Plan(Value):
@@ -48,6 +58,14 @@ def plan(before: Rendered | None, after: Rendered) -> Plan:
         return Plan(reload=_reason(before.layout, after.layout))
     if before.crt_list[:1] != after.crt_list[:1]:
         return Plan(reload="default-certificate")
+    if _gateway_crt_lists(before) != _gateway_crt_lists(after):
+        return Plan(reload="gateway-certificates")
+    if any(
+        _shadowed(before.maps[name], after.maps[name])
+        for name in ORDERED_MAPS
+        if name in after.maps
+    ):
+        return Plan(reload="map-order")
     commands = [
         *_certificate_loads(before, after),
         *server_commands(before.layout, after.layout),
@@ -157,17 +175,39 @@ def _slot_commands(server: str, old: Slot, new: Slot) -> Iterator[str]:
         yield _command("set", "server", server, "state", "ready")
 
 
+def _gateway_crt_lists(rendered: Rendered) -> dict[str, str]:
+    """The crt-lists of HTTPS Gateway ports (changed by a reload only)."""
+    return {
+        name: text
+        for name, text in rendered.files.items()
+        if name.endswith(".crt-list") and name != naming.CRT_LIST
+    }
+
+
+def _shadowed(before: Mapping[str, str], after: Mapping[str, str]) -> bool:
+    """Whether, after runtime updates (kept keys in their place, new ones appended), a key of
+    a `map_end` map would come after a key it ends with (which would then win instead of it)."""
+    order = [key for key in before if key in after]
+    for key in after:
+        if key not in before:
+            if any(key.endswith(earlier) for earlier in order):
+                return True
+            order.append(key)
+    return False
+
+
 def _map_commands(
     before: Mapping[str, Mapping[str, str]], after: Mapping[str, Mapping[str, str]]
 ) -> Iterator[str]:
-    """Routes first, then hosts when adding; hosts first, then routes when removing.
+    """Routes first, then hosts when adding; hosts first, then routes when removing; splits
+    before anything names them, and after nothing does.
 
     Both renderings load the same maps: a map that comes or goes changes haproxy.cfg.
     """
-    for name in (*ROUTE_MAPS, naming.HOSTS_MAP, *OTHER_MAPS):
+    for name in (*NAMED_MAPS, *ROUTE_MAPS, *HOST_MAPS, *OTHER_MAPS):
         if name in after:
             yield from _upserts(name, before[name], after[name])
-    for name in (naming.HOSTS_MAP, *ROUTE_MAPS, *OTHER_MAPS):
+    for name in (*reversed(HOST_MAPS), *ROUTE_MAPS, *OTHER_MAPS, *NAMED_MAPS):
         if name in after:
             for key in sorted(before[name].keys() - after[name].keys()):
                 yield _command("del", "map", name, key)

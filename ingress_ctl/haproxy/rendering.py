@@ -12,18 +12,22 @@ section's name, which the map values name too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
+from http import HTTPStatus
 from pathlib import Path
 
 import jinja2
 
-from ingress_ctl.haproxy import escaping, naming
+from ingress_ctl.haproxy import escaping, gateway_tables, naming
+from ingress_ctl.haproxy.gateway_tables import PortTable, Step
 from ingress_ctl.haproxy.slots import Layout, Slot, assign_slots
 from ingress_ctl.haproxy.spares import Pool, assign_pool
-from ingress_ctl.model.matching import ANY_HOST, build_table, route_entries
-from ingress_ctl.model.policies import CANARY_COOKIE, Policy
+from ingress_ctl.model.gateways import GatewayPort, ListenerProtocol, ValueMatch
+from ingress_ctl.model.matching import ANY_HOST, build_table, prefix_base, route_entries
+from ingress_ctl.model.policies import CANARY_COOKIE, GatewayRedirect, Policy
 from ingress_ctl.model.routing import Routing, TLSName
 from ingress_ctl.model.settings import Settings
 
@@ -36,7 +40,7 @@ Anything else (a NUL, a control character, a space, a second value) is answered 
 
 @cache
 def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         finalize=finalize,
@@ -46,6 +50,8 @@ def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:
         autoescape=False,
         auto_reload=False,
     )
+    environment.filters["log_format_literal"] = escaping.log_format_literal
+    return environment
 
 
 def _render(template: str, finalize: Callable[[object], str], **context: object) -> str:
@@ -85,6 +91,9 @@ def render_state(
     layout = assign_slots(routing, previous=previous, pool=pool)
     policies, policy_lines = _policy_blocks(routing, pool)
     bind_host = str(settings.bind_address)
+    sections = pool.names()
+    tables = gateway_tables.http_tables(routing)
+    gateway = _gateway_frontends(routing, tables, sections, bind_host)
     config = _render(
         "haproxy.cfg.j2",
         escaping.config_word,
@@ -109,14 +118,26 @@ def render_state(
         https_port=settings.https_port,
         host_header=HOST_HEADER,
         handshake_timeout=duration(routing.config.tls_handshake_timeout or 5_000),
+        gateway=gateway,
+        split_slots=gateway_tables.split_slots(routing.splits) if routing.splits else 0,
+        status_text=_status_text,
     )
-    maps = _maps(routing, pool.names())
+    maps = _maps(routing, sections)
+    maps.update(_gateway_maps(routing, tables, sections))
     lines = crt_list(routing)
     certificates = {certificate.file: certificate.pem for certificate in routing.certificates}
     files = {naming.CONFIG_FILE: config}
     files.update((name, _map(entries.items())) for name, entries in maps.items())
     if lines:
         files[naming.CRT_LIST] = _render("crt-list.j2", escaping.crt_list_line, lines=lines)
+    files.update(
+        (
+            naming.gateway_crt_list(port.frontend),
+            _render("crt-list.j2", escaping.crt_list_line, lines=port.crt_lines),
+        )
+        for port in gateway
+        if port.crt_lines
+    )
     files.update(certificates)
     files.update((bundle.file, bundle.pem) for bundle in routing.ca_bundles)
     return Rendered(
@@ -150,10 +171,71 @@ def _policy_block(policy: Policy) -> escaping.Escaped:
         escaping.config_word,
         policy=policy,
         policy_id=naming.policy_id(policy),
+        redirect_lines=_redirect_lines(policy.route.gateway_redirect),
+        redirect_prefix=_redirect_prefix(policy.route.gateway_redirect),
         names=naming,
         duration=duration,
     )
     return escaping.Escaped(text)
+
+
+WELL_KNOWN_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class _RedirectLine:
+    """One `redirect prefix` line: the location prefix, and when it applies: the request came
+    over TLS (`tls`; None: either way) and, when `port` is set, on that port or not."""
+
+    location: str
+    tls: bool | None = None
+    port: int | None = None
+    on_port: bool = True
+
+
+def _redirect_lines(redirect: GatewayRedirect | None) -> tuple[_RedirectLine, ...]:
+    """The Gateway API's RequestRedirect as `redirect prefix` lines (the path is set before).
+
+    The scheme is the given one, else the request's; the port the given one, else the
+    scheme's well-known port when the scheme is given, else the port the request came in on
+    (`dst_port`); a scheme's well-known port is left out of the location."""
+    if redirect is None:
+        return ()
+    host = (
+        escaping.log_format_literal(redirect.hostname) if redirect.hostname else "%[var(txn.host)]"
+    )
+    lines = []
+    schemes = [(redirect.scheme, None)] if redirect.scheme else [("http", False), ("https", True)]
+    for scheme, tls in schemes:
+        known = WELL_KNOWN_PORTS[scheme]
+        if redirect.port is not None:
+            port = "" if redirect.port == known else f":{redirect.port}"
+            lines.append(_RedirectLine(f"{scheme}://{host}{port}", tls))
+        elif redirect.scheme:
+            lines.append(_RedirectLine(f"{scheme}://{host}", tls))
+        else:
+            lines.append(_RedirectLine(f"{scheme}://{host}", tls, known, on_port=True))
+            lines.append(_RedirectLine(f"{scheme}://{host}:%[dst_port]", tls, known, on_port=False))
+    return tuple(lines)
+
+
+@dataclass(frozen=True)
+class _PrefixRewrite:
+    regex: str
+    replacement: str
+
+
+def _redirect_prefix(redirect: GatewayRedirect | None) -> _PrefixRewrite | None:
+    """ReplacePrefixMatch as `replace-path`: the matched prefix (element-wise) and what follows
+    it; `/x` replacing `/p` makes `/p` `/x`, `/p/` `/x/` and `/p/a` `/x/a`; `/` replacing
+    it makes `/p` and `/p/` `/`, `/p/a` `/a`."""
+    if redirect is None or redirect.prefix is None:
+        return None
+    matched, replacement = (prefix_base(path) for path in redirect.prefix)
+    text = escaping.log_format_literal(replacement)
+    if replacement:
+        return _PrefixRewrite(f"^{re.escape(matched)}(/.*)?$", text + "\\1")
+    return _PrefixRewrite(f"^{re.escape(matched)}/?(.*)$", "/\\1")
 
 
 def _maps(routing: Routing, sections: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -176,6 +258,155 @@ def _maps(routing: Routing, sections: dict[str, str]) -> dict[str, dict[str, str
     if routing.passthrough:
         maps[naming.PASSTHROUGH_MAP] = _passthrough(routing)
     return maps
+
+
+@dataclass(frozen=True)
+class _Condition:
+    """A header or query condition: the fetch word (name escaped) and the value it must equal."""
+
+    fetch: str
+    value: str
+
+
+@dataclass(frozen=True)
+class _GatewayStep:
+    id: str
+    """`<chain id>_<index>`: marks the step while its conditions are checked."""
+    backend: str
+    method: str | None
+    conditions: tuple[_Condition, ...]
+    """Header conditions, then query conditions."""
+
+
+@dataclass(frozen=True)
+class _GatewayChain:
+    id: str
+    steps: tuple[_GatewayStep, ...]
+
+
+@dataclass(frozen=True)
+class _GatewayFrontend:
+    """What the template prints for one Gateway port."""
+
+    frontend: str
+    bind: str
+    tcp: bool
+    tls: bool
+    crt_lines: tuple[tuple[str, ...], ...]
+    depth: int = 0
+    exact: tuple[_GatewayChain, ...] = ()
+    wildcard: tuple[_GatewayChain, ...] = ()
+    any: tuple[_GatewayChain, ...] = ()
+
+    @property
+    def crt_list(self) -> str | None:
+        return naming.gateway_crt_list(self.frontend) if self.crt_lines else None
+
+
+def _gateway_frontends(
+    routing: Routing, tables: list[PortTable], sections: dict[str, str], bind_host: str
+) -> list[_GatewayFrontend]:
+    by_frontend = {table.frontend: table for table in tables}
+    found = []
+    for port in routing.gateway_ports:
+        frontend = naming.gateway_frontend_name(port.address, port.port)
+        bind = naming.server_address(port.address or bind_host, port.port)
+        tcp = port.protocol in (ListenerProtocol.TLS, ListenerProtocol.TCP)
+        view = _GatewayFrontend(
+            frontend=frontend,
+            bind=bind,
+            tcp=tcp,
+            tls=port.protocol is ListenerProtocol.TLS,
+            crt_lines=_gateway_crt_lines(port),
+        )
+        table = by_frontend.get(frontend)
+        if table is not None:
+            chains = {
+                level: tuple(_chain(chain.id, chain.steps, sections) for chain in found_chains)
+                for level, found_chains in table.chains.items()
+            }
+            view = replace(
+                view,
+                depth=table.depth,
+                exact=chains[gateway_tables.Level.EXACT],
+                wildcard=chains[gateway_tables.Level.WILDCARD],
+                any=chains[gateway_tables.Level.ANY],
+            )
+        found.append(view)
+    return found
+
+
+def _chain(chain: str, steps: tuple[Step, ...], sections: dict[str, str]) -> _GatewayChain:
+    return _GatewayChain(
+        chain,
+        tuple(
+            _GatewayStep(
+                id=f"{chain}_{index}",
+                backend=sections.get(step.backend, step.backend),
+                method=step.method,
+                conditions=_conditions("req.fhdr", step.headers) + _conditions("urlp", step.query),
+            )
+            for index, step in enumerate(steps, 1)
+        ),
+    )
+
+
+def _conditions(fetch: str, matches: tuple[ValueMatch, ...]) -> tuple[_Condition, ...]:
+    return tuple(
+        _Condition(f"{fetch}({escaping.sample_argument(match.name)})", match.value)
+        for match in matches
+    )
+
+
+def _gateway_crt_lines(port: GatewayPort) -> tuple[tuple[str, ...], ...]:
+    """The crt-list of an HTTPS port: a line per certificate file with its SNI names, the
+    first (the default certificate) first; a line without names indexes the certificate's
+    own names, except the default's (`!*`)."""
+    hosts: dict[str, list[str]] = {}
+    for certificate in port.certificates:
+        names = hosts.setdefault(certificate.file, [])
+        if certificate.host and certificate.host not in names:
+            names.append(certificate.host)
+    lines = [(file, *names) for file, names in hosts.items()]
+    if lines and len(lines[0]) == 1:
+        lines[0] = (lines[0][0], "!*")
+    return tuple(lines)
+
+
+def _gateway_maps(
+    routing: Routing, tables: list[PortTable], sections: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """The Gateway maps the configuration reads, and only those (a map comes or goes with a
+    change of haproxy.cfg: see `_maps`)."""
+    maps: dict[str, dict[str, str]] = {}
+    streams = [
+        p
+        for p in routing.gateway_ports
+        if p.protocol in (ListenerProtocol.TLS, ListenerProtocol.TCP)
+    ]
+    if tables:
+        maps[naming.GATEWAY_ROUTES_MAP] = gateway_tables.route_map(tables, sections)
+    if any(table.depth for table in tables) or any(
+        p.protocol is ListenerProtocol.TLS for p in routing.gateway_ports
+    ):
+        maps[naming.GATEWAY_HOSTS_MAP] = gateway_tables.hosts_map(tables, routing.gateway_ports)
+    if any(table.depth > 1 for table in tables):
+        maps[naming.GATEWAY_PARENTS_MAP] = gateway_tables.parents_map(tables)
+    if streams:
+        maps[naming.GATEWAY_STREAMS_MAP] = gateway_tables.streams_map(
+            routing.gateway_ports, sections
+        )
+    if routing.splits:
+        maps[naming.GATEWAY_SPLITS_MAP] = gateway_tables.splits_map(routing.splits, sections)
+    return maps
+
+
+def _status_text(status: int) -> str:
+    """`404 Not Found`: the body of a built-in answer."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def tls_policy(name: TLSName) -> str:

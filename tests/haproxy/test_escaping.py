@@ -17,7 +17,9 @@ from ingress_ctl.haproxy.escaping import (
     UnsafeValue,
     config_word,
     crt_list_line,
+    log_format_literal,
     map_word,
+    sample_argument,
     socket_payload,
     socket_word,
 )
@@ -191,3 +193,56 @@ def test_socket_payloads_are_lines_with_no_empty_one() -> None:
         with pytest.raises(UnsafeValue) as refused:
             socket_payload(payload)
         assert payload.strip() == "" or payload.strip() not in str(refused.value)
+
+
+def _serve_configured(haproxy_bin: str, directory: Path, answers: list[list[str]]) -> list[str]:
+    """Start HAProxy with the lines of answer i applying to /i, fetch every answer back."""
+    port = free_port()
+    lines = ["defaults", "    mode http", "    timeout connect 1s", "    timeout client 5s"]
+    lines += ["    timeout server 5s", "frontend words", f"    bind 127.0.0.1:{port}"]
+    for i, answer in enumerate(answers):
+        lines.extend(f"    {line} if {{ path /{i} }}" for line in answer)
+    config = directory / "answers.cfg"
+    config.write_text("\n".join(lines) + "\n")
+    check = subprocess.run([haproxy_bin, "-c", "-f", str(config)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    process = subprocess.Popen([haproxy_bin, "-db", "-f", str(config)], stderr=subprocess.DEVNULL)
+    try:
+        _wait_port(port)
+        return [
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/{i}", timeout=5).read().decode()
+            for i in range(len(answers))
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+@pytest.mark.haproxy
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(PRINTABLE, min_size=1, max_size=30))
+def test_haproxy_reads_sample_arguments_and_log_format_literals_back_exactly(
+    haproxy_bin: str, tmp_path: Path, words: list[str]
+) -> None:
+    """`str(<argument>)` yields the argument, `lf-string <literal>` prints the literal: the
+    argument parser and the log-format parser read the escaped text as exactly itself."""
+    hostile = ["'", "\\", '"', "a,b", "a)b", "(", "$HOME", "#", "a b", "%[src]", '\\"', "-x"]
+    values = hostile + words
+    answers = [
+        [
+            f"http-request set-var(txn.w) {config_word('str(' + sample_argument(value) + ')')}",
+            "http-request return status 200 content-type text/plain lf-string "
+            + config_word(log_format_literal(value) + "|%[var(txn.w)]"),
+        ]
+        for value in values
+    ]
+    assert _serve_configured(haproxy_bin, tmp_path, answers) == [f"{v}|{v}" for v in values]
+
+
+def test_sample_arguments_refuse_what_no_argument_can_hold() -> None:
+    for value in ("", "a\nb", "\x00", "é"):
+        with pytest.raises(UnsafeValue):
+            sample_argument(value)
+    assert log_format_literal("100%") == "100%%"
