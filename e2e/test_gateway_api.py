@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from e2e.controller import running_controller
 from e2e.controlplane import ControlPlane, build_binaries
 from e2e.fixtures import namespace_name
 from e2e.gateway_api import gateway_api_crds
@@ -43,6 +44,7 @@ from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.sources import informers
 from ingress_ctl.store import Store
 from tests.gateway_examples import KINDS, gateway_api_objects
+from tests.http import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -489,3 +491,35 @@ def mine(scene: Scene) -> list[tuple[str, Any]]:
         held_now = held(scene.store, kind, scene.namespace).items()
         found.extend((f"{kind}/{name}", obj) for name, obj in held_now)
     return found
+
+
+def test_the_running_controller_leading_drops_its_entries_for_parents_no_longer_ours(
+    crds: ControlPlane, request: pytest.FixtureRequest
+) -> None:
+    """`ingress-ctl run` end to end: informers, sync, the leader's reporting and the writer.
+    An entry of our controllerName for a parent the route does not reference goes; another
+    controller's entry stays (true whatever translation says of the route's own parent)."""
+    namespace = new_namespace(crds, request)
+    asyncio.run(apply(crds, *gateway_api_objects(namespace, controller=OURS)))
+    theirs, stale = their_entry(namespace, "their-gw"), their_entry(namespace, "gone", OURS)
+    body = json.dumps({"status": {"parents": [theirs, stale]}})
+    crds.kubectl(
+        "patch", f"httproute.{GROUP}", "web", "-n", namespace,
+        "--subresource=status", "--type=merge", "-p", body,
+    )  # fmt: skip
+    flags = (
+        "--controller-name", OURS, "--watch-namespace", namespace,
+        "--controller-namespace", namespace, "--election-id", "gateway",
+    )  # fmt: skip
+    with running_controller(crds.kubeconfig, *flags) as controller:
+        controller.wait_ready()
+
+        def parents() -> list[str] | None:
+            route = read(crds, "HTTPRoute", "web", namespace)
+            found = [p["parentRef"]["name"] for p in route["status"]["parents"]]
+            return found if "gone" not in found else None
+
+        names = wait_for(parents, timeout=TIMEOUT_S, interval=0.5)
+        assert names[0] == "their-gw"
+        assert "gateway_api" in controller.status()
+        assert controller.metrics()["ingress_ctl_leader"] == 1.0
