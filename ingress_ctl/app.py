@@ -28,6 +28,7 @@ from ingress_ctl.haproxy.applying import Applier
 from ingress_ctl.haproxy.process import HAProxyError, HAProxyProcess
 from ingress_ctl.kube.client import connect
 from ingress_ctl.kube.events import EventRecorder
+from ingress_ctl.kube.gateway_writing import GatewayStatusWriter
 from ingress_ctl.kube.leading import Leadership
 from ingress_ctl.kube.publishing import AddressSource, StatusPublisher
 from ingress_ctl.kube.reporting import Reporter
@@ -98,6 +99,12 @@ async def _kubernetes_jobs(
     )
     stack.push_async_callback(leadership.release)
     status.leader = lambda: leadership.is_leader
+    gateway = GatewayStatusWriter(
+        api=api,
+        metrics=metrics,
+        controller_name=settings.controller_name,
+        is_leader=lambda: leadership.is_leader,
+    )
     reporter = Reporter(
         store=store,
         status=status,
@@ -109,11 +116,13 @@ async def _kubernetes_jobs(
         ),
         publisher=StatusPublisher(api=api, metrics=metrics),
         recorder=EventRecorder(api=api, metrics=metrics, instance=leadership.identity),
+        gateway=gateway,
     )
     jobs: Jobs = {f"informer {watcher.name}": watcher.run() for watcher in watchers}
     jobs["syncing"] = _sync_once_listed(watchers, syncer)
     jobs["leading"] = leadership.run()
     jobs["reporting"] = reporter.run()
+    jobs["gateway status"] = gateway.run()
     return jobs
 
 

@@ -106,6 +106,18 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.gateway_status_writes = Counter(
+            "ingress_ctl_gateway_status_writes_total",
+            "Status writes of Gateway API objects (GatewayClass, Gateway, routes), by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.gateway_status_failures = Counter(
+            "ingress_ctl_gateway_status_write_failures_total",
+            "Status writes of Gateway API objects that failed (retried later), by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
         self.events = Counter(
             "ingress_ctl_events_total",
             "Kubernetes Events about Ingresses, by action (created, updated, limited, error).",

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ingress_ctl.model.conditions import Condition
 from ingress_ctl.model.overview import HostView, Overview
 from ingress_ctl.model.state import StatusReport
 
@@ -55,7 +56,7 @@ CONTENT_SECURITY_POLICY = (
 
 _LAID_OUT = frozenset(
     {"version", "mode", "role", "started_at", "ready", "last_sync", "last_reload", "last_error"}
-    | {"objects", "ingresses", "problems", "dataplane"}
+    | {"objects", "ingresses", "problems", "dataplane", "gateway_api"}
 )
 """/status fields the page lays out itself; any other (HAProxy's restarts, version...)
 shows in the list of facts."""
@@ -117,7 +118,20 @@ def render_page(
         link=lambda number: urlencode({"q": query, "page": number}),
         at=at,
         refresh_script=REFRESH_SCRIPT,
+        condition_class=condition_class,
     )
+
+
+TROUBLE_WHEN_TRUE = frozenset({"Conflicted"})
+"""Gateway API conditions that say something is wrong when True (the others, when False)."""
+
+
+def condition_class(condition: Condition) -> str:
+    """The style of a Gateway API condition: UP when all is well, DOWN when not, else UNKNOWN."""
+    if condition.status == "Unknown":
+        return "UNKNOWN"
+    well = (condition.status == "True") != (condition.type in TROUBLE_WHEN_TRUE)
+    return "UP" if well else "DOWN"
 
 
 def shown_backends(shown: Shown) -> set[str]:

@@ -200,6 +200,7 @@ class Syncer:
         status, metrics = self._status, self._metrics
         status.objects = snapshot.count()
         status.ingresses = translation.ingresses
+        status.gateway = translation.gateway
         status.problems = problems
         status.routing = translation.routing
         status.last_sync = SyncRecord(

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
+import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingress_ctl.model.conditions import (
+    Condition,
+    GatewayAddressStatus,
+    GatewayClassStatus,
+    GatewayStatus,
+    GatewayStatuses,
+    ListenerStatus,
+    ParentRef,
+    ParentStatus,
+    RouteStatus,
+)
 from ingress_ctl.model.overview import (
     BackendView,
     CertificateView,
@@ -91,7 +106,12 @@ class Elements(HTMLParser):
             self.text.append(data)
 
 
-def report(*, problems: tuple[Problem, ...] = (), ignored: str = "") -> StatusReport:
+def report(
+    *,
+    problems: tuple[Problem, ...] = (),
+    ignored: str = "",
+    gateway_api: GatewayStatuses | None = None,
+) -> StatusReport:
     source = ObjectRef(kind="Ingress", namespace="default", name="x")
     return StatusReport(
         version="0.1.0",
@@ -106,6 +126,50 @@ def report(*, problems: tuple[Problem, ...] = (), ignored: str = "") -> StatusRe
         objects={"Ingress": 1},
         ingresses=(IngressReport(source=source, state="ignored", reason=ignored),),
         problems=problems,
+        gateway_api=gateway_api or GatewayStatuses(),
+    )
+
+
+def gateway_statuses(value: str) -> GatewayStatuses:
+    """One class, one Gateway with a listener, one route with a parent: `value` everywhere a
+    tenant's text (or translation's message about it) may go."""
+    good = Condition(type="Accepted", status="True", reason=value, message=value)
+    bad = Condition(type="ResolvedRefs", status="False", reason="BackendNotFound", message=value)
+    conflicted = Condition(type="Conflicted", status="True", reason="HostnameConflict")
+    return GatewayStatuses(
+        classes=(GatewayClassStatus(name=value, conditions=(good,)),),
+        gateways=(
+            GatewayStatus(
+                namespace="team-a",
+                name=value,
+                addresses=(GatewayAddressStatus(type="Hostname", value=value),),
+                conditions=(good,),
+                listeners=(
+                    ListenerStatus(
+                        name=value, supported_kinds=(), attached_routes=7, conditions=(conflicted,)
+                    ),
+                ),
+            ),
+        ),
+        routes=(
+            RouteStatus(
+                kind="HTTPRoute",
+                namespace="team-a",
+                name=value,
+                parents=(
+                    ParentStatus(
+                        parent=ParentRef(
+                            group="gateway.networking.k8s.io",
+                            kind="Gateway",
+                            namespace="team-a",
+                            name=value,
+                            section_name=value,
+                        ),
+                        conditions=(good, bad),
+                    ),
+                ),
+            ),
+        ),
     )
 
 
@@ -158,7 +222,8 @@ HOSTILE = st.one_of(
 def test_hostile_values_are_text(value: str, query: str) -> None:
     shown = overview(value)
     page = select_hosts(shown.hosts, query="", page=1)
-    html = render_page(report(ignored=value), shown, page, query=query, at=AT)
+    hostile = report(ignored=value, gateway_api=gateway_statuses(value))
+    html = render_page(hostile, shown, page, query=query, at=AT)
     found = Elements(html)
     assert found.tags <= TAGS
     assert not {name for name in found.attributes if name.startswith("on")}
@@ -218,3 +283,46 @@ def test_the_role_follows_the_mode() -> None:
     assert "<dt>Mode</dt><dd>files (follower)</dd>" in html
     assert "<dt>Role</dt>" not in html
     assert "<dt>Mode</dt><dd>files</dd>" in render_page(report(), shown, page, at=AT)
+
+
+def rows(html: str, css_class: str) -> list[str]:
+    """The text of each table row of a class, cells joined by `|`."""
+    found = []
+    for row in html.split(f'<tr class="{css_class}">')[1:]:
+        cells = row.split("</tr>", 1)[0].split("</td>")[:-1]
+        found.append("|".join(" ".join("".join(Elements(cell).text).split()) for cell in cells))
+    return found
+
+
+def test_gateways_show_addresses_listeners_and_routes_with_their_parents_conditions() -> None:
+    shown = overview("a")
+    page = select_hosts(shown.hosts, query="", page=1)
+    html = render_page(report(gateway_api=gateway_statuses("gw")), shown, page, at=AT)
+    assert '<h2 id="gateways">Gateways (1)</h2>' in html
+    assert rows(html, "gateway") == [
+        "team-a/gw|gw|Accepted gw: gw|gw|7|Conflicted HostnameConflict"
+    ]
+    assert rows(html, "gateway-route") == [
+        "HTTPRoute team-a/gw|Gateway team-a/gw gw|Accepted gw: gwResolvedRefs BackendNotFound: gw"
+    ]
+    states = re.findall(r'<span class="state (\w+)">(\w+)</span>', html.split('id="gateways"')[1])
+    assert ("UP", "Accepted") in states
+    assert ("DOWN", "Conflicted") in states  # True is the trouble here
+    assert ("DOWN", "ResolvedRefs") in states
+
+
+def test_without_gateway_api_objects_the_page_says_nothing_of_them() -> None:
+    shown = overview("a")
+    html = render_page(report(), shown, select_hosts(shown.hosts, query="", page=1), at=AT)
+    assert 'id="gateways"' not in html and 'id="routes"' not in html
+
+
+def test_the_gateway_api_part_of_status_matches_its_schema() -> None:
+    schema_file = Path(__file__).resolve().parent.parent / "docs" / "status.schema.json"
+    whole = json.loads(schema_file.read_text())
+    schema = {"$defs": whole["$defs"], **whole["properties"]["gateway_api"]}
+    document = report(gateway_api=gateway_statuses("x")).model_dump(mode="json")["gateway_api"]
+    jsonschema.validate(document, schema)
+    document["routes"][0]["parents"][0]["conditions"][0]["status"] = "Maybe"
+    assert not jsonschema.Draft202012Validator(schema).is_valid(document)
+    assert "gateway_api" in whole["required"]

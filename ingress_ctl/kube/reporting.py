@@ -1,10 +1,12 @@
-"""Reporting back to the cluster: after each sync, the leader publishes Ingress status and Events.
+"""Reporting back to the cluster: after each sync, the leader publishes status and Events.
 
 The syncing loop records each pass in the status holder; this loop looks at it every
 TICK_S and reports when anything it depends on moved: a new sync, a new term of
 leadership, or a change of the published Service. Status is level-triggered (what
 differs from the desired addresses is patched, failures are retried after RETRY_S);
-Events are edge-triggered by the EventLog. Followers report nothing.
+Events are edge-triggered by the EventLog. The status of Gateway API objects goes
+to the GatewayStatusWriter's queue (it writes and retries on its own). Followers
+report nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 from time import monotonic
 
 from ingress_ctl.kube.events import EventLog, EventRecorder, ingress_events
+from ingress_ctl.kube.gateway_writing import GatewayStatusWriter
 from ingress_ctl.kube.leading import Leadership
 from ingress_ctl.kube.publishing import AddressSource, StatusPublisher, status_updates
 from ingress_ctl.model.objects import Ingress
@@ -40,6 +43,7 @@ class Reporter:
         addresses: AddressSource,
         publisher: StatusPublisher,
         recorder: EventRecorder,
+        gateway: GatewayStatusWriter | None = None,
     ) -> None:
         self._store = store
         self._status = status
@@ -47,6 +51,7 @@ class Reporter:
         self._addresses = addresses
         self._publisher = publisher
         self._recorder = recorder
+        self._gateway = gateway
         self._event_log = EventLog()
 
     async def run(self) -> None:
@@ -70,8 +75,12 @@ class Reporter:
                 await asyncio.sleep(RETRY_S)
 
     async def report_once(self) -> bool:
-        """Publish status and write Events for the last sync; False if a status patch failed."""
-        ingresses = self._store.snapshot().objects(Ingress)
+        """Publish status and write Events for the last sync; False if an Ingress status
+        patch failed."""
+        snapshot = self._store.snapshot()
+        if self._gateway is not None:
+            self._gateway.submit(self._status.gateway, snapshot)
+        ingresses = snapshot.objects(Ingress)
         reports = self._status.ingresses
         decision = self._event_log.decide(ingress_events(reports, ingresses), now=monotonic())
         await self._recorder.write(decision)

@@ -12,6 +12,7 @@ other controllers wrote and the transition times of unchanged conditions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass as plain_dataclass
 from typing import Any, Literal
 
 from pydantic import Field
@@ -21,6 +22,30 @@ from ingress_ctl.model.views import VIEW, Label, Metadata, PortNumber, Subdomain
 
 GROUP = "gateway.networking.k8s.io"
 """The API group of every kind here."""
+
+
+@plain_dataclass(frozen=True, slots=True)
+class ApiResource:
+    """Where the API server serves a kind of this group."""
+
+    plural: str
+    versions: tuple[str, ...]
+    """The versions read, preferred first: v1.6's standard CRDs serve v1 for every kind
+    (ReferenceGrant also v1beta1; TLSRoute and TCPRoute's v1alpha versions only in the
+    experimental channel); older installs may serve only the later ones."""
+    namespaced: bool = True
+
+
+API_RESOURCES = {
+    "GatewayClass": ApiResource("gatewayclasses", ("v1", "v1beta1"), namespaced=False),
+    "Gateway": ApiResource("gateways", ("v1", "v1beta1")),
+    "HTTPRoute": ApiResource("httproutes", ("v1", "v1beta1")),
+    "GRPCRoute": ApiResource("grpcroutes", ("v1",)),
+    "TLSRoute": ApiResource("tlsroutes", ("v1", "v1alpha3", "v1alpha2")),
+    "TCPRoute": ApiResource("tcproutes", ("v1", "v1alpha2")),
+    "ReferenceGrant": ApiResource("referencegrants", ("v1", "v1beta1")),
+}
+"""Every kind of the group the controller reads, by kind."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from ingress_ctl import __version__
+from ingress_ctl.model.conditions import GatewayStatuses
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import Routing, Value
 from ingress_ctl.model.verdicts import IngressReport
@@ -72,6 +73,8 @@ class StatusReport(Value):
     objects: dict[str, int]
     ingresses: tuple[IngressReport, ...]
     problems: tuple[Problem, ...]
+    gateway_api: GatewayStatuses = GatewayStatuses()
+    """The status of the Gateway API objects we own (GatewayClasses, Gateways, routes)."""
 
 
 class ControllerStatus:
@@ -89,6 +92,8 @@ class ControllerStatus:
         self.objects: dict[str, int] = {}
         self.ingresses: tuple[IngressReport, ...] = ()
         self.problems: tuple[Problem, ...] = ()
+        self.gateway = GatewayStatuses()
+        """What the last sync computed for the Gateway API objects we own."""
         self.haproxy: Callable[[], HAProxyReport] | None = None
         self.routing: Routing | None = None
         """The routing model of the last sync (the status page's hosts and backends)."""
@@ -126,4 +131,5 @@ class ControllerStatus:
             objects=dict(self.objects),
             ingresses=self.ingresses,
             problems=self.problems,
+            gateway_api=self.gateway,
         )

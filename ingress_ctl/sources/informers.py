@@ -7,6 +7,13 @@ refusing) is resumed after a backoff: a blip costs no relist. Only 410 Gone (the
 version has expired, as after an API server restart) means a relist. Objects are
 read as raw JSON dicts: kubernetes-asyncio's generated models are several times
 slower to decode.
+
+The Gateway API kinds (custom resources, each read at the first version of its
+`API_RESOURCES` entry that the server serves) and Namespaces are optional: a
+cluster without the Gateway API CRDs, or a ClusterRole that does not grant them,
+must still serve Ingresses. A kind the server does not serve (404) or does not
+let us read (403) counts as listed and empty, is logged once, and is looked for
+again every ABSENT_RETRY_S seconds: installing the CRDs later needs no restart.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -24,6 +32,7 @@ from kubernetes_asyncio import client
 
 from ingress_ctl.kube.client import ApiErrors, call_json, describe_error, read_json
 from ingress_ctl.metrics import Metrics
+from ingress_ctl.model.gateway_objects import API_RESOURCES, GROUP
 from ingress_ctl.model.objects import KubeObject, ObjectError, describe, object_key, parse_object
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.store import ObjectKey, Store
@@ -37,22 +46,71 @@ WATCH_CALL_TIMEOUT = aiohttp.ClientTimeout(sock_connect=10, sock_read=WATCH_TIME
 BACKOFF_START_S = 0.2
 BACKOFF_MAX_S = 5.0
 GONE = 410
+ABSENT = frozenset({403, 404})
+"""Answers that mean an optional kind cannot be read here (not served, or not granted)."""
+ABSENT_RETRY_S = 10.0
+"""How often an optional kind that is not served (or not granted) is looked for again."""
 LIST_PAGE = 500
 """Objects per list page: a list of 10,000 EndpointSlices is never one body in memory."""
 
 
+ListCall = Callable[..., Awaitable[aiohttp.ClientResponse]]
+
+
 @dataclass(frozen=True)
 class Resource:
-    """How to list one kind with kubernetes-asyncio: the API class and its methods."""
+    """How to list one built-in kind with kubernetes-asyncio: the API class and its methods."""
 
     kind: str
     api: Callable[[client.ApiClient], Any]
     all_namespaces: str
     one_namespace: str | None
     """None for cluster-scoped kinds."""
+    optional: bool = False
+    """Not served or not granted (see ABSENT) means none, rather than an error to retry."""
+
+    @property
+    def namespaced(self) -> bool:
+        return self.one_namespace is not None
+
+    def calls(self, api: client.ApiClient, namespace: str | None) -> tuple[ListCall, ...]:
+        """The list call, in one namespace or in all."""
+        target = self.api(api)
+        if namespace is None:
+            return (getattr(target, self.all_namespaces),)
+        assert self.one_namespace is not None
+        return (partial(getattr(target, self.one_namespace), namespace),)
+
+
+@dataclass(frozen=True)
+class CustomResource:
+    """How to list one custom kind: its group, plural and versions (preferred first)."""
+
+    kind: str
+    group: str
+    plural: str
+    versions: tuple[str, ...]
+    namespaced: bool
+    optional: bool = True
+
+    def calls(self, api: client.ApiClient, namespace: str | None) -> tuple[ListCall, ...]:
+        """A list call per version, in the order they are tried."""
+        objects = client.CustomObjectsApi(api)
+        if namespace is None:
+            return tuple(
+                partial(objects.list_cluster_custom_object, self.group, version, self.plural)
+                for version in self.versions
+            )
+        return tuple(
+            partial(
+                objects.list_namespaced_custom_object, self.group, version, namespace, self.plural
+            )
+            for version in self.versions
+        )
 
 
 INGRESS_CLASSES = Resource("IngressClass", client.NetworkingV1Api, "list_ingress_class", None)
+NAMESPACES = Resource("Namespace", client.CoreV1Api, "list_namespace", None, optional=True)
 SERVICES = Resource(
     "Service", client.CoreV1Api, "list_service_for_all_namespaces", "list_namespaced_service"
 )
@@ -72,10 +130,18 @@ NAMESPACED_RESOURCES = (
         "list_namespaced_config_map",
     ),
 )  # fmt: skip
+GATEWAY_RESOURCES = tuple(
+    CustomResource(kind, GROUP, found.plural, found.versions, found.namespaced)
+    for kind, found in API_RESOURCES.items()
+)
 
 
 class Gone(Exception):
     """The watch's resourceVersion is too old (410): relist."""
+
+
+class Absent(Exception):
+    """An optional kind cannot be read here (see ABSENT): none, until it can."""
 
 
 class Backoff:
@@ -89,9 +155,6 @@ class Backoff:
         self._delay = min(self._delay * 2, BACKOFF_MAX_S)
 
 
-ListCall = Callable[..., Awaitable[aiohttp.ClientResponse]]
-
-
 class Informer:
     """Lists and watches one kind, in one namespace or in all, into the store."""
 
@@ -99,7 +162,7 @@ class Informer:
         self,
         *,
         api: client.ApiClient,
-        resource: Resource,
+        resource: Resource | CustomResource,
         store: Store,
         metrics: Metrics,
         namespace: str | None = None,
@@ -108,64 +171,87 @@ class Informer:
     ) -> None:
         self.resource = resource
         self._page_size = page_size
-        self.namespace = namespace if resource.one_namespace is not None else None
+        self.namespace = namespace if resource.namespaced else None
         self.listed = asyncio.Event()
         self._store = store
         self._metrics = metrics
         self._selector = {"field_selector": field_selector} if field_selector else {}
         self._version = ""
         """The last resourceVersion seen: where a watch resumes."""
-        self._call = self._method(api)
-
-    def _method(self, api: client.ApiClient) -> ListCall:
-        target = self.resource.api(api)
-        if self.namespace is None:
-            method: ListCall = getattr(target, self.resource.all_namespaces)
-            return method
-        assert self.resource.one_namespace is not None
-        bound = getattr(target, self.resource.one_namespace)
-        namespace = self.namespace
-
-        async def in_namespace(**kwargs: Any) -> aiohttp.ClientResponse:
-            response: aiohttp.ClientResponse = await bound(namespace, **kwargs)
-            return response
-
-        return in_namespace
+        self._calls = resource.calls(api, self.namespace)
+        self._call = self._calls[0]
+        """The list call of the version the server serves (the first that answered)."""
+        self.absent: str | None = None
+        """Why an optional kind is not read now (logged when it starts and ends)."""
 
     @property
     def name(self) -> str:
         return f"{self.resource.kind}@{self.namespace or '*'}"
 
     async def run(self) -> None:
-        """List, then watch forever; relist whenever the watch expires."""
+        """List, then watch forever; relist whenever the watch expires. An optional kind
+        that cannot be read is looked for again every ABSENT_RETRY_S."""
         reason = "start"
         while True:
-            await self._relist(reason)
+            if not await self._relist(reason):
+                await asyncio.sleep(ABSENT_RETRY_S)
+                continue
             try:
                 await self._follow()
             except Gone:
                 log.info("%s: watch expired (410 Gone); relisting", self.name)
                 reason = "expired"
+            except Absent:
+                reason = "start"
 
-    async def _relist(self, reason: str) -> None:
+    async def _relist(self, reason: str) -> bool:
+        """List until it succeeds; False if the kind is absent (then stored as none)."""
         backoff = Backoff()
         while True:
             try:
                 await self._list(reason)
-                return
+                return True
+            except Absent as why:
+                self._mark_absent(str(why))
+                return False
             except ApiErrors as error:
                 log.warning("%s: list failed: %s", self.name, describe_error(error))
                 await backoff.wait()
                 reason = "error"
 
+    def _mark_absent(self, why: str) -> None:
+        if self.absent is None:
+            log.info(
+                "%s: %s; none until it is, looked for again every %.0f s",
+                self.name,
+                why,
+                ABSENT_RETRY_S,
+            )
+        self.absent = why
+        self._store.replace_kind(self.resource.kind, (), namespace=self.namespace)
+        self.listed.set()
+
+    def _absence(self, error: BaseException) -> Absent | None:
+        """What a failed call means: Absent for an optional kind, else None (a failure)."""
+        if not (self.resource.optional and isinstance(error, client.ApiException)):
+            return None
+        if error.status not in ABSENT:
+            return None
+        served = "not served by the API server" if error.status == 404 else "not granted"
+        return Absent(f"{served} (HTTP {error.status}: {error.reason})")
+
     async def _follow(self) -> None:
-        """Watch from the last version seen, resuming after failures, until 410 Gone."""
+        """Watch from the last version seen, resuming after failures, until 410 Gone (or
+        until an optional kind is no longer served)."""
         backoff = Backoff()
         while True:
             try:
                 await self._watch()
                 backoff = Backoff()
             except ApiErrors as error:
+                absent = self._absence(error)
+                if absent is not None:
+                    raise absent from None
                 log.warning("%s: watch failed: %s; resuming", self.name, describe_error(error))
                 await backoff.wait()
 
@@ -174,21 +260,43 @@ class Informer:
         expired continue token fails the list, which starts again)."""
         objects: list[KubeObject] = []
         rejected: list[tuple[ObjectKey, list[Problem]]] = []
-        token: str | None = None
+        body = await self._first_page()
         while True:
-            pages = {"_continue": token} if token else {}
-            body = await call_json(self._call, limit=self._page_size, **pages, **self._selector)
             self._parse_page(body.get("items", ()), objects, rejected)
             token = body["metadata"].get("continue")
             if not token:
                 break
+            body = await self._page(token)
         self._store.replace_kind(
             self.resource.kind, objects, namespace=self.namespace, rejected=rejected
         )
         self._metrics.lists.labels(kind=self.resource.kind, reason=reason).inc()
         self.listed.set()
         self._version = str(body["metadata"]["resourceVersion"])
+        if self.absent is not None:
+            log.info("%s: now served; %d listed", self.name, len(objects))
+            self.absent = None
         log.debug("%s: listed %d at %s", self.name, len(objects), self._version)
+
+    async def _first_page(self) -> dict[str, Any]:
+        """The first page, from the first version the server serves (which later calls use)."""
+        absent: Absent | None = None
+        for call in self._calls:
+            self._call = call
+            try:
+                return await self._page(None)
+            except client.ApiException as error:
+                absent = self._absence(error)
+                if absent is None:
+                    raise
+                if error.status != 404:
+                    break  # not granted: no other version would be
+        assert absent is not None
+        raise absent
+
+    async def _page(self, token: str | None) -> dict[str, Any]:
+        pages = {"_continue": token} if token else {}
+        return await call_json(self._call, limit=self._page_size, **pages, **self._selector)
 
     def _parse_page(
         self,
@@ -245,13 +353,25 @@ class Informer:
 def informers(
     *, api: client.ApiClient, store: Store, metrics: Metrics, namespaces: Sequence[str]
 ) -> list[Informer]:
-    """IngressClasses once, and every namespaced kind in each namespace (all when none)."""
+    """Each cluster-scoped kind once, and every namespaced kind in each namespace (all when
+    none): the Ingress kinds, Namespaces and the Gateway API's."""
     scopes: Sequence[str | None] = namespaces or [None]
-    found = [Informer(api=api, resource=INGRESS_CLASSES, store=store, metrics=metrics)]
+    kinds: tuple[Resource | CustomResource, ...] = (
+        INGRESS_CLASSES,
+        NAMESPACES,
+        *NAMESPACED_RESOURCES,
+        *GATEWAY_RESOURCES,
+    )
+    found = [
+        Informer(api=api, resource=resource, store=store, metrics=metrics)
+        for resource in kinds
+        if not resource.namespaced
+    ]
     for namespace in scopes:
         found.extend(
             Informer(api=api, resource=resource, store=store, metrics=metrics, namespace=namespace)
-            for resource in NAMESPACED_RESOURCES
+            for resource in kinds
+            if resource.namespaced
         )
     return found
 

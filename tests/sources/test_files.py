@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ingress_ctl.model.gateway_objects import Gateway, HTTPRoute, PathMatch
 from ingress_ctl.model.objects import object_key
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.sources import files
 from ingress_ctl.sources.files import Loaded, ManifestWatch, load_manifests, watch_manifests
+from tests.gateway_examples import KINDS, gateway_api_objects
 from tests.manifests import Manifest, ingress, ingress_class, path, rule, service, service_port
 
 WEB = service("web")
@@ -201,6 +203,37 @@ def test_unknown_kinds_are_ignored(tmp_path: Path) -> None:
     loaded = load_manifests([write(tmp_path / "others.yaml", *others, WEB)])
     assert keys(loaded) == [key(WEB)]
     assert loaded.problems == ()
+
+
+def test_gateway_api_manifests_load_as_their_views(tmp_path: Path) -> None:
+    examples = gateway_api_objects("team-a")
+    foreign = {  # same kind name, another group: not ours to read
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "istio", "namespace": "team-a"},
+        "spec": {"servers": []},
+    }
+    bad = {**examples[3], "metadata": {"name": "Bad_Name", "namespace": "team-a"}}
+    loaded = load_manifests([write(tmp_path / "gateway.yaml", *examples, foreign, bad)])
+
+    assert [type(obj).__name__ for obj in loaded.objects] == list(KINDS)
+    assert keys(loaded)[:3] == [
+        ("Namespace", "", "team-a"),
+        ("GatewayClass", "", "ingress-ctl-team-a"),
+        ("Gateway", "team-a", "gw"),
+    ]
+    namespace, _, gateway, http_route = loaded.objects[:4]
+    assert isinstance(gateway, Gateway)
+    assert isinstance(http_route, HTTPRoute)
+    assert namespace.metadata.labels == {"gateway-access": "yes"}
+    assert [listener.protocol for listener in gateway.spec.listeners] == ["HTTP", "TLS", "TCP"]
+    assert http_route.spec.rules[0].matches[0].path == PathMatch(type="PathPrefix", value="/shop")
+    [problem] = loaded.problems
+    assert (problem.source.kind, problem.source.name, problem.field) == (
+        "HTTPRoute",
+        "Bad_Name",
+        "metadata.name",
+    )
 
 
 # watch_manifests

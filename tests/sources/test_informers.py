@@ -19,7 +19,7 @@ from kubernetes_asyncio import client
 
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.sources import informers
-from ingress_ctl.sources.informers import Informer, Resource
+from ingress_ctl.sources.informers import GATEWAY_RESOURCES, CustomResource, Informer, Resource
 from ingress_ctl.store import Store
 
 CONFIG_MAPS = Resource(
@@ -67,18 +67,25 @@ class FakeApiServer:
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(informers, "BACKOFF_START_S", 0.001)
+    monkeypatch.setattr(informers, "ABSENT_RETRY_S", 0.001)
 
 
-async def run_script(fake: FakeApiServer) -> tuple[Store, Metrics]:
-    """Run an informer against the fake until its script is used up."""
+async def run_script(
+    fake: FakeApiServer,
+    *,
+    resource: Resource | CustomResource = CONFIG_MAPS,
+    path: str = "/api/v1/configmaps",
+) -> tuple[Store, Metrics]:
+    """Run an informer against the fake (answering on `path`, any other is 404) until its
+    script is used up."""
     app = web.Application()
-    app.router.add_get("/api/v1/configmaps", fake.handle)
+    app.router.add_get(path, fake.handle)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     store, metrics = Store(), Metrics()
     configuration = client.Configuration(host=f"http://127.0.0.1:{server.port}")
     async with client.ApiClient(configuration=configuration) as api:
-        informer = Informer(api=api, resource=CONFIG_MAPS, store=store, metrics=metrics)
+        informer = Informer(api=api, resource=resource, store=store, metrics=metrics)
         task = asyncio.create_task(informer.run())
         try:
             await asyncio.wait_for(fake.done.wait(), timeout=5)
@@ -200,3 +207,100 @@ async def test_a_relist_with_an_unreadable_object_bumps_the_revision_once() -> N
     assert store.revision == 1  # the first list; the relist found nothing new
     [problem] = store.problems()
     assert (problem.source.name, problem.field) == ("Bad_Name", "metadata.name")
+
+
+TCP_ROUTES = next(found for found in GATEWAY_RESOURCES if found.kind == "TCPRoute")
+V1ALPHA2 = "/apis/gateway.networking.k8s.io/v1alpha2/tcproutes"
+"""Served by the fake; v1 (tried first) is not: a cluster with older experimental CRDs."""
+
+
+def tcp_route(name: str, version: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1alpha2",
+        "kind": "TCPRoute",
+        "metadata": {"name": name, "namespace": "default", "resourceVersion": str(version)},
+        "spec": {"parentRefs": [{"name": "gw"}], "rules": [{"backendRefs": [{"name": "s"}]}]},
+    }
+
+
+def not_found() -> web.Response:
+    return web.json_response({"code": 404, "message": "the server could not find it"}, status=404)
+
+
+def routes(store: Store) -> list[str]:
+    return sorted(name for (_, name) in store.snapshot().kinds.get("TCPRoute", {}))
+
+
+async def test_an_optional_kind_is_read_at_the_first_version_served() -> None:
+    fake = FakeApiServer(
+        lists=[listing(10, tcp_route("a", 5))],
+        watches=[stream({"type": "ADDED", "object": tcp_route("b", 11)})],
+    )
+
+    store, _ = await run_script(fake, resource=TCP_ROUTES, path=V1ALPHA2)
+
+    assert fake.seen == ["list", "watch@10", "watch@11"]  # the watch at v1alpha2 too
+    assert routes(store) == ["a", "b"]
+
+
+@pytest.mark.parametrize("status", [404, 403])
+async def test_an_optional_kind_not_served_is_listed_empty_and_looked_for_again(
+    status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    def absent() -> web.Response:
+        return web.json_response({"code": status, "message": "no"}, status=status)
+
+    fake = FakeApiServer(
+        lists=[absent(), absent(), listing(10, tcp_route("a", 5))],
+        watches=[],
+    )
+
+    with caplog.at_level("INFO", logger=informers.__name__):
+        store, metrics = await run_script(fake, resource=TCP_ROUTES, path=V1ALPHA2)
+
+    assert fake.seen == ["list", "list", "list", "watch@10"]
+    assert routes(store) == ["a"]
+    said = [r.getMessage() for r in caplog.records if "TCPRoute" in r.getMessage()]
+    assert len([m for m in said if "looked for again" in m]) == 1  # logged once
+    assert any("now served" in m for m in said)
+    kind_lists = metrics.registry.get_sample_value(
+        "ingress_ctl_informer_lists_total", {"kind": "TCPRoute", "reason": "start"}
+    )
+    assert kind_lists == 1
+
+
+async def test_an_optional_kind_that_goes_away_is_emptied_and_looked_for_again() -> None:
+    fake = FakeApiServer(
+        lists=[listing(10, tcp_route("a", 5)), not_found(), listing(30, tcp_route("c", 25))],
+        watches=[not_found()],  # the CRD was deleted
+    )
+    seen_empty: list[bool] = []
+    original = Store.replace_kind
+
+    def spy(self: Store, kind: str, objects: Any, **kwargs: Any) -> bool:
+        seen_empty.append(not list(objects))
+        return original(self, kind, objects, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Store, "replace_kind", spy)
+        store, _ = await run_script(fake, resource=TCP_ROUTES, path=V1ALPHA2)
+
+    assert fake.seen == ["list", "watch@10", "list", "list", "watch@30"]
+    assert seen_empty == [False, True, False]
+    assert routes(store) == ["c"]
+
+
+async def test_a_required_kind_refused_is_retried_not_taken_as_empty() -> None:
+    fake = FakeApiServer(
+        lists=[
+            web.json_response({"code": 403, "message": "forbidden"}, status=403),
+            listing(10, config_map("a", 5)),
+        ],
+        watches=[],
+    )
+
+    store, metrics = await run_script(fake)
+
+    assert fake.seen == ["list", "list", "watch@10"]
+    assert lists(metrics, "error") == 1
+    assert names(store) == ["a"]

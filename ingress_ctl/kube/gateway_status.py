@@ -1,0 +1,254 @@
+"""The status the Gateway API objects we own should carry, and which need writing.
+
+From translation's `GatewayStatuses` and an object's current status (raw, as the
+API server holds it), the status fields to write: GatewayClass conditions and
+supportedFeatures (`- name: X`, sorted, as the v1.6 CRD wants), Gateway
+addresses, conditions and listeners, and route `status.parents`, where only the
+entries whose controllerName is ours are replaced (another controller's are
+kept; ours for parents no longer referenced go). A condition keeps its
+lastTransitionTime while its type, status and reason stay the same, else takes
+`now`. Every field the API server would default is written explicitly, so what
+it stores compares equal to what we computed: `differs` then says whether a
+write is needed at all. Pure: the writer (`gateway_writing`) does the I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingress_ctl.model.conditions import (
+    Condition,
+    GatewayClassStatus,
+    GatewayStatus,
+    GatewayStatuses,
+    ParentRef,
+    RouteStatus,
+)
+from ingress_ctl.model.gateway_objects import (
+    GROUP,
+    Gateway,
+    GatewayClass,
+    GRPCRoute,
+    HTTPRoute,
+    Route,
+    TCPRoute,
+    TLSRoute,
+)
+from ingress_ctl.model.snapshot import Snapshot
+
+Document = dict[str, Any]
+"""A status (or a part of one) as the API server's JSON holds it."""
+ObjectKey = tuple[str, str, str]
+"""(kind, namespace, name); namespace "" for a GatewayClass."""
+Desired = GatewayClassStatus | GatewayStatus | RouteStatus
+
+MAX_MESSAGE = 32768
+MAX_PARENTS = 32
+MAX_ADDRESSES = 16
+"""Bounds of the v1.6 CRDs (messages, route parents, Gateway addresses)."""
+
+
+def conditions_status(desired: Sequence[Condition], current: object, *, now: str) -> list[Document]:
+    """The conditions to write, each keeping its current lastTransitionTime while its
+    type, status and reason are unchanged."""
+    before = {found.get("type"): found for found in _documents(current)}
+    written = []
+    for condition in desired:
+        previous = before.get(condition.type, {})
+        unchanged = (previous.get("status"), previous.get("reason")) == (
+            condition.status,
+            condition.reason,
+        )
+        since = previous.get("lastTransitionTime")
+        written.append(
+            {
+                "type": condition.type,
+                "status": condition.status,
+                "reason": condition.reason,
+                "message": condition.message[:MAX_MESSAGE],
+                "observedGeneration": condition.observed_generation,
+                "lastTransitionTime": since if unchanged and isinstance(since, str) else now,
+            }
+        )
+    return written
+
+
+def class_status(desired: GatewayClassStatus, current: Document, *, now: str) -> Document:
+    """A GatewayClass's status: conditions, and its supported features sorted by name."""
+    return {
+        "conditions": conditions_status(desired.conditions, current.get("conditions"), now=now),
+        "supportedFeatures": [{"name": name} for name in sorted(set(desired.supported_features))],
+    }
+
+
+def gateway_status(desired: GatewayStatus, current: Document, *, now: str) -> Document:
+    """A Gateway's status: addresses, conditions, and each listener's."""
+    listeners = {found.get("name"): found for found in _documents(current.get("listeners"))}
+    return {
+        "addresses": [
+            {"type": address.type, "value": address.value}
+            for address in desired.addresses[:MAX_ADDRESSES]
+        ],
+        "conditions": conditions_status(desired.conditions, current.get("conditions"), now=now),
+        "listeners": [
+            {
+                "name": listener.name,
+                "supportedKinds": [
+                    {"group": kind.group, "kind": kind.kind} for kind in listener.supported_kinds
+                ],
+                "attachedRoutes": listener.attached_routes,
+                "conditions": conditions_status(
+                    listener.conditions,
+                    listeners.get(listener.name, {}).get("conditions"),
+                    now=now,
+                ),
+            }
+            for listener in desired.listeners
+        ],
+    }
+
+
+def parent_reference(parent: ParentRef) -> Document:
+    """A parentRef as the API server stores it (defaults spelled out)."""
+    found: Document = {
+        "group": parent.group,
+        "kind": parent.kind,
+        "namespace": parent.namespace,
+        "name": parent.name,
+    }
+    if parent.section_name is not None:
+        found["sectionName"] = parent.section_name
+    if parent.port is not None:
+        found["port"] = parent.port
+    return found
+
+
+def route_status(desired: RouteStatus, current: Document, *, controller: str, now: str) -> Document:
+    """A route's `status.parents`: other controllers' entries as they are, then ours (at most
+    MAX_PARENTS in all); ours for parents translation no longer lists are dropped."""
+    entries = _documents(current.get("parents"))
+    others = [entry for entry in entries if entry.get("controllerName") != controller]
+    ours_before = {
+        _parent_key(entry.get("parentRef"), desired.namespace): entry
+        for entry in entries
+        if entry.get("controllerName") == controller
+    }
+    ours = []
+    for parent in desired.parents[: max(MAX_PARENTS - len(others), 0)]:
+        reference = parent_reference(parent.parent)
+        before = ours_before.get(_parent_key(reference, desired.namespace), {})
+        ours.append(
+            {
+                "parentRef": reference,
+                "controllerName": controller,
+                "conditions": conditions_status(
+                    parent.conditions, before.get("conditions"), now=now
+                ),
+            }
+        )
+    return {"parents": others + ours}
+
+
+def desired_status(desired: Desired, current: Document, *, controller: str, now: str) -> Document:
+    """The status fields to write for one object."""
+    if isinstance(desired, GatewayClassStatus):
+        return class_status(desired, current, now=now)
+    if isinstance(desired, GatewayStatus):
+        return gateway_status(desired, current, now=now)
+    return route_status(desired, current, controller=controller, now=now)
+
+
+def differs(written: Document, current: Document) -> bool:
+    """Whether writing `written` would change `current`: field by field, lists compared
+    without regard to order, a missing list equal to an empty one."""
+    return any(
+        _canonical(value) != _canonical(current.get(key, [] if isinstance(value, list) else None))
+        for key, value in written.items()
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """One object we may write the status of, as the store holds it now."""
+
+    key: ObjectKey
+    desired: Desired
+    status: Document
+    resource_version: str
+
+
+def targets(statuses: GatewayStatuses, snapshot: Snapshot) -> Iterator[Target]:
+    """Every object translation computed a status for and the store holds, and every route
+    that translation no longer lists (its entries of ours must go)."""
+    classes = snapshot.objects(GatewayClass)
+    for found in statuses.classes:
+        gateway_class = classes.get(("", found.name))
+        if gateway_class is not None:
+            yield _target(("GatewayClass", "", found.name), found, gateway_class)
+    gateways = snapshot.objects(Gateway)
+    for gateway in statuses.gateways:
+        view = gateways.get((gateway.namespace, gateway.name))
+        if view is not None:
+            yield _target(("Gateway", gateway.namespace, gateway.name), gateway, view)
+    listed = {(route.kind, route.namespace, route.name): route for route in statuses.routes}
+    routes: list[Route] = [
+        *snapshot.objects(HTTPRoute).values(),
+        *snapshot.objects(GRPCRoute).values(),
+        *snapshot.objects(TLSRoute).values(),
+        *snapshot.objects(TCPRoute).values(),
+    ]
+    for route in routes:
+        key = (route.kind, route.metadata.namespace, route.metadata.name)
+        desired = listed.get(key) or RouteStatus(
+            kind=key[0], namespace=key[1], name=key[2], parents=()
+        )
+        yield _target(key, desired, route)
+
+
+def _target(
+    key: ObjectKey,
+    desired: Desired,
+    view: GatewayClass | Gateway | Route,
+) -> Target:
+    return Target(
+        key=key,
+        desired=desired,
+        status=view.status,
+        resource_version=view.metadata.resource_version,
+    )
+
+
+def _documents(value: object) -> list[Document]:
+    """The objects of a JSON list (anything else in it, or a non-list, is ignored)."""
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict)]
+
+
+def _parent_key(reference: object, namespace: str) -> tuple[object, ...]:
+    """A parentRef with the API's defaults applied (the route's namespace included)."""
+    found: Mapping[str, object] = reference if isinstance(reference, dict) else {}
+    return (
+        found.get("group", GROUP),
+        found.get("kind", "Gateway"),
+        found.get("namespace") or namespace,
+        found.get("name"),
+        found.get("sectionName"),
+        found.get("port"),
+    )
+
+
+def _canonical(value: object) -> str:
+    """A JSON text equal for equal values, whatever the order of keys and list items."""
+    return json.dumps(_sorted(value), sort_keys=True, separators=(",", ":"))
+
+
+def _sorted(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _sorted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return sorted((_sorted(item) for item in value), key=_canonical)
+    return value
