@@ -75,10 +75,10 @@ IMPLEMENTATION = {
 # --- the suite's images --------------------------------------------------------------
 
 
-def suite_module() -> Path:
-    """The downloaded module sigs.k8s.io/gateway-api/conformance at the pinned version."""
+def suite_module(module: str = "sigs.k8s.io/gateway-api/conformance") -> Path:
+    """The downloaded ``module`` (default the suite's) at the version the wrapper pins."""
     out = subprocess.run(
-        ["go", "mod", "download", "-json", "sigs.k8s.io/gateway-api/conformance"],
+        ["go", "mod", "download", "-json", module],
         cwd=E2E_DIR / "gateway-conformance",
         env={**os.environ, "PATH": f"{os.environ['PATH']}:/usr/local/go/bin", "GOWORK": "off"},
         check=True,
