@@ -473,7 +473,8 @@ def run_on_cluster(opts: Options, suite: Path, images: SuiteImages) -> int:
                     deploy_pod(cluster)
                 else:
                     stack.enter_context(host_controller(cluster, opts.artefacts / "controller.log"))
-                published = gateway_class_features(cluster, FEATURES_WAIT_S)
+                wait = 0.0 if opts.environ.get("GATEWAY_FEATURES") else FEATURES_WAIT_S
+                published = gateway_class_features(cluster, wait)
                 features = feature_flags(
                     opts.environ, published, opts.environ.get("GATEWAY_RUN_TEST", "")
                 )

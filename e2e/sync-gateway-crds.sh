@@ -27,8 +27,7 @@ done
         "# GRPCRoute, TLSRoute, TCPRoute, ReferenceGrant, ...): generated files, copied unchanged from" \
         "# the upstream Go module sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION (config/crd/standard) by" \
         "# e2e/sync-gateway-crds.sh. Install once per cluster, before the GatewayClass:" \
-        "#   kubectl apply --server-side -k deploy/gateway-api" \
-        "# (server-side: the HTTPRoute CRD is too large for client-side apply's annotation)." \
+        "#   kubectl apply -k deploy/gateway-api   (or --server-side, as upstream advises)" \
         "apiVersion: kustomize.config.k8s.io/v1beta1" \
         "kind: Kustomization" \
         "resources:"
