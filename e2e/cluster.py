@@ -330,6 +330,16 @@ class Cluster:
         return self.state / "kubeconfig"
 
     @property
+    def server(self) -> str:
+        """HTTPS URL of the API server."""
+        return f"https://{LOOPBACK}:{APISERVER_PORT}"
+
+    @property
+    def ca_file(self) -> Path:
+        """PEM file that verifies the API server (as :class:`ClusterControlPlane` writes it)."""
+        return self.state / "certs" / "apiserver.crt"
+
+    @property
     def socket(self) -> Path:
         """containerd's CRI/gRPC socket."""
         return self.state / "containerd" / "containerd.sock"
@@ -358,11 +368,13 @@ class Cluster:
             return False
 
     # up
-    def up(self) -> None:
-        """Build what is missing, start every component, wait for the node; no-op if running."""
+    def up(self, *, images: bool = True) -> None:
+        """Build what is missing, start every component, wait for the node; no-op if running.
+        Then (unless ``images`` is false) build and import the echo and controller images."""
         if self.running():
             log("already running")
-            self.import_images()
+            if images:
+                self.import_images()
             return
         self.down()
         started = time.monotonic()
@@ -382,20 +394,34 @@ class Cluster:
         wait_until(self._node_ready_or_fail, timeout=120, what="node localhost Ready")
         wait_until(self._default_service_account, timeout=60, what="ServiceAccount default")
         log(f"node Ready in {time.monotonic() - started:.1f} s")
-        self.import_images()
+        if images:
+            self.import_images()
 
     def import_images(self) -> str:
         """Build (cached) and import the echo backend and the controller image; return the
         controller image's exact name (tagged by the hash of its inputs)."""
-        (echo_bin,) = build_script("build-echo.sh")
-        archive = CACHE_DIR / "images" / f"{echo_bin.name}.oci.tar"
-        if not archive.exists():
-            files = [ImageFile("/echo-basic", echo_bin)]
-            pack_image(archive, name=ECHO_IMAGE, files=files, entrypoint=["/echo-basic"])
-        self._import(archive, ECHO_IMAGE, ECHO_IMAGE)
+        self.import_echo()
         controller_archive, controller_name = build_script("build-image.sh")
         self._import(controller_archive, str(controller_name), CONTROLLER_IMAGE)
         return str(controller_name)
+
+    def import_echo(self, *aliases: str) -> None:
+        """Build (cached) and import the echo backend as :data:`ECHO_IMAGE` and ``aliases``."""
+        (echo_bin,) = build_script("build-echo.sh")
+        self.import_binary(echo_bin, "/echo-basic", ECHO_IMAGE, *aliases)
+
+    def import_binary(
+        self, binary: Path, path: str, name: str, *aliases: str, **image: str
+    ) -> None:
+        """Import the one-binary image of ``binary`` (at ``path``, its entrypoint) as ``name``
+        and ``aliases``; packed once into the image cache. ``image``: pack_image's options."""
+        archive = CACHE_DIR / "images" / f"{binary.name}.oci.tar"
+        if not archive.exists():
+            files = [ImageFile(path, binary)]
+            pack_image(archive, name=name, files=files, entrypoint=[path], **image)
+        self._import(archive, name, name)
+        for alias in aliases:
+            self._import(archive, name, alias)
 
     def _import(self, archive: Path, name: str, alias: str) -> None:
         """Import ``archive`` (holding ``name``) unless present; point ``alias`` at it."""
@@ -466,6 +492,9 @@ state = "{root / "state"}"
 {cri}]
   sandbox_image = "{PAUSE_IMAGE}"
   restrict_oom_score_adj = true
+  # Pods (not on the host network) may bind ports below 1024 as any user, as containerd 2
+  # does by default: the Gateway API suite's CoreDNS (non-root) binds 53.
+  enable_unprivileged_ports = true
   stream_server_address = "{LOOPBACK}"
 {cri}.containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"

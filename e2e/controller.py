@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from e2e.controlplane import ControlPlane, free_ports, stop_process
 from ingress_ctl.haproxy.process import parse_show_proc
@@ -57,7 +57,19 @@ def backend_slice(name: str, service: str, *addresses: str, port: int, namespace
     return found
 
 
-def install(cp: ControlPlane, workdir: Path) -> Path:
+class ApiServer(Protocol):
+    """What :func:`install` needs of a control plane or a cluster."""
+
+    @property
+    def server(self) -> str: ...
+
+    @property
+    def ca_file(self) -> Path: ...
+
+    def kubectl(self, *args: str, input: str | None = None, timeout: float = ...) -> str: ...
+
+
+def install(cp: ApiServer, workdir: Path) -> Path:
     """Apply deploy/cluster; a kubeconfig (in workdir) for the controller's ServiceAccount."""
     cp.kubectl("apply", "-k", str(ROOT / "deploy" / "cluster"))
     namespace, name = SERVICE_ACCOUNT
@@ -116,11 +128,18 @@ class Controller:
 
 
 @contextlib.contextmanager
-def running_controller(kubeconfig: Path, *flags: str) -> Iterator[Controller]:
-    """`ingress-ctl run --kubeconfig kubeconfig FLAGS` on free 127.0.0.1 ports, until exit."""
+def running_controller(
+    kubeconfig: Path,
+    *flags: str,
+    ports: tuple[int, int, int] | None = None,
+    log: Path | None = None,
+) -> Iterator[Controller]:
+    """`ingress-ctl run --kubeconfig kubeconfig FLAGS` on 127.0.0.1, until exit: HTTP, HTTPS
+    and status on ``ports`` (default: free ones), its output in ``log`` (default: a
+    temporary file)."""
     root = Path(tempfile.mkdtemp(prefix="ic", dir="/tmp"))  # short: UNIX socket paths
-    http_port, https_port, status_port = free_ports(3)
-    state_dir, log = root / "state", root / "controller.log"
+    http_port, https_port, status_port = ports or free_ports(3)
+    state_dir, log = root / "state", log or root / "controller.log"
     command = [
         str(INGRESS_CTL), "run", "--kubeconfig", str(kubeconfig), "--bind-address", "127.0.0.1",
         "--http-port", str(http_port), "--https-port", str(https_port),

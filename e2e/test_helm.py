@@ -98,3 +98,21 @@ def test_values_reach_the_objects(helm: Path) -> None:
     assert settings.configmap == "ingress-ctl/ingress-ctl"
     assert rendered["Service/ingress-ctl"]["spec"]["type"] == "NodePort"
     assert found["resources"]["limits"]["memory"] == "2Gi"
+
+
+def test_the_gateway_class_is_rendered_on_request_like_deploy_gatewayclass(helm: Path) -> None:
+    kustomized = subprocess.run(
+        ["kubectl", "kustomize", str(DEPLOY / "gatewayclass")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    [deployed] = yaml.safe_load_all(kustomized)
+    rendered = template(helm, "gatewayClass.create=true")
+    renamed = template(
+        helm, "gatewayClass.create=true", "gatewayClass.name=edge", "ingressClass.controller=x.io/y"
+    )
+
+    assert "GatewayClass/ingress-ctl" not in template(helm)
+    assert rendered["GatewayClass/ingress-ctl"]["spec"] == deployed["spec"]
+    assert renamed["GatewayClass/edge"]["spec"]["controllerName"] == "x.io/y"

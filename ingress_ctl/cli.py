@@ -178,6 +178,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="/metrics also exposes haproxy_server_* per server (pod), not only per backend",
     )
+    run.add_argument(
+        "--gateway-address-pool",
+        metavar="IPV4_NETWORK",
+        help="give each Gateway without spec.addresses its own address of this network "
+        "(e.g. 127.10.0.0/24); its listeners bind there",
+    )
     _kubernetes_flags(run)
 
     rendering = commands.add_parser("render", help="print the HAProxy configuration")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from ingress_ctl.cli import main
+from ingress_ctl.cli import main, parse_command_line
 from ingress_ctl.fallback import placeholder
 from ingress_ctl.haproxy import naming
 from ingress_ctl.translation import translate
@@ -168,6 +169,28 @@ def test_bad_flag_values_exit_2(
 
     assert (code, out) == (2, "")
     assert mentions in err
+
+
+def test_the_gateway_address_pool_is_an_ipv4_network_off_by_default() -> None:
+    _, default = parse_command_line(["run"])
+    _, given = parse_command_line(["run", "--gateway-address-pool", "127.10.0.0/24"])
+
+    assert default.gateway_address_pool is None
+    assert given.gateway_address_pool == IPv4Network("127.10.0.0/24")
+
+
+@pytest.mark.parametrize(
+    "value", ["127.10.0.5/24", "fd00::/64", "127.10.0.0/33", "pool", "127.10.0.0/24\nx"]
+)
+def test_a_gateway_address_pool_that_is_no_ipv4_network_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, value: str
+) -> None:
+    code, out, err = cli(
+        capsys, "run", "--state-dir", str(tmp_path), "--gateway-address-pool", value
+    )
+
+    assert (code, out) == (2, "")
+    assert "gateway_address_pool" in err
 
 
 # --- explain ------------------------------------------------------------------------

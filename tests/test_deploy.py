@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,86 @@ def test_the_e2e_overlay_only_pins_the_image_and_adds_what_the_test_cluster_lack
         {"name": "KUBERNETES_SERVICE_PORT", "value": "16443"},
     ]
     assert local["securityContext"] == metal["securityContext"]
+
+
+GATEWAY_KINDS = {
+    "gatewayclasses",
+    "gateways",
+    "httproutes",
+    "grpcroutes",
+    "tlsroutes",
+    "tcproutes",
+    "referencegrants",
+}
+
+
+def test_the_cluster_role_reads_gateway_api_objects_and_writes_only_their_status() -> None:
+    rules = manifest("cluster/clusterrole.yaml")["rules"]
+    gateway = [rule for rule in rules if rule["apiGroups"] == ["gateway.networking.k8s.io"]]
+    reads = {
+        r
+        for rule in gateway
+        if rule["verbs"] == ["get", "list", "watch"]
+        for r in rule["resources"]
+    }
+    writes = {
+        r for rule in gateway if rule["verbs"] == ["update", "patch"] for r in rule["resources"]
+    }
+
+    assert reads == GATEWAY_KINDS
+    assert writes == {f"{kind}/status" for kind in GATEWAY_KINDS - {"referencegrants"}}
+    assert len(gateway) == 2
+    assert {
+        "apiGroups": [""],
+        "resources": ["namespaces"],
+        "verbs": ["get", "list", "watch"],
+    } in rules
+
+
+def test_the_gateway_class_names_the_controller_by_its_default_controller_name() -> None:
+    objects = kustomized(DEPLOY / "gatewayclass")
+    _, settings = parse_command_line(container()["args"])
+
+    assert list(objects) == ["GatewayClass/ingress-ctl"]
+    assert objects["GatewayClass/ingress-ctl"]["spec"]["controllerName"] == settings.controller_name
+
+
+def test_the_gateway_api_crds_are_the_standard_channel_of_the_suites_version() -> None:
+    """Every file of deploy/gateway-api is in its kustomization, and all carry the bundle
+    version the conformance suite is pinned at (e2e/gateway-conformance/go.mod)."""
+    folder = DEPLOY / "gateway-api"
+    go_mod = (DEPLOY.parent / "e2e" / "gateway-conformance" / "go.mod").read_text()
+    [version] = re.findall(r"sigs\.k8s\.io/gateway-api/conformance (v\S+)", go_mod)
+    listed = yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"]
+    objects = [o for name in listed for o in yaml.safe_load_all((folder / name).read_text())]
+    crds = {
+        o["spec"]["names"]["plural"]: o for o in objects if o["kind"] == "CustomResourceDefinition"
+    }
+
+    assert sorted(listed) == sorted(
+        p.name for p in folder.glob("*.yaml") if p.name != "kustomization.yaml"
+    )
+    assert set(crds) >= GATEWAY_KINDS
+    for crd in crds.values():
+        annotations = crd["metadata"]["annotations"]
+        assert annotations["gateway.networking.k8s.io/bundle-version"] == version
+        assert annotations["gateway.networking.k8s.io/channel"] == "standard"
+    for kind in ("tlsroutes", "tcproutes"):
+        served = {v["name"] for v in crds[kind]["spec"]["versions"] if v["served"]}
+        assert "v1" in served, kind
+
+
+def test_the_gateway_overlay_adds_the_gateway_class_and_the_address_pool_only() -> None:
+    e2e = kustomized(DEPLOY.parent / "e2e" / "overlay")
+    gateway = kustomized(DEPLOY.parent / "e2e" / "gateway-overlay")
+    [before] = e2e["Deployment/ingress-ctl"]["spec"]["template"]["spec"]["containers"]
+    [after] = gateway["Deployment/ingress-ctl"]["spec"]["template"]["spec"]["containers"]
+    _, settings = parse_command_line(after["args"])
+
+    assert set(gateway) == {*e2e, "GatewayClass/ingress-ctl"}
+    assert after["args"] == [*before["args"], "--gateway-address-pool=127.10.0.0/24"]
+    assert {k: v for k, v in after.items() if k != "args"} == {
+        k: v for k, v in before.items() if k != "args"
+    }
+    assert str(settings.gateway_address_pool) == "127.10.0.0/24"
+    assert str(settings.bind_address) == "127.0.0.1"  # Ingress listeners off 127.10.0.0/24

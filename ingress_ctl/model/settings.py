@@ -131,6 +131,9 @@ class Settings(BaseModel):
     """Name of the Lease that elects the one replica writing status and Events."""
     controller_namespace: Label = FALLBACK_CONTROLLER_NAMESPACE
     """Namespace of the election Lease."""
+    gateway_address_pool: IPv4Network | None = None
+    """Addresses for Gateways without spec.addresses: each gets a stable one of this network,
+    its listeners bind there and its status.addresses reports it (e.g. 127.10.0.0/24)."""
 
     @property
     def mode(self) -> Literal["files", "kubernetes"]:
