@@ -40,6 +40,12 @@ USAGE_ERROR = 2
 
 def _routing_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--gateway-address-pool",
+        metavar="IPV4_NETWORK",
+        help="give each Gateway without spec.addresses its own address of this network "
+        "(e.g. 127.10.0.0/24); its listeners bind there",
+    )
+    parser.add_argument(
         "--controller-name",
         default="ingress-ctl.io/haproxy",
         help="spec.controller of the IngressClasses we own",
@@ -177,12 +183,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="/metrics also exposes haproxy_server_* per server (pod), not only per backend",
-    )
-    run.add_argument(
-        "--gateway-address-pool",
-        metavar="IPV4_NETWORK",
-        help="give each Gateway without spec.addresses its own address of this network "
-        "(e.g. 127.10.0.0/24); its listeners bind there",
     )
     _kubernetes_flags(run)
 

@@ -120,9 +120,6 @@ class Settings(BaseModel):
     """Kubernetes credentials; else $KUBECONFIG, else the pod's service account."""
     watch_namespaces: tuple[Label, ...] = ()
     """Namespaces to watch; all when empty (IngressClasses are cluster-scoped: always all)."""
-    gateway_address_pool: IPv4Network | None = None
-    """Each Gateway without spec.addresses gets a stable address of this network and listens
-    there (None: Gateways listen on bind_address)."""
     publish_addresses: tuple[PublishAddress, ...] = ()
     """Written into the status of the Ingresses we serve; wins over publish_service."""
     publish_service: NamespacedName | None = None
