@@ -176,8 +176,9 @@ spec:
     assert status["tls-terminate"]["Accepted"] == ("False", "UnsupportedValue")
     gateway = next(item for item in found.gateway.gateways if item.name == "bad")
     assert conditions(gateway.conditions)["Accepted"] == ("True", "ListenersNotValid")
-    kinds = next(item for item in gateway.listeners if item.name == "kinds").supported_kinds
-    assert [kind.kind for kind in kinds] == ["HTTPRoute"]
+    kinds = {item.name: [k.kind for k in item.supported_kinds] for item in gateway.listeners}
+    assert kinds["kinds"] == ["HTTPRoute"]
+    assert kinds["tls-terminate"] == kinds["udp"] == []
     assert sorted(
         port.port for port in found.routing.gateway_ports if port.gateway.name == "bad"
     ) == [81, 82]

@@ -86,8 +86,10 @@ class ListenerState:
         return True, "Programmed"
 
     def reject(self, reason: str, message: str) -> None:
+        """Not accepted: no route kind is supported here (the spec's empty supportedKinds)."""
         if self.accepted[0]:
             self.accepted = (False, reason, message)
+        self.kinds = ()
 
     def unresolved(self, reason: str, message: str) -> None:
         if self.resolved[0]:
