@@ -335,7 +335,7 @@ class Scene:
 
     async def written(self, statuses: GatewayStatuses, snapshot: Snapshot | None = None) -> int:
         """Submit, wait until the writer is idle; how many objects were queued."""
-        queued = self.writer.submit(statuses, snapshot or self.store.snapshot())
+        queued = await self.writer.submit(statuses, snapshot or self.store.snapshot())
         await asyncio.wait_for(self.writer.idle.wait(), TIMEOUT_S)
         return queued
 
