@@ -201,7 +201,9 @@ class Informer:
             except Gone:
                 log.info("%s: watch expired (410 Gone); relisting", self.name)
                 reason = "expired"
-            except Absent:
+            except Absent as why:  # no longer served (or watching is not granted)
+                self._mark_absent(str(why))
+                await asyncio.sleep(ABSENT_RETRY_S)
                 reason = "start"
 
     async def _relist(self, reason: str) -> bool:
