@@ -276,7 +276,7 @@ class Informer:
         self.listed.set()
         self._version = str(body["metadata"]["resourceVersion"])
         if self.absent is not None:
-            log.info("%s: now served; %d listed", self.name, len(objects))
+            log.info("%s: now readable; %d listed", self.name, len(objects))
             self.absent = None
         log.debug("%s: listed %d at %s", self.name, len(objects), self._version)
 

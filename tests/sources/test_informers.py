@@ -262,7 +262,7 @@ async def test_an_optional_kind_not_served_is_listed_empty_and_looked_for_again(
     assert routes(store) == ["a"]
     said = [r.getMessage() for r in caplog.records if "TCPRoute" in r.getMessage()]
     assert len([m for m in said if "looked for again" in m]) == 1  # logged once
-    assert any("now served" in m for m in said)
+    assert any("now readable" in m for m in said)
     kind_lists = metrics.registry.get_sample_value(
         "ingress_ctl_informer_lists_total", {"kind": "TCPRoute", "reason": "start"}
     )
