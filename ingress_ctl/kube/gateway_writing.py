@@ -9,7 +9,8 @@ carries the resourceVersion it was computed from, so a concurrent change
 answers 409 Conflict; the object is then read again, its status recomputed and
 written only if it still differs (MAX_ATTEMPTS in all). A write that fails is
 counted, logged with the object, and tried again after a growing delay unless a
-newer status replaced it. Until the watch brings our own write back, the store
+newer status replaced it (one the API server refuses as invalid is not: the next
+sync submits it again). Until the watch brings our own write back, the store
 still holds the version before it: the writer remembers what it wrote, so that
 stale version causes no second write. Nothing is written unless this replica
 leads when the write starts.
@@ -49,6 +50,8 @@ RETRY_START_S = 1.0
 RETRY_MAX_S = 30.0
 CONFLICT = 409
 NOT_FOUND = 404
+REFUSED = frozenset({400, 422})
+"""The API server refuses the status itself: the same write would fail again."""
 
 
 def now_text() -> str:
@@ -182,6 +185,14 @@ class GatewayStatusWriter:
     def _failed(self, target: Target, error: BaseException) -> None:
         kind, namespace, name = target.key
         self._metrics.gateway_status_failures.labels(kind=kind).inc()
+        if isinstance(error, client.ApiException) and error.status in REFUSED:
+            log.error(
+                "status of %s %s refused: %s; written again when it changes",
+                kind,
+                _name(namespace, name),
+                describe_error(error),
+            )
+            return
         failures = self._failures.get(target.key, 0) + 1
         self._failures[target.key] = failures
         delay = min(RETRY_START_S * 2 ** (failures - 1), RETRY_MAX_S)

@@ -156,6 +156,20 @@ async def test_a_failed_write_is_counted_and_tried_again(
     assert "status of Gateway ns/gw: HTTP 500" in caplog.text
 
 
+async def test_a_status_the_api_server_refuses_is_not_retried_by_itself(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(gateway_writing, "RETRY_START_S", 0.01)
+    fake = FakeApiServer(codes=[422])
+    async with writer_for(fake) as (writer, metrics):
+        await writer.submit(gateway("x"), snapshot())
+        await run_until_idle(writer)
+        await asyncio.sleep(0.1)  # a retry would have come by now
+    assert len(fake.patches()) == 1
+    assert count(metrics, "ingress_ctl_gateway_status_write_failures_total") == 1
+    assert "status of Gateway ns/gw refused: HTTP 422" in caplog.text
+
+
 async def test_the_version_served_is_found_once_and_kept() -> None:
     fake = FakeApiServer(served="v1beta1")
     async with writer_for(fake) as (writer, _):
