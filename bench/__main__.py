@@ -16,6 +16,7 @@ BENCHMARKS = (
     "manifest_edits",
     "status_page",
     "churn",
+    "gateway_status",
 )
 
 

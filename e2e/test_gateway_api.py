@@ -81,8 +81,10 @@ def crds(plane: ControlPlane) -> ControlPlane:
     return plane
 
 
-def new_namespace(plane: ControlPlane, request: pytest.FixtureRequest) -> str:
-    """A namespace for one test (applied with the examples, which label it)."""
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest) -> str:
+    """A namespace name for one test, on this module's control plane (the examples create
+    and label it)."""
     return namespace_name(request.node.name)
 
 
@@ -134,10 +136,9 @@ def held(store: Store, kind: str, namespace: str) -> dict[str, Any]:
 
 
 def test_crds_installed_after_the_controller_started_are_picked_up(
-    plane: ControlPlane, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    plane: ControlPlane, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(informers, "ABSENT_RETRY_S", 0.5)
-    namespace = new_namespace(plane, request)
 
     async def scenario() -> None:
         async with watching(plane) as (store, found):
@@ -154,7 +155,7 @@ def test_crds_installed_after_the_controller_started_are_picked_up(
     asyncio.run(scenario())
 
 
-def label(manifest: dict[str, Any]) -> tuple[str, ...]:
+def object_args(manifest: dict[str, Any]) -> tuple[str, ...]:
     """kubectl arguments naming a manifest's object."""
     meta = manifest["metadata"]
     kind = manifest["kind"].lower()
@@ -167,9 +168,8 @@ def label(manifest: dict[str, Any]) -> tuple[str, ...]:
 
 
 def test_watch_sees_every_kind_created_updated_and_deleted(
-    crds: ControlPlane, request: pytest.FixtureRequest
+    crds: ControlPlane, namespace: str
 ) -> None:
-    namespace = new_namespace(crds, request)
     examples = gateway_api_objects(namespace)
 
     async def scenario() -> None:
@@ -179,7 +179,7 @@ def test_watch_sees_every_kind_created_updated_and_deleted(
                 lambda: all(held(store, kind, namespace) for kind in KINDS), "every kind added"
             )
             for manifest in examples:
-                await kubectl(crds, "label", *label(manifest), "changed=yes")
+                await kubectl(crds, "label", *object_args(manifest), "changed=yes")
 
             def all_labelled() -> bool:
                 return all(
@@ -190,7 +190,7 @@ def test_watch_sees_every_kind_created_updated_and_deleted(
 
             await eventually(all_labelled, "every kind updated")
             for manifest in examples[1:]:  # a Namespace never finishes deleting here
-                await kubectl(crds, "delete", *label(manifest), "--wait=false")
+                await kubectl(crds, "delete", *object_args(manifest), "--wait=false")
             await eventually(
                 lambda: not any(held(store, kind, namespace) for kind in KINDS[1:]),
                 "every kind deleted",
@@ -335,7 +335,7 @@ class Scene:
 
     async def written(self, statuses: GatewayStatuses, snapshot: Snapshot | None = None) -> int:
         """Submit, wait until the writer is idle; how many objects were queued."""
-        queued = self.writer.submit(statuses, snapshot or self.store.snapshot())
+        queued = await self.writer.submit(statuses, snapshot or self.store.snapshot())
         await asyncio.wait_for(self.writer.idle.wait(), TIMEOUT_S)
         return queued
 
@@ -383,9 +383,8 @@ async def scene(plane: ControlPlane, namespace: str) -> AsyncIterator[Scene]:
 
 
 def test_status_is_written_only_when_different_keeping_times_and_others_entries(
-    crds: ControlPlane, request: pytest.FixtureRequest
+    crds: ControlPlane, namespace: str
 ) -> None:
-    namespace = new_namespace(crds, request)
 
     async def scenario() -> None:
         async with scene(crds, namespace) as found:
@@ -494,12 +493,11 @@ def mine(scene: Scene) -> list[tuple[str, Any]]:
 
 
 def test_the_running_controller_leading_drops_its_entries_for_parents_no_longer_ours(
-    crds: ControlPlane, request: pytest.FixtureRequest
+    crds: ControlPlane, namespace: str
 ) -> None:
     """`ingress-ctl run` end to end: informers, sync, the leader's reporting and the writer.
     An entry of our controllerName for a parent the route does not reference goes; another
     controller's entry stays (true whatever translation says of the route's own parent)."""
-    namespace = new_namespace(crds, request)
     asyncio.run(apply(crds, *gateway_api_objects(namespace, controller=OURS)))
     theirs, stale = their_entry(namespace, "their-gw"), their_entry(namespace, "gone", OURS)
     body = json.dumps({"status": {"parents": [theirs, stale]}})

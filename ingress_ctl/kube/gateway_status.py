@@ -14,7 +14,7 @@ write is needed at all. Pure: the writer (`gateway_writing`) does the I/O.
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -164,8 +164,8 @@ def desired_status(desired: Desired, current: Document, *, controller: str, now:
 def differs(written: Document, current: Document) -> bool:
     """Whether writing `written` would change `current`: field by field, lists compared
     without regard to order, a missing list equal to an empty one."""
-    return any(
-        _canonical(value) != _canonical(current.get(key, [] if isinstance(value, list) else None))
+    return not all(
+        _same(value, current.get(key, [] if isinstance(value, list) else None))
         for key, value in written.items()
     )
 
@@ -241,14 +241,15 @@ def _parent_key(reference: object, namespace: str) -> tuple[object, ...]:
     )
 
 
-def _canonical(value: object) -> str:
-    """A JSON text equal for equal values, whatever the order of keys and list items."""
-    return json.dumps(_sorted(value), sort_keys=True, separators=(",", ":"))
+def _same(written: object, current: object) -> bool:
+    """Equal, or equal once the order of keys and of list items is set aside."""
+    return written == current or _unordered(written) == _unordered(current)
 
 
-def _sorted(value: object) -> object:
+def _unordered(value: object) -> object:
+    """A hashable form of a JSON value that forgets the order of keys and of list items."""
     if isinstance(value, dict):
-        return {key: _sorted(item) for key, item in value.items()}
+        return frozenset((key, _unordered(item)) for key, item in value.items())
     if isinstance(value, list):
-        return sorted((_sorted(item) for item in value), key=_canonical)
+        return ("list", frozenset(Counter(_unordered(item) for item in value).items()))
     return value

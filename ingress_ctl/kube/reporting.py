@@ -79,7 +79,7 @@ class Reporter:
         patch failed."""
         snapshot = self._store.snapshot()
         if self._gateway is not None:
-            self._gateway.submit(self._status.gateway, snapshot)
+            await self._gateway.submit(self._status.gateway, snapshot)
         ingresses = snapshot.objects(Ingress)
         reports = self._status.ingresses
         decision = self._event_log.decide(ingress_events(reports, ingresses), now=monotonic())

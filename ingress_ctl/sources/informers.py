@@ -201,7 +201,9 @@ class Informer:
             except Gone:
                 log.info("%s: watch expired (410 Gone); relisting", self.name)
                 reason = "expired"
-            except Absent:
+            except Absent as why:  # no longer served (or watching is not granted)
+                self._mark_absent(str(why))
+                await asyncio.sleep(ABSENT_RETRY_S)
                 reason = "start"
 
     async def _relist(self, reason: str) -> bool:
@@ -274,7 +276,7 @@ class Informer:
         self.listed.set()
         self._version = str(body["metadata"]["resourceVersion"])
         if self.absent is not None:
-            log.info("%s: now served; %d listed", self.name, len(objects))
+            log.info("%s: now readable; %d listed", self.name, len(objects))
             self.absent = None
         log.debug("%s: listed %d at %s", self.name, len(objects), self._version)
 

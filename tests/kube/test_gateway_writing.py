@@ -116,8 +116,8 @@ def count(metrics: Metrics, name: str) -> float:
 async def test_the_latest_status_wins_and_carries_the_version_it_was_computed_from() -> None:
     fake = FakeApiServer()
     async with writer_for(fake) as (writer, metrics):
-        assert writer.submit(gateway("first"), snapshot()) == 1
-        assert writer.submit(gateway("second"), snapshot()) == 1
+        assert await writer.submit(gateway("first"), snapshot()) == 1
+        assert await writer.submit(gateway("second"), snapshot()) == 1
         await run_until_idle(writer)
     [(_, body)] = fake.patches()
     assert body["metadata"] == {"resourceVersion": "7"}
@@ -128,7 +128,7 @@ async def test_the_latest_status_wins_and_carries_the_version_it_was_computed_fr
 async def test_a_follower_writes_nothing() -> None:
     fake = FakeApiServer()
     async with writer_for(fake, leader=lambda: False) as (writer, metrics):
-        assert writer.submit(gateway("x"), snapshot()) == 1
+        assert await writer.submit(gateway("x"), snapshot()) == 1
         await run_until_idle(writer)
     assert fake.seen == []
     assert count(metrics, "ingress_ctl_gateway_status_writes_total") == 0
@@ -140,7 +140,7 @@ async def test_a_failed_write_is_counted_and_tried_again(
     monkeypatch.setattr(gateway_writing, "RETRY_START_S", 0.01)
     fake = FakeApiServer(codes=[500])
     async with writer_for(fake) as (writer, metrics):
-        writer.submit(gateway("x"), snapshot())
+        await writer.submit(gateway("x"), snapshot())
         task = asyncio.create_task(writer.run())
         try:
             for _ in range(200):
@@ -156,12 +156,26 @@ async def test_a_failed_write_is_counted_and_tried_again(
     assert "status of Gateway ns/gw: HTTP 500" in caplog.text
 
 
+async def test_a_status_the_api_server_refuses_is_not_retried_by_itself(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(gateway_writing, "RETRY_START_S", 0.01)
+    fake = FakeApiServer(codes=[422])
+    async with writer_for(fake) as (writer, metrics):
+        await writer.submit(gateway("x"), snapshot())
+        await run_until_idle(writer)
+        await asyncio.sleep(0.1)  # a retry would have come by now
+    assert len(fake.patches()) == 1
+    assert count(metrics, "ingress_ctl_gateway_status_write_failures_total") == 1
+    assert "status of Gateway ns/gw refused: HTTP 422" in caplog.text
+
+
 async def test_the_version_served_is_found_once_and_kept() -> None:
     fake = FakeApiServer(served="v1beta1")
     async with writer_for(fake) as (writer, _):
-        writer.submit(gateway("a"), snapshot())
+        await writer.submit(gateway("a"), snapshot())
         await run_until_idle(writer)
-        writer.submit(gateway("b"), snapshot())
+        await writer.submit(gateway("b"), snapshot())
         await run_until_idle(writer)
     versions = [path.split("/")[3] for path, _ in fake.patches()]
     assert versions == ["v1", "v1beta1", "v1beta1"]
@@ -170,7 +184,7 @@ async def test_the_version_served_is_found_once_and_kept() -> None:
 async def test_an_object_gone_at_every_version_is_no_failure() -> None:
     fake = FakeApiServer(served="none")
     async with writer_for(fake) as (writer, metrics):
-        writer.submit(gateway("a"), snapshot())
+        await writer.submit(gateway("a"), snapshot())
         await run_until_idle(writer)
     assert [path.split("/")[3] for path, _ in fake.patches()] == ["v1", "v1beta1"]
     assert count(metrics, "ingress_ctl_gateway_status_write_failures_total") == 0

@@ -262,7 +262,7 @@ async def test_an_optional_kind_not_served_is_listed_empty_and_looked_for_again(
     assert routes(store) == ["a"]
     said = [r.getMessage() for r in caplog.records if "TCPRoute" in r.getMessage()]
     assert len([m for m in said if "looked for again" in m]) == 1  # logged once
-    assert any("now served" in m for m in said)
+    assert any("now readable" in m for m in said)
     kind_lists = metrics.registry.get_sample_value(
         "ingress_ctl_informer_lists_total", {"kind": "TCPRoute", "reason": "start"}
     )
@@ -286,8 +286,26 @@ async def test_an_optional_kind_that_goes_away_is_emptied_and_looked_for_again()
         store, _ = await run_script(fake, resource=TCP_ROUTES, path=V1ALPHA2)
 
     assert fake.seen == ["list", "watch@10", "list", "list", "watch@30"]
-    assert seen_empty == [False, True, False]
+    assert seen_empty == [False, True, True, False]
     assert routes(store) == ["c"]
+
+
+async def test_an_optional_kind_listed_but_not_watched_is_looked_for_again_not_relisted_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(informers, "ABSENT_RETRY_S", 0.2)
+    forbidden = web.json_response({"code": 403, "message": "watch forbidden"}, status=403)
+    fake = FakeApiServer(
+        lists=[listing(10, tcp_route("a", 5)), listing(20, tcp_route("a", 5))],
+        watches=[forbidden],
+    )
+    started = asyncio.get_running_loop().time()
+
+    store, _ = await run_script(fake, resource=TCP_ROUTES, path=V1ALPHA2)
+
+    assert fake.seen == ["list", "watch@10", "list", "watch@20"]
+    assert asyncio.get_running_loop().time() - started >= 0.2  # not a tight loop
+    assert routes(store) == ["a"]
 
 
 async def test_a_required_kind_refused_is_retried_not_taken_as_empty() -> None:
