@@ -45,7 +45,7 @@ from typing import Any
 
 import yaml
 
-from e2e.cluster import Cluster, log
+from e2e.cluster import Cluster
 from e2e.controller import ROOT, install, running_controller
 from e2e.controlplane import KubectlError
 
@@ -70,6 +70,11 @@ IMPLEMENTATION = {
     "contact": "maintainers@ingress-ctl.io",
 }
 """The report's implementation block (GATEWAY_ORGANIZATION, _PROJECT, _URL, _CONTACT win)."""
+
+
+def log(message: str) -> None:
+    """Progress on stderr (the suite's output goes to stdout)."""
+    print(f"[gateway] {message}", file=sys.stderr, flush=True)
 
 
 # --- the suite's images --------------------------------------------------------------
