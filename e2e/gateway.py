@@ -14,7 +14,8 @@ Every use of the cluster holds ``/tmp/ingress-ctl-e2e.lock`` (as ``flock`` does)
 do not. The cluster is taken down at the end when this run brought it up, unless
 ``--keep-cluster``. Settings (flags win over the environment)::
 
-    GATEWAY_CONTROLLER=pod|host        where the controller runs (default pod)
+    GATEWAY_CONTROLLER=pod|host|none   where the controller runs (default pod; none: you
+                                       run it, the harness prints the command)
     GATEWAY_REPORT=PATH                the suite's report (default gateway-conformance-report.yaml)
     GATEWAY_RUN_TEST=ShortName         run one test (the suite's -run-test)
     GATEWAY_SKIP_TESTS=A,B             skip these (-skip-tests)
@@ -45,7 +46,7 @@ from typing import Any
 
 import yaml
 
-from e2e.cluster import Cluster, log
+from e2e.cluster import Cluster
 from e2e.controller import ROOT, install, running_controller
 from e2e.controlplane import KubectlError
 
@@ -70,6 +71,11 @@ IMPLEMENTATION = {
     "contact": "maintainers@ingress-ctl.io",
 }
 """The report's implementation block (GATEWAY_ORGANIZATION, _PROJECT, _URL, _CONTACT win)."""
+
+
+def log(message: str) -> None:
+    """Progress on stderr (the suite's output goes to stdout)."""
+    print(f"[gateway] {message}", file=sys.stderr, flush=True)
 
 
 # --- the suite's images --------------------------------------------------------------
@@ -172,9 +178,36 @@ def install_crds(cluster: Cluster) -> None:
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds, timeout=90)
 
 
+PENDING = {
+    "conditions": [
+        {
+            "type": "Accepted",
+            "status": "Unknown",
+            "reason": "Pending",
+            "message": "Waiting for controller",
+            "lastTransitionTime": "1970-01-01T00:00:00Z",
+        }
+    ],
+    "supportedFeatures": None,
+}
+"""The status the CRD gives a new GatewayClass."""
+
+
+def reset_gateway_class(cluster: Cluster) -> None:
+    """The GatewayClass, its status back to the CRD's default: on a cluster left up, the
+    status a previous run's controller wrote would let the suite start before this run's
+    controller said anything (the Accepted condition and supportedFeatures it checks)."""
+    cluster.kubectl("apply", "-k", str(GATEWAY_CLASS_DIR))
+    cluster.kubectl(
+        "patch", "gatewayclass", GATEWAY_CLASS, "--subresource=status", "--type=merge",
+        "-p", json.dumps({"status": PENDING}),
+    )  # fmt: skip
+
+
 def deploy_pod(cluster: Cluster) -> None:
     """The controller as users run it: e2e/gateway-overlay, the image just built."""
     image = cluster.import_images()
+    reset_gateway_class(cluster)
     cluster.kubectl("apply", "-k", str(OVERLAY))
     cluster.kubectl(
         "set", "image", "deployment/ingress-ctl", "-n", NAMESPACE, f"controller={image}"
@@ -193,22 +226,40 @@ def host_controller_flags() -> list[str]:
     ]  # fmt: skip
 
 
-@contextlib.contextmanager
-def host_controller(cluster: Cluster, log_path: Path) -> Iterator[None]:
-    """`ingress-ctl run` on this machine with the ServiceAccount's token (the RBAC of
-    deploy/), the Deployment removed so no pod competes for the ports and the Lease."""
+def prepare_host(cluster: Cluster, workdir: Path) -> Path:
+    """deploy/cluster and the GatewayClass without the Deployment (no pod competes for the
+    ports and the Lease); a kubeconfig with the controller ServiceAccount's token (the RBAC
+    of deploy/) for a controller on this machine."""
     cluster.kubectl(
         "delete", "deployment", "ingress-ctl", "-n", NAMESPACE, "--ignore-not-found",
         "--wait=true", "--timeout=120s", timeout=150,
     )  # fmt: skip
-    cluster.kubectl("apply", "-k", str(GATEWAY_CLASS_DIR))
-    kubeconfig = install(cluster, log_path.parent)
+    reset_gateway_class(cluster)
+    return install(cluster, workdir)
+
+
+@contextlib.contextmanager
+def host_controller(cluster: Cluster, log_path: Path) -> Iterator[None]:
+    """`ingress-ctl run` on this machine while the suite runs."""
+    kubeconfig = prepare_host(cluster, log_path.parent)
     with running_controller(
         kubeconfig, *host_controller_flags(), ports=(80, 443, 10254), log=log_path
     ) as controller:
         controller.wait_ready(timeout=60)
         log(f"controller running on this machine; its log: {log_path}")
         yield
+
+
+def own_controller(cluster: Cluster, workdir: Path) -> None:
+    """Say how to run the controller yourself (a debugger, a live log) for this run."""
+    kubeconfig = prepare_host(cluster, workdir)
+    command = [
+        str(ROOT / ".venv" / "bin" / "ingress-ctl"), "run", "--kubeconfig", str(kubeconfig),
+        "--bind-address", "127.0.0.1", "--http-port", "80", "--https-port", "443",
+        "--status-port", "10254", "--state-dir", "/tmp/ingress-ctl-gateway-state",
+        *host_controller_flags(),
+    ]  # fmt: skip
+    log(f"--controller=none: run the controller yourself now:\n  {shlex.join(command)}")
 
 
 # --- the suite -----------------------------------------------------------------------
@@ -398,7 +449,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--controller", choices=("pod", "host"), help="default pod")
+    parser.add_argument(
+        "--controller",
+        choices=("pod", "host", "none"),
+        help="default pod; none: you run `ingress-ctl run` yourself (the command is printed)",
+    )
     parser.add_argument("--report", type=Path, help="default gateway-conformance-report.yaml")
     parser.add_argument("--run-test", metavar="SHORT_NAME")
     parser.add_argument("--skip-tests", metavar="A,B")
@@ -471,8 +526,10 @@ def run_on_cluster(opts: Options, suite: Path, images: SuiteImages) -> int:
             with contextlib.ExitStack() as stack:
                 if opts.mode == "pod":
                     deploy_pod(cluster)
-                else:
+                elif opts.mode == "host":
                     stack.enter_context(host_controller(cluster, opts.artefacts / "controller.log"))
+                else:
+                    own_controller(cluster, opts.artefacts)
                 wait = 0.0 if opts.environ.get("GATEWAY_FEATURES") else FEATURES_WAIT_S
                 published = gateway_class_features(cluster, wait)
                 features = feature_flags(
