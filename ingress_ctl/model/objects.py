@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     PlainValidator,
     TypeAdapter,
@@ -176,11 +177,18 @@ _NO_CONDITIONS: dict[str, Any] = {}
 _FLAGS = frozenset({bool, type(None)})
 
 
+def _none_as_empty(value: Any) -> Any:
+    """`null` lists (as the API server writes them for an empty EndpointSlice) are empty."""
+    return () if value is None else value
+
+
 def _endpoint_states(value: Any) -> tuple[EndpointState, ...]:
     """The endpoints of a slice, read by hand when every value has exactly its type (as the
     API server writes them; 100,000 at scale, where the views cost twice as much), else by
     the `Endpoint` views, which coerce what pydantic coerces and name each field that fails
     (tests/model/test_endpoint_states.py checks that both agree)."""
+    if value is None:  # the API server writes `"endpoints": null` for a Service with no pods
+        return ()
     if type(value) is list or type(value) is tuple:
         states = []
         for raw in value:
@@ -241,7 +249,7 @@ class EndpointSlice:
     metadata: Metadata
     address_type: str = Field(default="IPv4", alias="addressType")
     endpoints: InitVar[Annotated[tuple[EndpointState, ...], PlainValidator(_endpoint_states)]] = ()
-    ports: tuple[EndpointPort, ...] = ()
+    ports: Annotated[tuple[EndpointPort, ...], BeforeValidator(_none_as_empty)] = ()
     ready: tuple[str, ...] = field(init=False, default=())
     terminating: tuple[str, ...] = field(init=False, default=())
     not_ready: tuple[str, ...] = field(init=False, default=())

@@ -466,3 +466,19 @@ def test_an_unreadable_object_keeps_the_key_it_would_have(raw: Manifest) -> None
     obj = parse_object(raw)
     assert obj is not None
     assert object_key(describe(raw)) == object_key(obj)
+
+
+def test_an_empty_endpoint_slice_as_the_api_server_writes_it() -> None:
+    """A Service with no pods: the API server writes `null` lists, not empty ones."""
+    found = parse_object(
+        {
+            "kind": "EndpointSlice",
+            "apiVersion": "discovery.k8s.io/v1",
+            "metadata": {"name": "web-abc", "namespace": "default"},
+            "addressType": "IPv4",
+            "endpoints": None,
+            "ports": None,
+        }
+    )
+    assert isinstance(found, EndpointSlice)
+    assert (found.ready, found.ports) == ((), ())
