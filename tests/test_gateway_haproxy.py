@@ -36,7 +36,7 @@ from ingress_ctl.model.policies import (
     Timeouts,
     Upstream,
 )
-from ingress_ctl.model.routing import Backend, Mode, PathType, Routing
+from ingress_ctl.model.routing import Backend, Certificate, Mode, PathType, Routing
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
 from ingress_ctl.translation.certificates import parse_pem
@@ -530,3 +530,32 @@ async def test_conditions_with_quotes_commas_and_dashes_match_exactly(proxy: Gat
     assert backend_of(port, '/?we$ird"(name),=-v', host, method="PUT") == "other"
     assert backend_of(port, '/?we$ird"(name),=-v', host) == "web"
     assert backend_of(port, "/?we$ird=-v", host, method="PUT") == "web"
+
+
+async def test_a_certificate_for_another_sni_name_is_added_without_a_reload(
+    proxy: GatewayProxy,
+) -> None:
+    ca = TestCA()
+    shop, other = ca.issue("shop.example.com"), ca.issue("*.example.org", subject="wildcard")
+    first, second = (parse_pem(i.chain_pem, i.key_pem) for i in (shop, other))
+    web = proxy.backend("web")
+    port = free_port()
+
+    def serving(*certificates: tuple[str, Certificate]) -> Routing:
+        return gateway_routing(
+            https_port(port, certificates, match("", "/", web.name)),
+            backends=(web,),
+            certificates=tuple(c for _, c in certificates),
+        )
+
+    await proxy.apply(serving(("shop.example.com", first)))
+    assert https_get(port, sni="a.example.org").subject == "CN=shop.example.com"
+    reloads = (await proxy.process.status()).reloads
+    outcome = await proxy.apply(serving(("shop.example.com", first), ("*.example.org", second)))
+    assert outcome.action == "runtime", outcome
+    assert https_get(port, sni="a.example.org").subject == "CN=wildcard"
+    assert https_get(port, sni="shop.example.com").subject == "CN=shop.example.com"
+    outcome = await proxy.apply(serving(("shop.example.com", first)))
+    assert outcome.action == "runtime", outcome
+    assert https_get(port, sni="a.example.org").subject == "CN=shop.example.com"
+    assert (await proxy.process.status()).reloads == reloads
