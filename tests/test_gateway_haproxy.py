@@ -36,7 +36,7 @@ from ingress_ctl.model.policies import (
     Timeouts,
     Upstream,
 )
-from ingress_ctl.model.routing import Backend, Mode, PathType, Routing
+from ingress_ctl.model.routing import Backend, Certificate, Mode, PathType, Routing
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
 from ingress_ctl.translation.certificates import parse_pem
@@ -418,15 +418,23 @@ async def test_https_ports_choose_the_certificate_by_sni(
     shop, other = ca.issue("shop.example.com"), ca.issue("*.example.org", subject="wildcard")
     certificates = [parse_pem(i.chain_pem, i.key_pem) for i in (shop, other)]
     web = proxy.backend("web")
+    moved = proxy.backend(
+        "web", Policy(route=RoutePolicy(gateway_redirect=GatewayRedirect(hostname="b.example.org")))
+    )
+    insecure = proxy.backend(
+        "web", Policy(route=RoutePolicy(gateway_redirect=GatewayRedirect(scheme="http", code=301)))
+    )
     port = free_port()
     await proxy.apply(
         gateway_routing(
             https_port(
                 port,
                 (("shop.example.com", certificates[0]), ("*.example.org", certificates[1])),
+                match("", "/moved", moved.name),
+                match("", "/insecure", insecure.name),
                 match("", "/", web.name),
             ),
-            backends=(web,),
+            backends=(web, moved, insecure),
             certificates=tuple(certificates),
         )
     )
@@ -437,6 +445,12 @@ async def test_https_ports_choose_the_certificate_by_sni(
     assert https_get(port, sni="unknown.example.net").subject == "CN=shop.example.com"  # first
     handshake, _ = connect_tls(port, sni="shop.example.com", alpn=("h2", "http/1.1"))
     assert handshake.alpn == "h2"
+    redirected = https_get(port, sni="a.example.org", target="/moved/x?y").response
+    assert redirected is not None and redirected.status == 302
+    assert redirected.headers["location"] == f"https://b.example.org:{port}/moved/x?y"
+    redirected = https_get(port, sni="a.example.org", target="/insecure").response
+    assert redirected is not None and redirected.status == 301
+    assert redirected.headers["location"] == "http://a.example.org/insecure"
 
 
 async def test_tls_passthrough_by_sni_and_tcp(proxy: GatewayProxy) -> None:
@@ -516,3 +530,32 @@ async def test_conditions_with_quotes_commas_and_dashes_match_exactly(proxy: Gat
     assert backend_of(port, '/?we$ird"(name),=-v', host, method="PUT") == "other"
     assert backend_of(port, '/?we$ird"(name),=-v', host) == "web"
     assert backend_of(port, "/?we$ird=-v", host, method="PUT") == "web"
+
+
+async def test_a_certificate_for_another_sni_name_is_added_without_a_reload(
+    proxy: GatewayProxy,
+) -> None:
+    ca = TestCA()
+    shop, other = ca.issue("shop.example.com"), ca.issue("*.example.org", subject="wildcard")
+    first, second = (parse_pem(i.chain_pem, i.key_pem) for i in (shop, other))
+    web = proxy.backend("web")
+    port = free_port()
+
+    def serving(*certificates: tuple[str, Certificate]) -> Routing:
+        return gateway_routing(
+            https_port(port, certificates, match("", "/", web.name)),
+            backends=(web,),
+            certificates=tuple(c for _, c in certificates),
+        )
+
+    await proxy.apply(serving(("shop.example.com", first)))
+    assert https_get(port, sni="a.example.org").subject == "CN=shop.example.com"
+    reloads = (await proxy.process.status()).reloads
+    outcome = await proxy.apply(serving(("shop.example.com", first), ("*.example.org", second)))
+    assert outcome.action == "runtime", outcome
+    assert https_get(port, sni="a.example.org").subject == "CN=wildcard"
+    assert https_get(port, sni="shop.example.com").subject == "CN=shop.example.com"
+    outcome = await proxy.apply(serving(("shop.example.com", first)))
+    assert outcome.action == "runtime", outcome
+    assert https_get(port, sni="a.example.org").subject == "CN=shop.example.com"
+    assert (await proxy.process.status()).reloads == reloads

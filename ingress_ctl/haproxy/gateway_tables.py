@@ -236,6 +236,16 @@ def chain_id(steps: tuple[Step, ...]) -> str:
     return naming.chain_name(hashlib.sha256(repr(steps).encode()).hexdigest()[:12])
 
 
+def _prefix_keys(wanted: str) -> Iterator[str]:
+    """The strings that could be route keys starting `wanted`, longest first: itself, and
+    every prefix ending in `/` (route keys end in `?` or `/`)."""
+    yield wanted
+    end = wanted.rfind("/", 0, len(wanted) - 1)
+    while end >= 0:
+        yield wanted[: end + 1]
+        end = wanted.rfind("/", 0, end)
+
+
 def build_port_table(port: GatewayPort) -> PortTable:
     """The tables of an HTTP(S) port's matches."""
     by_host: dict[str, list[HTTPMatch]] = {}
@@ -244,14 +254,17 @@ def build_port_table(port: GatewayPort) -> PortTable:
     routes: dict[str, Entry] = {}
     chains: dict[Level, dict[str, Chain]] = {level: {} for level in Level}
     for key, matches in by_host.items():
-        keyed = [(match, path_keys(match)) for match in matches]
-        for path_key in sorted({k for _, keys in keyed for k in keys}):
+        owners: dict[str, list[int]] = {}
+        for index, match in enumerate(matches):
+            for path_key in path_keys(match):
+                owners.setdefault(path_key, []).append(index)
+        for path_key in sorted(owners):
+            found = sorted({i for k in _prefix_keys(path_key) for i in owners.get(k, ())})
             candidates: list[HTTPMatch] = []
-            for match, keys in keyed:
-                if any(path_key.startswith(k) for k in keys):
-                    candidates.append(match)
-                    if not match.conditional:
-                        break
+            for index in found:
+                candidates.append(matches[index])
+                if not matches[index].conditional:
+                    break
             if not candidates[0].conditional:
                 routes[key + path_key] = Entry((candidates[0],), candidates[0].backend)
                 continue
@@ -296,11 +309,7 @@ def lookup(table: PortTable, request: Request) -> Decision:
     """Resolve a request exactly as the rendered frontend does."""
     for key in _host_keys(table, request.host):
         wanted = key + request.path + WHOLE_PATH
-        found = max(
-            (k for k in table.routes if wanted.startswith(k)),
-            key=len,
-            default=None,
-        )
+        found = next((k for k in _prefix_keys(wanted) if k in table.routes), None)
         if found is None:
             continue
         entry = table.routes[found]

@@ -3,7 +3,8 @@
 Two renderings are structurally equal when their haproxy.cfg files are equal
 once the address, weight and state of every slot server line are masked.
 Then the difference is only in server slots, map entries and the HTTPS
-crt-list, which the runtime API applies without a reload: `set server` for
+crt-lists (the HTTPS port's and those of HTTPS Gateway ports, each with its
+default certificate's line unchanged), which the runtime API applies without a reload: `set server` for
 slots, `add/set/del map` for map entries, and for certificates `new ssl
 cert` + `set ssl cert` (with the PEM as payload) + `commit ssl cert` for a
 new file, `add ssl crt-list` / `del ssl crt-list` for its line (a changed
@@ -56,10 +57,9 @@ def plan(before: Rendered | None, after: Rendered) -> Plan:
         return Plan(reload="start")
     if _structure(before.files[naming.CONFIG_FILE]) != _structure(after.files[naming.CONFIG_FILE]):
         return Plan(reload=_reason(before.layout, after.layout))
-    if before.crt_list[:1] != after.crt_list[:1]:
+    lists = _crt_lists(before), _crt_lists(after)
+    if any(lines[:1] != lists[1].get(name, ())[:1] for name, lines in lists[0].items()):
         return Plan(reload="default-certificate")
-    if _gateway_crt_lists(before) != _gateway_crt_lists(after):
-        return Plan(reload="gateway-certificates")
     if any(
         _shadowed(before.maps[name], after.maps[name])
         for name in ORDERED_MAPS
@@ -123,21 +123,25 @@ def _certificate_loads(before: Rendered, after: Rendered) -> Iterator[str]:
         yield _command("new", "ssl", "cert", file)
         yield _with_payload(after.certificates[file], "set", "ssl", "cert", file)
         yield _command("commit", "ssl", "cert", file)
-    old = {line[0]: line for line in before.crt_list[1:]}
-    for line in after.crt_list[1:]:
-        if old.get(line[0]) == line:
-            continue
-        if line[0] in old:
-            yield _command("del", "ssl", "crt-list", naming.CRT_LIST, line[0])
-        yield _with_payload(crt_list_line(line), "add", "ssl", "crt-list", naming.CRT_LIST)
+    lists = _crt_lists(before)
+    for name, lines in _crt_lists(after).items():
+        old = {line[0]: line for line in lists[name][1:]}
+        for line in lines[1:]:
+            if old.get(line[0]) == line:
+                continue
+            if line[0] in old:
+                yield _command("del", "ssl", "crt-list", name, line[0])
+            yield _with_payload(crt_list_line(line), "add", "ssl", "crt-list", name)
 
 
 def _certificate_unloads(before: Rendered, after: Rendered) -> Iterator[str]:
     """Lines of files gone from the crt-list, then files no longer used at all."""
-    new = {line[0] for line in after.crt_list[1:]}
-    for line in before.crt_list[1:]:
-        if line[0] not in new:
-            yield _command("del", "ssl", "crt-list", naming.CRT_LIST, line[0])
+    lists = _crt_lists(after)
+    for name, lines in _crt_lists(before).items():
+        new = {line[0] for line in lists[name][1:]}
+        for line in lines[1:]:
+            if line[0] not in new:
+                yield _command("del", "ssl", "crt-list", name, line[0])
     for file in sorted(before.certificates.keys() - after.certificates.keys()):
         yield _command("del", "ssl", "cert", file)
 
@@ -175,13 +179,12 @@ def _slot_commands(server: str, old: Slot, new: Slot) -> Iterator[str]:
         yield _command("set", "server", server, "state", "ready")
 
 
-def _gateway_crt_lists(rendered: Rendered) -> dict[str, str]:
-    """The crt-lists of HTTPS Gateway ports (changed by a reload only)."""
-    return {
-        name: text
-        for name, text in rendered.files.items()
-        if name.endswith(".crt-list") and name != naming.CRT_LIST
-    }
+def _crt_lists(rendered: Rendered) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Every crt-list by file: the HTTPS port's and those of HTTPS Gateway ports (a list that
+    comes or goes changes haproxy.cfg, which names it)."""
+    found = {naming.CRT_LIST: rendered.crt_list} if rendered.crt_list else {}
+    found.update(rendered.gateway_crt_lists)
+    return found
 
 
 def _shadowed(before: Mapping[str, str], after: Mapping[str, str]) -> bool:

@@ -69,6 +69,8 @@ class Rendered:
     layout: Layout
     crt_list: tuple[tuple[str, ...], ...] = ()
     """The HTTPS crt-list's lines as words: the default certificate's line first."""
+    gateway_crt_lists: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    """The crt-lists of HTTPS Gateway ports by file, lines as words, the default's first."""
     certificates: dict[str, str] = field(default_factory=dict)
     """PEM of every certificate file, by file."""
 
@@ -130,18 +132,22 @@ def render_state(
     files.update((name, _map(entries.items())) for name, entries in maps.items())
     if lines:
         files[naming.CRT_LIST] = _render("crt-list.j2", escaping.crt_list_line, lines=lines)
+    gateway_crt_lists = {
+        naming.gateway_crt_list(port.frontend): port.crt_lines for port in gateway if port.crt_lines
+    }
     files.update(
-        (
-            naming.gateway_crt_list(port.frontend),
-            _render("crt-list.j2", escaping.crt_list_line, lines=port.crt_lines),
-        )
-        for port in gateway
-        if port.crt_lines
+        (name, _render("crt-list.j2", escaping.crt_list_line, lines=found))
+        for name, found in gateway_crt_lists.items()
     )
     files.update(certificates)
     files.update((bundle.file, bundle.pem) for bundle in routing.ca_bundles)
     return Rendered(
-        files=files, maps=maps, layout=layout, crt_list=lines, certificates=certificates
+        files=files,
+        maps=maps,
+        layout=layout,
+        crt_list=lines,
+        gateway_crt_lists=gateway_crt_lists,
+        certificates=certificates,
     )
 
 

@@ -156,6 +156,16 @@ def test_runtime_changes(before: Routing, after: Routing, commands: tuple[str, .
     assert step(before, after) == Plan(commands=commands)
 
 
+def test_certificates_beside_an_https_port_default_are_runtime_crt_list_lines() -> None:
+    one = routing(ports=(https_port(8443, (("", FIRST),), *BASE),))
+    both = routing(ports=(https_port(8443, (("", FIRST), ("b.example.com", SECOND)), *BASE),))
+    name = "certs/gw_8443.crt-list"
+    assert step(one, both) == Plan(
+        commands=(f"add ssl crt-list {name} <<\n{SECOND.file} b.example.com",)
+    )
+    assert step(both, one) == Plan(commands=(f"del ssl crt-list {name} {SECOND.file}",))
+
+
 def test_endpoints_of_a_gateway_backend_are_slots() -> None:
     moved = service_backend("web", ("10.0.0.9", 8080))
     after = routing(backends=(moved, *BACKENDS[1:]))
@@ -211,10 +221,10 @@ RELOADS = [
         "spares",
     ),
     (
-        "an HTTPS port's certificate",
+        "an HTTPS port's default certificate",
         routing(ports=(https_port(8443, (("", FIRST),), *BASE),)),
         routing(ports=(https_port(8443, (("", SECOND),), *BASE),)),
-        "gateway-certificates",
+        "default-certificate",
     ),
 ]
 

@@ -39,7 +39,23 @@ pytestmark = pytest.mark.haproxy
 PRINTABLE = st.one_of(
     st.sampled_from([n for n in NASTY if n.isascii() and n.isprintable()]),
     st.text(alphabet=string.printable.strip() + " ", min_size=1, max_size=12),
-    st.sampled_from(("x-a", "%[env(HOME)]", "a' if TRUE '", "a,b)", "(", "\\", "#x", "$HOME")),
+    st.sampled_from(
+        (
+            "x-a",
+            "%[env(HOME)]",
+            "a' if TRUE '",
+            "a,b)",
+            "(",
+            "\\",
+            "#x",
+            "$HOME",
+            "}",
+            "{",
+            "-m",
+            "--",
+            "or",
+        )
+    ),
 )
 ANYTHING = st.one_of(PRINTABLE, st.text(max_size=12), st.sampled_from(NASTY))
 WEB = service_backend("web", ("10.0.0.1", 8080))

@@ -98,7 +98,7 @@ REQUESTS = st.builds(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=4000, deadline=None)
 @given(MATCHES, st.lists(REQUESTS, min_size=1, max_size=8))
 def test_the_table_lookup_is_the_first_match(
     matches: tuple[HTTPMatch, ...], requests: list[Request]
