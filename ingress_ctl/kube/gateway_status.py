@@ -97,7 +97,9 @@ def gateway_status(desired: GatewayStatus, current: Document, *, now: str) -> Do
         ],
         "conditions": conditions_status(desired.conditions, current.get("conditions"), now=now),
         "listeners": listeners_status(desired.listeners, current, now=now),
-        "attachedListenerSets": desired.attached_listener_sets,
+        # None (removed by the merge patch) rather than 0: a CRD older than v1.5 prunes the
+        # field, and a 0 written there would differ from what is stored forever.
+        "attachedListenerSets": desired.attached_listener_sets or None,
     }
 
 

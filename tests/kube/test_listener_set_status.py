@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ingress_ctl.kube.gateway_status import desired_status, differs, gateway_status, targets
 from ingress_ctl.model.conditions import (
     Condition,
@@ -68,6 +70,10 @@ def test_a_gateway_writes_how_many_listener_sets_it_accepted() -> None:
     written = gateway_status(desired, {}, now=NOW)
     assert written["attachedListenerSets"] == 2
     assert differs(written, {**written, "attachedListenerSets": 1})
+    none = gateway_status(replace(desired, attached_listener_sets=0), written, now=NOW)
+    assert none["attachedListenerSets"] is None  # the merge patch removes the field
+    stored = {key: value for key, value in none.items() if key != "attachedListenerSets"}
+    assert not differs(none, stored)  # what a CRD without the field keeps: no write again
 
 
 def test_listener_sets_the_store_holds_are_targets() -> None:
