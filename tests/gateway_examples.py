@@ -22,6 +22,7 @@ KINDS = (
     "TLSRoute",
     "TCPRoute",
     "ReferenceGrant",
+    "ListenerSet",
 )
 """What `gateway_api_objects` holds, one of each, in this order."""
 
@@ -30,7 +31,8 @@ def gateway_api_objects(
     namespace: str, *, controller: str = "ingress-ctl.io/haproxy"
 ) -> list[Manifest]:
     """A Namespace labelled for allowedRoutes, our GatewayClass, a Gateway with HTTP, TLS and
-    TCP listeners, a route of each kind attached to it, and a ReferenceGrant."""
+    TCP listeners, a route of each kind attached to it, a ReferenceGrant, and a ListenerSet
+    (the Gateway does not admit it)."""
     meta = {"namespace": namespace}
     parent = [{"name": "gw"}]
     backend = [{"name": "web", "port": 80}]
@@ -136,6 +138,17 @@ def gateway_api_objects(
                     }
                 ],
                 "to": [{"group": "", "kind": "Service"}],
+            },
+        },
+        {
+            "apiVersion": V1,
+            "kind": "ListenerSet",
+            "metadata": {"name": "extra", **meta},
+            "spec": {
+                "parentRef": {"name": "gw"},
+                "listeners": [
+                    {"name": "extra", "port": 8080, "protocol": "HTTP", "hostname": "x.example.com"}
+                ],
             },
         },
     ]

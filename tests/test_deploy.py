@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from ingress_ctl.cli import parse_command_line
+from ingress_ctl.model.gateway_objects import API_RESOURCES
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
@@ -122,15 +123,8 @@ def test_the_e2e_overlay_only_pins_the_image_and_adds_what_the_test_cluster_lack
     assert local["securityContext"] == metal["securityContext"]
 
 
-GATEWAY_KINDS = {
-    "gatewayclasses",
-    "gateways",
-    "httproutes",
-    "grpcroutes",
-    "tlsroutes",
-    "tcproutes",
-    "referencegrants",
-}
+GATEWAY_KINDS = {found.plural for found in API_RESOURCES.values()}
+"""Every Gateway API kind the controller reads (ListenerSets included): RBAC must grant each."""
 
 
 def test_the_cluster_role_reads_gateway_api_objects_and_writes_only_their_status() -> None:

@@ -3,7 +3,8 @@
 From translation's `GatewayStatuses` and an object's current status (raw, as the
 API server holds it), the status fields to write: GatewayClass conditions and
 supportedFeatures (`- name: X`, sorted, as the v1.6 CRD wants), Gateway
-addresses, conditions and listeners, and route `status.parents`, where only the
+addresses, conditions, listeners and attachedListenerSets, ListenerSet
+conditions and listeners, and route `status.parents`, where only the
 entries whose controllerName is ours are replaced (another controller's are
 kept; ours for parents no longer referenced go). A condition keeps its
 lastTransitionTime while its type, status and reason stay the same, else takes
@@ -24,6 +25,8 @@ from ingress_ctl.model.conditions import (
     GatewayClassStatus,
     GatewayStatus,
     GatewayStatuses,
+    ListenerSetStatus,
+    ListenerStatus,
     ParentRef,
     RouteStatus,
 )
@@ -33,6 +36,7 @@ from ingress_ctl.model.gateway_objects import (
     GatewayClass,
     GRPCRoute,
     HTTPRoute,
+    ListenerSet,
     Route,
     TCPRoute,
     TLSRoute,
@@ -43,7 +47,7 @@ Document = dict[str, Any]
 """A status (or a part of one) as the API server's JSON holds it."""
 ObjectKey = tuple[str, str, str]
 """(kind, namespace, name); namespace "" for a GatewayClass."""
-Desired = GatewayClassStatus | GatewayStatus | RouteStatus
+Desired = GatewayClassStatus | GatewayStatus | ListenerSetStatus | RouteStatus
 
 MAX_MESSAGE = 32768
 MAX_PARENTS = 32
@@ -85,30 +89,48 @@ def class_status(desired: GatewayClassStatus, current: Document, *, now: str) ->
 
 
 def gateway_status(desired: GatewayStatus, current: Document, *, now: str) -> Document:
-    """A Gateway's status: addresses, conditions, and each listener's."""
-    listeners = {found.get("name"): found for found in _documents(current.get("listeners"))}
+    """A Gateway's status: addresses, conditions, each listener's, attachedListenerSets."""
     return {
         "addresses": [
             {"type": address.type, "value": address.value}
             for address in desired.addresses[:MAX_ADDRESSES]
         ],
         "conditions": conditions_status(desired.conditions, current.get("conditions"), now=now),
-        "listeners": [
-            {
-                "name": listener.name,
-                "supportedKinds": [
-                    {"group": kind.group, "kind": kind.kind} for kind in listener.supported_kinds
-                ],
-                "attachedRoutes": listener.attached_routes,
-                "conditions": conditions_status(
-                    listener.conditions,
-                    listeners.get(listener.name, {}).get("conditions"),
-                    now=now,
-                ),
-            }
-            for listener in desired.listeners
-        ],
+        "listeners": listeners_status(desired.listeners, current, now=now),
+        # None (removed by the merge patch) rather than 0: a CRD older than v1.5 prunes the
+        # field, and a 0 written there would differ from what is stored forever.
+        "attachedListenerSets": desired.attached_listener_sets or None,
     }
+
+
+def listener_set_status(desired: ListenerSetStatus, current: Document, *, now: str) -> Document:
+    """A ListenerSet's status: conditions and each listener's."""
+    return {
+        "conditions": conditions_status(desired.conditions, current.get("conditions"), now=now),
+        "listeners": listeners_status(desired.listeners, current, now=now),
+    }
+
+
+def listeners_status(
+    desired: Sequence[ListenerStatus], current: Document, *, now: str
+) -> list[Document]:
+    """`status.listeners` of a Gateway or a ListenerSet."""
+    listeners = {found.get("name"): found for found in _documents(current.get("listeners"))}
+    return [
+        {
+            "name": listener.name,
+            "supportedKinds": [
+                {"group": kind.group, "kind": kind.kind} for kind in listener.supported_kinds
+            ],
+            "attachedRoutes": listener.attached_routes,
+            "conditions": conditions_status(
+                listener.conditions,
+                listeners.get(listener.name, {}).get("conditions"),
+                now=now,
+            ),
+        }
+        for listener in desired
+    ]
 
 
 def parent_reference(parent: ParentRef) -> Document:
@@ -158,6 +180,8 @@ def desired_status(desired: Desired, current: Document, *, controller: str, now:
         return class_status(desired, current, now=now)
     if isinstance(desired, GatewayStatus):
         return gateway_status(desired, current, now=now)
+    if isinstance(desired, ListenerSetStatus):
+        return listener_set_status(desired, current, now=now)
     return route_status(desired, current, controller=controller, now=now)
 
 
@@ -193,6 +217,12 @@ def targets(statuses: GatewayStatuses, snapshot: Snapshot) -> Iterator[Target]:
         view = gateways.get((gateway.namespace, gateway.name))
         if view is not None:
             yield _target(("Gateway", gateway.namespace, gateway.name), gateway, view)
+    listener_sets = snapshot.objects(ListenerSet)
+    for listener_set in statuses.listener_sets:
+        declared = listener_sets.get((listener_set.namespace, listener_set.name))
+        if declared is not None:
+            key = ("ListenerSet", listener_set.namespace, listener_set.name)
+            yield _target(key, listener_set, declared)
     listed = {(route.kind, route.namespace, route.name): route for route in statuses.routes}
     routes: list[Route] = [
         *snapshot.objects(HTTPRoute).values(),
@@ -211,7 +241,7 @@ def targets(statuses: GatewayStatuses, snapshot: Snapshot) -> Iterator[Target]:
 def _target(
     key: ObjectKey,
     desired: Desired,
-    view: GatewayClass | Gateway | Route,
+    view: GatewayClass | Gateway | ListenerSet | Route,
 ) -> Target:
     return Target(
         key=key,

@@ -59,6 +59,16 @@ class GatewayStatus:
     addresses: tuple[GatewayAddressStatus, ...]
     conditions: tuple[Condition, ...]
     listeners: tuple[ListenerStatus, ...]
+    attached_listener_sets: int = 0
+    """The ListenerSets whose listeners joined this Gateway's (Accepted)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class ListenerSetStatus:
+    namespace: str
+    name: str
+    conditions: tuple[Condition, ...]
+    listeners: tuple[ListenerStatus, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
@@ -93,4 +103,5 @@ class GatewayStatuses(Value):
 
     classes: tuple[GatewayClassStatus, ...] = ()
     gateways: tuple[GatewayStatus, ...] = ()
+    listener_sets: tuple[ListenerSetStatus, ...] = ()
     routes: tuple[RouteStatus, ...] = ()

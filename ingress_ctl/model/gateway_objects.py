@@ -1,7 +1,7 @@
 """Slim, typed views of the Gateway API objects (gateway.networking.k8s.io, v1.6).
 
-GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, ReferenceGrant,
-and the Namespaces that `allowedRoutes` selectors read. Like `objects`, only the
+GatewayClass, Gateway, ListenerSet, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute,
+ReferenceGrant, and the Namespaces that `allowedRoutes` selectors read. Like `objects`, only the
 fields the controller uses are kept and names are checked against the
 Kubernetes grammar; values the API server's CRD validation already bounds
 (hostnames, paths, header names and values) are kept as strings here and
@@ -39,6 +39,7 @@ class ApiResource:
 API_RESOURCES = {
     "GatewayClass": ApiResource("gatewayclasses", ("v1", "v1beta1"), namespaced=False),
     "Gateway": ApiResource("gateways", ("v1", "v1beta1")),
+    "ListenerSet": ApiResource("listenersets", ("v1",)),
     "HTTPRoute": ApiResource("httproutes", ("v1", "v1beta1")),
     "GRPCRoute": ApiResource("grpcroutes", ("v1",)),
     "TLSRoute": ApiResource("tlsroutes", ("v1", "v1alpha3", "v1alpha2")),
@@ -133,10 +134,26 @@ class GatewayAddress:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ListenerNamespaces:
+    """Which namespaces' ListenerSets may add listeners to a Gateway (none by default)."""
+
+    from_: str = Field(default="None", alias="from")
+    selector: LabelSelector | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class AllowedListeners:
+    namespaces: ListenerNamespaces = ListenerNamespaces()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class GatewaySpec:
     gateway_class_name: str = Field(alias="gatewayClassName")
     listeners: tuple[Listener, ...] = ()
     addresses: tuple[GatewayAddress, ...] = ()
+    allowed_listeners: AllowedListeners = Field(
+        default=AllowedListeners(), alias="allowedListeners"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -144,6 +161,32 @@ class Gateway:
     kind: Literal["Gateway"] = "Gateway"
     metadata: Metadata
     spec: GatewaySpec
+    status: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ParentGatewayReference:
+    """A ListenerSet's parent: a Gateway, in the ListenerSet's namespace unless named."""
+
+    group: str = GROUP
+    kind: str = "Gateway"
+    name: str
+    namespace: Label | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ListenerSetSpec:
+    parent_ref: ParentGatewayReference = Field(alias="parentRef")
+    listeners: tuple[Listener, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ListenerSet:
+    """Listeners that join a Gateway's own when its `allowedListeners` lets them."""
+
+    kind: Literal["ListenerSet"] = "ListenerSet"
+    metadata: Metadata
+    spec: ListenerSetSpec
     status: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -399,6 +442,7 @@ GatewayObject = (
     Namespace
     | GatewayClass
     | Gateway
+    | ListenerSet
     | HTTPRoute
     | GRPCRoute
     | TLSRoute

@@ -1,7 +1,8 @@
 """Which listeners a route attaches to, with which hostnames, and why not.
 
-A parentRef names a Gateway of ours (others are not our business: no status),
-optionally one listener (sectionName) or port. The route attaches to each such
+A parentRef names a Gateway of ours, or a ListenerSet whose parent is one (others
+are not our business: no status), optionally one listener (sectionName) or port:
+a Gateway's own listeners, or the ListenerSet's. The route attaches to each such
 listener that is usable, allows its kind and its namespace, and shares a
 hostname with it; each attachment carries the hostnames requests are matched
 against (the intersection of the route's and the listener's, as the spec says:
@@ -18,7 +19,11 @@ from ingress_ctl.model.gateway_objects import GROUP, LabelSelector, Namespace, P
 from ingress_ctl.model.matching import ascii_lower
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.snapshot import NamespacedName
-from ingress_ctl.translation.gateway.listeners import GatewayState, ListenerState
+from ingress_ctl.translation.gateway.listeners import (
+    GatewayState,
+    ListenerSetState,
+    ListenerState,
+)
 
 
 @dataclass(frozen=True)
@@ -55,18 +60,20 @@ def attach(
     hostnames: tuple[str, ...],
     *,
     gateways: Mapping[NamespacedName, GatewayState],
+    listener_sets: Mapping[NamespacedName, ListenerSetState],
     namespaces: Mapping[NamespacedName, Namespace],
 ) -> Parent | None:
-    """Where a parentRef attaches; None when it does not name a Gateway of ours."""
+    """Where a parentRef attaches; None when it names neither a Gateway of ours nor a
+    ListenerSet of one."""
     found = parent_ref(route, ref)
-    if ref.group != GROUP or ref.kind != "Gateway":
+    listeners = _listeners(ref, (found.namespace, ref.name), gateways, listener_sets)
+    if listeners is None:
         return None
-    state = gateways.get((found.namespace, ref.name))
-    if state is None:
-        return None
+    if isinstance(listeners, str):
+        return Parent(found, (), ("NotAllowedByListeners", listeners))
     candidates = [
         listener
-        for listener in state.listeners
+        for listener in listeners
         if (ref.section_name is None or listener.name == ref.section_name)
         and (ref.port is None or listener.port == ref.port)
     ]
@@ -92,6 +99,29 @@ def attach(
         message = "no listener hostname matches the route's hostnames"
         return Parent(found, (), ("NoMatchingListenerHostname", message))
     return Parent(found, attachments)
+
+
+def _listeners(
+    ref: ParentReference,
+    name: NamespacedName,
+    gateways: Mapping[NamespacedName, GatewayState],
+    listener_sets: Mapping[NamespacedName, ListenerSetState],
+) -> list[ListenerState] | str | None:
+    """The listeners a parentRef chooses among; why none, for a ListenerSet its Gateway
+    refuses; None when the parent is not ours."""
+    if ref.group != GROUP:
+        return None
+    if ref.kind == "Gateway":
+        state = gateways.get(name)
+        return None if state is None else state.listeners
+    if ref.kind == "ListenerSet":
+        found = listener_sets.get(name)
+        if found is None:
+            return None
+        if found.refused is not None:
+            return f"ListenerSet {name[0]}/{name[1]} is not attached to its Gateway"
+        return found.listeners
+    return None
 
 
 def intersect(listener: str | None, hosts: list[str], *, kind: str) -> tuple[str, ...]:
@@ -120,13 +150,25 @@ def _namespace_allowed(
     listener: ListenerState, namespace: str, namespaces: Mapping[NamespacedName, Namespace]
 ) -> bool:
     allowed = listener.listener.allowed_routes.namespaces
-    if allowed.from_ == "All":
+    home = listener.owner.metadata.namespace
+    return namespace_allowed(allowed.from_, allowed.selector, namespace, home, namespaces)
+
+
+def namespace_allowed(
+    from_: str,
+    selector: LabelSelector | None,
+    namespace: str,
+    home: str,
+    namespaces: Mapping[NamespacedName, Namespace],
+) -> bool:
+    """Whether `from` (All, Same as `home`, Selector) lets objects of `namespace` in."""
+    if from_ == "All":
         return True
-    if allowed.from_ == "Same":
-        return namespace == listener.gateway.metadata.namespace
-    if allowed.from_ == "Selector" and allowed.selector is not None:
+    if from_ == "Same":
+        return namespace == home
+    if from_ == "Selector" and selector is not None:
         found = namespaces.get(("", namespace))
-        return found is not None and selects(allowed.selector, found.metadata.labels)
+        return found is not None and selects(selector, found.metadata.labels)
     return False
 
 

@@ -1,7 +1,8 @@
 """`translate_gateways`: our GatewayClasses, their Gateways and the routes attached to them.
 
 GatewayClasses are ours by `spec.controllerName`; their Gateways, oldest
-first, get an address and checked listeners; routes of every kind, oldest
+first, get an address and checked listeners (their own, then those of the
+ListenerSets they admit: `listener_sets`); routes of every kind, oldest
 first, attach to listeners (`attachment`) and add their matches, SNI routes
 or TCP backend to the ports of those listeners. Each Gateway port becomes a
 `GatewayPort`; every object gets the status the spec asks for.
@@ -9,7 +10,7 @@ or TCP backend to the ports of those listeners. Each Gateway port becomes a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ingress_ctl.model.conditions import (
@@ -25,6 +26,7 @@ from ingress_ctl.model.gateway_objects import (
     GatewayClass,
     GRPCRoute,
     HTTPRoute,
+    ListenerSet,
     Namespace,
     ReferenceGrant,
     TCPRoute,
@@ -58,8 +60,15 @@ from ingress_ctl.translation.gateway.http import (
     matches_for,
     precedence,
 )
+from ingress_ctl.translation.gateway.listener_sets import (
+    PARENT_NOT_ACCEPTED,
+    attached_listener_sets,
+    listener_set_status,
+    listener_sets_of,
+)
 from ingress_ctl.translation.gateway.listeners import (
     GatewayState,
+    ListenerSetState,
     ListenerState,
     check_listeners,
     gateway_address,
@@ -105,12 +114,17 @@ def translate_gateways(
     if not classes:
         return GatewayTranslation()
     grants = Grants(snapshot.objects(ReferenceGrant))
+    namespaces = snapshot.objects(Namespace)
     gateways = _gateways(snapshot, settings, classes, grants, tls)
+    listener_sets = {
+        (found.source.namespace, found.source.name): found
+        for state in gateways.values()
+        for found in state.listener_sets
+    }
     backends = Backends(fold=fold, grants=grants)
     ports = _Ports()
-    namespaces = snapshot.objects(Namespace)
     routes = [
-        _route(found, gateways, namespaces, backends, ports)
+        _route(found, gateways, listener_sets, namespaces, backends, ports)
         for found in _oldest_first(_routes(snapshot))
     ]
     return GatewayTranslation(
@@ -119,12 +133,16 @@ def translate_gateways(
         statuses=GatewayStatuses(
             classes=tuple(_class_status(found) for _, found in sorted(classes.items())),
             gateways=tuple(_gateway_status(state, settings) for state in gateways.values()),
+            listener_sets=tuple(
+                listener_set_status(found)
+                for _, found in sorted(listener_sets.items(), key=lambda item: item[0])
+            ),
             routes=tuple(status for status in routes if status is not None),
         ),
         certificates=frozenset(
             listener.certificate.file
             for state in gateways.values()
-            for listener in state.listeners
+            for listener in state.every_listener
             if listener.certificate is not None and listener.usable
         ),
     )
@@ -164,14 +182,26 @@ def _gateways(
         ("*", settings.http_port): INGRESS_PORTS,
         ("*", settings.https_port): INGRESS_PORTS,
     }
+    sets = listener_sets_of(
+        ours, snapshot.objects(ListenerSet).values(), snapshot.objects(Namespace)
+    )
     states: dict[NamespacedName, GatewayState] = {}
     for found in ours:
         meta = found.metadata
         source = ObjectRef(kind="Gateway", namespace=meta.namespace, name=meta.name)
         address, problem = gateway_address(found, settings, taken)
-        state = GatewayState(gateway=found, source=source, address=address, address_problem=problem)
+        state = GatewayState(
+            gateway=found,
+            source=source,
+            address=address,
+            address_problem=problem,
+            listener_sets=sets.get((meta.namespace, meta.name), []),
+        )
         if problem is None:
             check_listeners(state, grants=grants, tls=tls, held=held)
+        else:
+            for refused in state.listener_sets:
+                refused.refused = refused.refused or PARENT_NOT_ACCEPTED
         states[(meta.namespace, meta.name)] = state
     return states
 
@@ -179,7 +209,8 @@ def _gateways(
 def _route(
     found: RouteObject,
     gateways: dict[NamespacedName, GatewayState],
-    namespaces: object,
+    listener_sets: dict[NamespacedName, ListenerSetState],
+    namespaces: Mapping[NamespacedName, Namespace],
     backends: Backends,
     ports: _Ports,
 ) -> RouteStatus | None:
@@ -189,7 +220,16 @@ def _route(
     parents = [
         parent
         for ref in found.spec.parent_refs
-        if (parent := attach(source, ref, hostnames, gateways=gateways, namespaces=namespaces))  # type: ignore[arg-type]
+        if (
+            parent := attach(
+                source,
+                ref,
+                hostnames,
+                gateways=gateways,
+                listener_sets=listener_sets,
+                namespaces=namespaces,
+            )
+        )
         is not None
     ]
     if not parents:
@@ -265,7 +305,7 @@ def _gateway_ports(states: Iterable[GatewayState], ports: _Ports) -> list[Gatewa
     made = []
     for state in states:
         by_port: dict[int, list[ListenerState]] = {}
-        for listener in state.listeners:
+        for listener in state.every_listener:
             if listener.usable:
                 by_port.setdefault(listener.port, []).append(listener)
         meta = state.gateway.metadata
@@ -360,6 +400,7 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
         ),
         conditions=(accepted, programmed),
         listeners=tuple(item.status() for item in state.listeners),
+        attached_listener_sets=attached_listener_sets(state),
     )
 
 

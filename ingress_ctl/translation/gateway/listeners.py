@@ -7,6 +7,10 @@ else the controller's bind address. Each listener is checked as the spec says
 others: on one port, the first listener's protocol wins (ProtocolConflict for
 the rest) and two listeners with the same hostname conflict (HostnameConflict);
 a port another Gateway, or the Ingress listeners, already hold is unavailable.
+The listeners of the ListenerSets a Gateway admits (`listener_sets`) join its
+own after them, in the spec's precedence (the Gateway's, then each set's by
+age and namespace/name): a set's listener that conflicts with an earlier one
+is not accepted.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from ingress_ctl.model.conditions import Condition, ListenerStatus, RouteKind
-from ingress_ctl.model.gateway_objects import GROUP, Gateway, Listener
+from ingress_ctl.model.gateway_objects import GROUP, Gateway, Listener, ListenerSet
 from ingress_ctl.model.gateways import ListenerProtocol
 from ingress_ctl.model.matching import ascii_lower
 from ingress_ctl.model.routing import Certificate, ObjectRef
@@ -41,12 +45,15 @@ ROUTE_KINDS: dict[ListenerProtocol, tuple[str, ...]] = {
 
 @dataclass
 class ListenerState:
-    """One listener of a Gateway as translation sees it, and the routes attached so far."""
+    """One listener of a Gateway (its own, or one of an admitted ListenerSet) as
+    translation sees it, and the routes attached so far."""
 
     gateway: Gateway
     source: ObjectRef
     listener: Listener
     protocol: ListenerProtocol | None
+    listener_set: ListenerSet | None = None
+    """The ListenerSet that declares it; None for the Gateway's own."""
     kinds: tuple[str, ...] = ()
     accepted: tuple[bool, str, str] = (True, "Accepted", "")
     resolved: tuple[bool, str, str] = (True, "ResolvedRefs", "")
@@ -61,6 +68,12 @@ class ListenerState:
     @property
     def port(self) -> int:
         return self.listener.port
+
+    @property
+    def owner(self) -> Gateway | ListenerSet:
+        """The object that declares the listener: its namespace is the listener's
+        `Same`, its kind what ReferenceGrants name, its generation what status observes."""
+        return self.gateway if self.listener_set is None else self.listener_set
 
     @property
     def hostname(self) -> str | None:
@@ -79,6 +92,8 @@ class ListenerState:
 
     @property
     def programmed(self) -> tuple[bool, str]:
+        if self.conflicted[0] and self.listener_set is not None:
+            return False, self.conflicted[1]
         if not self.accepted[0] or self.conflicted[0]:
             return False, "Invalid"
         if self.protocol is ListenerProtocol.HTTPS and self.certificate is None:
@@ -95,8 +110,14 @@ class ListenerState:
         if self.resolved[0]:
             self.resolved = (False, reason, message)
 
+    def conflict(self, reason: str) -> None:
+        """Conflicted with an earlier listener: a ListenerSet's is then not accepted either."""
+        self.conflicted = (True, reason)
+        if self.listener_set is not None:
+            self.accepted = (False, reason, "")
+
     def status(self) -> ListenerStatus:
-        generation = self.gateway.metadata.generation
+        generation = self.owner.metadata.generation
         programmed, why = self.programmed
         return ListenerStatus(
             name=self.name,
@@ -117,6 +138,22 @@ class ListenerState:
 
 
 @dataclass
+class ListenerSetState:
+    """A ListenerSet whose parent is a Gateway of ours: admitted or why not, its listeners."""
+
+    listener_set: ListenerSet
+    source: ObjectRef
+    refused: str | None = None
+    """The Accepted reason when its Gateway does not take its listeners."""
+    listeners: list[ListenerState] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        """Admitted, and at least one of its listeners can serve."""
+        return self.refused is None and any(item.usable for item in self.listeners)
+
+
+@dataclass
 class GatewayState:
     """A Gateway of ours: its address, its listeners, and whether it could be accepted."""
 
@@ -124,7 +161,15 @@ class GatewayState:
     source: ObjectRef
     address: str | None
     listeners: list[ListenerState] = field(default_factory=list)
+    """Its own listeners (a parentRef of kind Gateway attaches to these only)."""
     address_problem: str | None = None
+    listener_sets: list[ListenerSetState] = field(default_factory=list)
+    """The admitted ListenerSets, in the spec's precedence."""
+
+    @property
+    def every_listener(self) -> list[ListenerState]:
+        """Its own listeners, then its ListenerSets': the order conflicts are decided in."""
+        return self.listeners + [item for found in self.listener_sets for item in found.listeners]
 
 
 def gateway_address(
@@ -155,18 +200,29 @@ def gateway_address(
 def check_listeners(
     state: GatewayState, *, grants: Grants, tls: TLSFold, held: dict[tuple[str, int], ObjectRef]
 ) -> None:
-    """Check every listener of a Gateway, alone, then against each other and other Gateways."""
-    for listener in state.gateway.spec.listeners:
-        found = ListenerState(
-            gateway=state.gateway,
-            source=state.source,
-            listener=listener,
-            protocol=_protocol(listener.protocol),
+    """Check every listener of a Gateway and of its admitted ListenerSets, alone, then
+    against each other and other Gateways."""
+    owners = [(state.listeners, None)] + [
+        (found.listeners, found.listener_set)
+        for found in state.listener_sets
+        if found.refused is None
+    ]
+    for listeners, listener_set in owners:
+        declared = (
+            state.gateway.spec.listeners if listener_set is None else listener_set.spec.listeners
         )
-        _check_alone(found, grants=grants, tls=tls)
-        state.listeners.append(found)
-    _check_conflicts(state.listeners)
-    for found in state.listeners:
+        for listener in declared:
+            found = ListenerState(
+                gateway=state.gateway,
+                source=state.source,
+                listener=listener,
+                protocol=_protocol(listener.protocol),
+                listener_set=listener_set,
+            )
+            _check_alone(found, grants=grants, tls=tls)
+            listeners.append(found)
+    _check_conflicts(state.every_listener)
+    for found in state.every_listener:
         if not found.accepted[0] or found.conflicted[0]:
             continue
         key = (state.address or "*", found.port)
@@ -218,7 +274,7 @@ def _certificate(found: ListenerState, *, grants: Grants, tls: TLSFold) -> None:
     refs = found.listener.tls.certificate_refs
     if not refs:
         found.unresolved("InvalidCertificateRef", "an HTTPS listener needs a certificateRef")
-    namespace = found.gateway.metadata.namespace
+    namespace = found.owner.metadata.namespace
     for i, ref in enumerate(refs):
         where = f"certificateRefs[{i}]"
         target = ref.namespace or namespace
@@ -226,7 +282,7 @@ def _certificate(found: ListenerState, *, grants: Grants, tls: TLSFold) -> None:
             found.unresolved(
                 "InvalidCertificateRef", f"{where}: {ref.group}/{ref.kind} is not a Secret"
             )
-        elif not grants.allows("Gateway", namespace, "Secret", target, ref.name):
+        elif not grants.allows(found.owner.kind, namespace, "Secret", target, ref.name):
             found.unresolved(
                 "RefNotPermitted",
                 f"{where}: no ReferenceGrant in {target} allows Secret {ref.name}",
@@ -249,9 +305,9 @@ def _check_conflicts(listeners: list[ListenerState]) -> None:
             continue
         owner = first.setdefault(found.port, found)
         if owner.protocol is not found.protocol:
-            found.conflicted = (True, "ProtocolConflict")
+            found.conflict("ProtocolConflict")
             continue
         key = (found.port, found.hostname)
         if key in names:
-            found.conflicted = (True, "HostnameConflict")
+            found.conflict("HostnameConflict")
         names.add(key)
