@@ -33,6 +33,7 @@ FEATURES = (
     "HTTPRouteBackendProtocolH2C",
     "HTTPRouteBackendProtocolWebSocket",
     "HTTPRouteNamedRouteRule",
+    "HTTPRouteCORS",
     "ReferenceGrant",
     "TCPRoute",
     "TLSRoute",

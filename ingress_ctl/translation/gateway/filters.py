@@ -34,6 +34,7 @@ from ingress_ctl.model.policies import (
     RoutePolicy,
     Timeouts,
 )
+from ingress_ctl.translation.gateway.cors import CORSValueError, gateway_cors
 
 _DURATION = re.compile(r"^(?:([0-9]{1,5})(h|ms|m|s))+$")
 _PART = re.compile(r"([0-9]{1,5})(h|ms|m|s)")
@@ -81,6 +82,11 @@ def _apply(
         return route.model_copy(update={"gateway_redirect": redirect})
     if found.type == "URLRewrite" and found.url_rewrite:
         return _rewrite(route, found.url_rewrite, prefix=prefix, where=where)
+    if found.type == "CORS" and found.cors:
+        try:
+            return route.model_copy(update={"cors": gateway_cors(found.cors)})
+        except CORSValueError as error:
+            raise Unsupported(f"{where}: {error}") from None
     raise Unsupported(f"{where}: filter {found.type} is not supported")
 
 
