@@ -269,12 +269,20 @@ class HTTPRouteTimeouts:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class HTTPRouteRetry:
+    codes: tuple[int, ...] = ()
+    attempts: int | None = None
+    backoff: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class HTTPRouteRule:
     name: str | None = None
     matches: tuple[HTTPRouteMatch, ...] = (HTTPRouteMatch(path=PathMatch()),)
     filters: tuple[RouteFilter, ...] = ()
     backend_refs: tuple[BackendRef, ...] = Field(default=(), alias="backendRefs")
     timeouts: HTTPRouteTimeouts | None = None
+    retry: HTTPRouteRetry | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)

@@ -126,6 +126,19 @@ class HashKey(Part):
     """The header, cookie or parameter: letters, digits, `-` and `_`."""
 
 
+RETRY_CODES = (401, 403, 404, 408, 425, 500, 501, 502, 503, 504)
+"""The response statuses HAProxy's `retry-on` takes (2.6 to 3.x)."""
+
+
+class Retry(Part):
+    """Requests retried (the same request again) on a failed connection or these statuses."""
+
+    codes: tuple[int, ...] = ()
+    """Each one of RETRY_CODES."""
+    attempts: int | None = None
+    """Retries after the first try; None: HAProxy's default (3)."""
+
+
 class BackendPolicy(Part):
     """What a Service (or an Ingress, which wins) asks of the backend's servers."""
 
@@ -138,6 +151,7 @@ class BackendPolicy(Part):
     health: HealthCheck | None = None
     maxconn: int | None = None
     """Per server: requests beyond it wait in the queue."""
+    retry: Retry | None = None
 
 
 class User(Part):

@@ -87,7 +87,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("cors", REFUSED)
 def test_cors_values_refused_make_the_route_unsupported(cors: str) -> None:
-    found, status = cors_of(cors)
+    _, status = cors_of(cors)
     assert status["Accepted"] == ("False", "UnsupportedValue")
 
 

@@ -34,6 +34,8 @@ FEATURES = (
     "HTTPRouteBackendProtocolWebSocket",
     "HTTPRouteNamedRouteRule",
     "HTTPRouteCORS",
+    "HTTPRouteRetry",
+    "GRPCRouteNamedRouteRule",
     "ReferenceGrant",
     "TCPRoute",
     "TLSRoute",
