@@ -228,6 +228,9 @@ class Cors(Part):
     """A `*` (origins, methods or headers) echoes what the request asked (its Origin,
     Access-Control-Request-Method and -Headers), as the Gateway API requires with
     credentials; else `*` is sent literally and the origin `*` never allows credentials."""
+    refuse_preflights: bool = False
+    """A preflight request from an origin not allowed answers 403 here (the Gateway API);
+    else it reaches the pods."""
 
     @property
     def any_origin(self) -> bool:

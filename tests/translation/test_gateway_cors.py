@@ -28,7 +28,7 @@ def cors_of(cors: str) -> tuple[Cors | None, dict[str, tuple[str, str]]]:
     return found.routing.backend(by_path["/cors"]).policy.route.cors, status
 
 
-GATEWAY = {"deep_wildcards": True, "echo_wildcards": True}
+GATEWAY = {"deep_wildcards": True, "echo_wildcards": True, "refuse_preflights": True}
 
 ACCEPTED = [
     (

@@ -4,7 +4,8 @@ The Gateway API's semantics on top of the Ingress policy (model/policies.py Cors
 `*` of an origin's host matches any number of labels to its left (`scheme://*` any
 host), a `*` of origins, methods or headers echoes what the request asked (always
 allowed, and required with credentials), credentials are off unless asked for, and a
-preflight answer may be cached 5 seconds unless maxAge says otherwise. Every value is
+preflight answer may be cached 5 seconds unless maxAge says otherwise; a preflight
+from an origin not allowed is answered 403 (never by the pods). Every value is
 checked here: origins `http(s)://host[:port]` with DNS labels, methods the spec's enum,
 header names RFC 7230 tokens without `%`; a value refused raises `Unsupported`.
 """
@@ -48,6 +49,7 @@ def gateway_cors(found: CORSFilter) -> Cors:
         max_age=MAX_AGE if found.max_age is None else found.max_age,
         deep_wildcards=True,
         echo_wildcards=True,
+        refuse_preflights=True,
     )
 
 
