@@ -129,7 +129,8 @@ class Listener:
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class GatewayAddress:
     type: str = "IPAddress"
-    value: str
+    value: str = ""
+    """Empty: the implementation assigns one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)

@@ -36,6 +36,8 @@ FEATURES = (
     "HTTPRouteCORS",
     "HTTPRouteRetry",
     "GRPCRouteNamedRouteRule",
+    "GatewayStaticAddresses",
+    "GatewayAddressEmpty",
     "ReferenceGrant",
     "TCPRoute",
     "TLSRoute",

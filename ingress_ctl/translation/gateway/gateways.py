@@ -168,9 +168,15 @@ def _gateways(
     for found in ours:
         meta = found.metadata
         source = ObjectRef(kind="Gateway", namespace=meta.namespace, name=meta.name)
-        address, problem = gateway_address(found, settings, taken)
-        state = GatewayState(gateway=found, source=source, address=address, address_problem=problem)
-        if problem is None:
+        choice = gateway_address(found, settings, taken)
+        state = GatewayState(
+            gateway=found,
+            source=source,
+            address=choice.address,
+            address_problem=choice.problem,
+            address_unusable=choice.unusable,
+        )
+        if choice.problem is None and choice.unusable is None:
             check_listeners(state, grants=grants, tls=tls, held=held)
         states[(meta.namespace, meta.name)] = state
     return states
@@ -344,12 +350,17 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
         )
     else:
         accepted = condition(ACCEPTED, True, "Accepted", generation=generation)
-    programmed = condition(
-        PROGRAMMED,
-        accepted.status == "True" and usable,
-        "Programmed" if usable else "Invalid",
-        generation=generation,
-    )
+    if state.address_unusable is not None and state.address_problem is None:
+        programmed = condition(
+            PROGRAMMED, False, "AddressNotUsable", state.address_unusable, generation=generation
+        )
+    else:
+        programmed = condition(
+            PROGRAMMED,
+            accepted.status == "True" and usable,
+            "Programmed" if usable else "Invalid",
+            generation=generation,
+        )
     addresses = (state.address,) if state.address else settings.publish_addresses
     return GatewayStatus(
         namespace=state.gateway.metadata.namespace,
