@@ -38,6 +38,7 @@ FEATURES = (
     "GRPCRouteNamedRouteRule",
     "GatewayStaticAddresses",
     "GatewayAddressEmpty",
+    "GatewayHTTPListenerIsolation",
     "ReferenceGrant",
     "TCPRoute",
     "TLSRoute",

@@ -39,6 +39,7 @@ from ingress_ctl.model.gateways import (
     SNIRoute,
     Split,
 )
+from ingress_ctl.model.matching import ascii_lower
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import NamespacedName, Snapshot
@@ -58,6 +59,7 @@ from ingress_ctl.translation.gateway.http import (
     matches_for,
     precedence,
 )
+from ingress_ctl.translation.gateway.isolation import claimed, guards
 from ingress_ctl.translation.gateway.listeners import (
     GatewayState,
     ListenerState,
@@ -232,8 +234,16 @@ def _add(
     key = ((meta.namespace, meta.name), listener.port)
     if isinstance(rules, RouteRules):
         age = _age(found)
+        own = listener.hostname or ""
+        others = [
+            ascii_lower(item.hostname or "")
+            for item in listener.gateway.spec.listeners
+            if item.port == listener.port
+        ]
         ordered = {
-            (item.rule, item.host): item for item in matches_for(rules, source, attachment.hosts)
+            (item.rule, item.host): item
+            for item in matches_for(rules, source, attachment.hosts)
+            if not claimed(item.host, own, others)
         }
         orders = {item.rule: item.order for item in rules.matches}
         ports.http.setdefault(key, []).extend(
@@ -285,7 +295,10 @@ def _gateway_ports(states: Iterable[GatewayState], ports: _Ports) -> list[Gatewa
                     address=state.address,
                     port=port,
                     protocol=protocol,
-                    matches=_sorted_matches(ports.http.get(key, [])),
+                    matches=_sorted_matches(
+                        ports.http.get(key, [])
+                        + guards((item.hostname or "" for item in listeners), state.source)
+                    ),
                     certificates=_certificates(listeners),
                     sni_routes=tuple(
                         sorted(ports.sni.get(key, []), key=lambda r: _host_order(r.host))
