@@ -96,7 +96,7 @@ async def test_a_request_is_served_only_by_its_most_specific_listener(
     )
     await proxy.apply(translation.routing)
     seen = {}
-    for host, owner in REQUESTS.items():
+    for host in REQUESTS:
         for name in LISTENERS:
             response = request(port, f"/{name}/x", host=host)
             seen[host, name] = answered(response)["backend"] if response.status == 200 else 404
