@@ -34,7 +34,6 @@ FEATURES = (
     "HTTPRouteBackendProtocolWebSocket",
     "HTTPRouteNamedRouteRule",
     "HTTPRouteCORS",
-    "HTTPRouteRetry",
     "GRPCRouteNamedRouteRule",
     "GatewayStaticAddresses",
     "GatewayAddressEmpty",
