@@ -134,10 +134,26 @@ class GatewayAddress:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ParametersReference:
+    group: str = ""
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class GatewayInfrastructure:
+    """Only parametersRef is read: labels and annotations are for generated resources,
+    which this controller does not make."""
+
+    parameters_ref: ParametersReference | None = Field(default=None, alias="parametersRef")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class GatewaySpec:
     gateway_class_name: str = Field(alias="gatewayClassName")
     listeners: tuple[Listener, ...] = ()
     addresses: tuple[GatewayAddress, ...] = ()
+    infrastructure: GatewayInfrastructure | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)

@@ -66,3 +66,22 @@ def test_static_addresses_inside_the_pool_are_served_others_reported(
     (port,) = ports
     assert port.address is not None and port.address.startswith(served)
     assert [(item.type, item.value) for item in status.addresses] == [("IPAddress", port.address)]
+
+
+def test_a_parameters_ref_is_refused_the_gateway_not_served() -> None:
+    text = """
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: params, namespace: infra, generation: 2}
+spec:
+  gatewayClassName: ours
+  infrastructure:
+    labels: {key2: value2}
+    parametersRef: {group: invalid.io, kind: InvalidParameters, name: invalid}
+  listeners: [{name: http, port: 8080, protocol: HTTP}]
+"""
+    found = translated(text, gateway_address_pool=POOL)
+    status = next(item for item in found.gateway.gateways if item.name == "params")
+    assert conditions(status.conditions)["Accepted"] == ("False", "InvalidParameters")
+    assert [port for port in found.routing.gateway_ports if port.gateway.name == "params"] == []

@@ -171,17 +171,30 @@ def _gateways(
         meta = found.metadata
         source = ObjectRef(kind="Gateway", namespace=meta.namespace, name=meta.name)
         choice = gateway_address(found, settings, taken)
+        parameters = _parameters_problem(found)
         state = GatewayState(
             gateway=found,
             source=source,
             address=choice.address,
-            address_problem=choice.problem,
+            address_problem=parameters or choice.problem,
+            problem_reason="InvalidParameters" if parameters else "UnsupportedAddress",
             address_unusable=choice.unusable,
         )
-        if choice.problem is None and choice.unusable is None:
+        if state.address_problem is None and choice.unusable is None:
             check_listeners(state, grants=grants, tls=tls, held=held)
         states[(meta.namespace, meta.name)] = state
     return states
+
+
+def _parameters_problem(found: Gateway) -> str | None:
+    """Why the Gateway's infrastructure.parametersRef is refused: this controller reads no
+    parameters of any kind."""
+    infrastructure = found.spec.infrastructure
+    if infrastructure is None or infrastructure.parameters_ref is None:
+        return None
+    ref = infrastructure.parameters_ref
+    kind = f"{ref.kind}.{ref.group}" if ref.group else ref.kind
+    return f"parametersRef {kind[:80]} {ref.name[:80]!r}: ingress-ctl takes no Gateway parameters"
 
 
 def _route(
@@ -352,7 +365,7 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
     usable = any(item.usable for item in state.listeners)
     if state.address_problem is not None:
         accepted = condition(
-            ACCEPTED, False, "UnsupportedAddress", state.address_problem, generation=generation
+            ACCEPTED, False, state.problem_reason, state.address_problem, generation=generation
         )
     elif invalid and len(invalid) == len(state.listeners):
         accepted = condition(ACCEPTED, False, "ListenersNotValid", generation=generation)

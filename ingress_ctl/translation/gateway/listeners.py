@@ -125,7 +125,9 @@ class GatewayState:
     address: str | None
     listeners: list[ListenerState] = field(default_factory=list)
     address_problem: str | None = None
-    """Why spec.addresses is not supported (the Gateway is not accepted)."""
+    """Why spec.addresses is not supported, or the Gateway's parameters are refused (the
+    Gateway is not accepted, for `problem_reason`)."""
+    problem_reason: str = "UnsupportedAddress"
     address_unusable: str | None = None
     """Why an address of spec.addresses cannot be used (the Gateway is not programmed)."""
 
