@@ -58,6 +58,10 @@ LOCK = Path("/tmp/ingress-ctl-e2e.lock")
 NAMESPACE = "ingress-ctl"
 GATEWAY_CLASS = "ingress-ctl"
 ADDRESS_POOL = "127.10.0.0/24"
+USABLE_ADDRESS = "127.10.0.254"
+"""A static Gateway address the controller serves (inside the pool; GatewayStaticAddresses)."""
+UNUSABLE_ADDRESS = "192.0.2.1"
+"""A static Gateway address outside the pool: AddressNotUsable (TEST-NET-1, never sent to)."""
 PROFILES = ("GATEWAY-HTTP", "GATEWAY-TLS", "GATEWAY-TCP", "GATEWAY-GRPC")
 ECHO_REPO = "registry.k8s.io/gateway-api/echo-basic"
 COREDNS_REPO = "registry.k8s.io/coredns/coredns"
@@ -326,6 +330,8 @@ def suite_args(
         *(f"-{key}={value}" for key, value in implementation.items()),
         f"-version={git_version()}",
         f"-cleanup-base-resources={str(cleanup_base).lower()}",
+        f"-usable-address={USABLE_ADDRESS}",
+        f"-unusable-address={UNUSABLE_ADDRESS}",
     ]
     if environ.get("GATEWAY_RUN_TEST"):
         args.append(f"-run-test={environ['GATEWAY_RUN_TEST']}")

@@ -143,6 +143,7 @@ def test_the_suite_gets_our_class_profiles_report_and_passthrough_settings(
     assert "-cleanup-base-resources=false" in args
     assert "-run-test=HTTPRouteSimpleSameNamespace" in args
     assert "-skip-tests=A,B" in args
+    assert "-usable-address=127.10.0.254" in args and "-unusable-address=192.0.2.1" in args
     assert "-timeout-config-overrides=GWCMustBeAccepted:20" in args
     assert "-url=https://example.test/ingress-ctl" in args
     assert args[-1] == "-fail-fast"

@@ -130,7 +130,23 @@ class Listener:
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class GatewayAddress:
     type: str = "IPAddress"
-    value: str
+    value: str = ""
+    """Empty: the implementation assigns one."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ParametersReference:
+    group: str = ""
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class GatewayInfrastructure:
+    """Only parametersRef is read: labels and annotations are for generated resources,
+    which this controller does not make."""
+
+    parameters_ref: ParametersReference | None = Field(default=None, alias="parametersRef")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -154,6 +170,7 @@ class GatewaySpec:
     allowed_listeners: AllowedListeners = Field(
         default=AllowedListeners(), alias="allowedListeners"
     )
+    infrastructure: GatewayInfrastructure | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -312,12 +329,20 @@ class HTTPRouteTimeouts:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class HTTPRouteRetry:
+    codes: tuple[int, ...] = ()
+    attempts: int | None = None
+    backoff: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class HTTPRouteRule:
     name: str | None = None
     matches: tuple[HTTPRouteMatch, ...] = (HTTPRouteMatch(path=PathMatch()),)
     filters: tuple[RouteFilter, ...] = ()
     backend_refs: tuple[BackendRef, ...] = Field(default=(), alias="backendRefs")
     timeouts: HTTPRouteTimeouts | None = None
+    retry: HTTPRouteRetry | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)

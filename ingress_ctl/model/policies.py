@@ -126,6 +126,19 @@ class HashKey(Part):
     """The header, cookie or parameter: letters, digits, `-` and `_`."""
 
 
+RETRY_CODES = (401, 403, 404, 408, 425, 500, 501, 502, 503, 504)
+"""The response statuses HAProxy's `retry-on` takes (checked with `haproxy -c` on 2.6)."""
+
+
+class Retry(Part):
+    """Requests retried (the same request again) on a failed connection or these statuses."""
+
+    codes: tuple[int, ...] = ()
+    """Each one of RETRY_CODES."""
+    attempts: int | None = None
+    """Retries after the first try; None: HAProxy's default (3)."""
+
+
 class BackendPolicy(Part):
     """What a Service (or an Ingress, which wins) asks of the backend's servers."""
 
@@ -138,6 +151,7 @@ class BackendPolicy(Part):
     health: HealthCheck | None = None
     maxconn: int | None = None
     """Per server: requests beyond it wait in the queue."""
+    retry: Retry | None = None
 
 
 class User(Part):
@@ -207,11 +221,36 @@ class Cors(Part):
     credentials: bool = True
     max_age: int = 1_728_000
     """Seconds a browser may cache a preflight answer."""
+    deep_wildcards: bool = False
+    """The `*` of `scheme://*.name` matches one label or more (the Gateway API's greedy match
+    to the left) instead of exactly one (ingress-nginx), and `scheme://*[:port]` any host."""
+    echo_wildcards: bool = False
+    """A `*` (origins, methods or headers) echoes what the request asked (its Origin,
+    Access-Control-Request-Method and -Headers), as the Gateway API requires with
+    credentials; else `*` is sent literally and the origin `*` never allows credentials."""
+    refuse_preflights: bool = False
+    """A preflight request from an origin not allowed answers 403 here (the Gateway API);
+    else it reaches the pods."""
 
     @property
     def any_origin(self) -> bool:
-        """`*` is sent as a literal `*`, never with credentials."""
+        """Every origin is allowed."""
         return self.origins == ("*",)
+
+    @property
+    def literal_any(self) -> bool:
+        """Access-Control-Allow-Origin is a literal `*` (never with credentials)."""
+        return self.any_origin and not self.echo_wildcards
+
+    @property
+    def echo_methods(self) -> bool:
+        """Access-Control-Allow-Methods echoes the request's Access-Control-Request-Method."""
+        return self.echo_wildcards and self.methods == ("*",)
+
+    @property
+    def echo_headers(self) -> bool:
+        """Access-Control-Allow-Headers echoes the request's Access-Control-Request-Headers."""
+        return self.echo_wildcards and self.headers == ("*",)
 
     @property
     def exact(self) -> tuple[str, ...]:
@@ -221,9 +260,11 @@ class Cors(Part):
     @property
     def patterns(self) -> tuple[str, ...]:
         """Regular expressions of the `scheme://*.name[:port]` origins: one label of letters,
-        digits and `-` for the `*` (the rest is letters, digits, `.`, `-`, `:`, `+`)."""
+        digits and `-` for the `*` (labels, with deep_wildcards; the rest is letters, digits,
+        `.`, `-`, `:`, `+`)."""
+        label = "[a-z0-9-]+(\\.[a-z0-9-]+)*" if self.deep_wildcards else "[a-z0-9-]+"
         return tuple(
-            "^" + origin.replace("+", "\\+").replace(".", "\\.").replace("*", "[a-z0-9-]+", 1) + "$"
+            "^" + origin.replace("+", "\\+").replace(".", "\\.").replace("*", label, 1) + "$"
             for origin in self.origins
             if "*" in origin and origin != "*"
         )

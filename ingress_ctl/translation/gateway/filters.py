@@ -17,6 +17,7 @@ from ingress_ctl.annotations.rewrite import prefix_rewrite
 from ingress_ctl.annotations.values import header_name, text
 from ingress_ctl.model.gateway_objects import (
     HeaderFilter,
+    HTTPRouteRetry,
     HTTPRouteTimeouts,
     PathModifier,
     RequestRedirectFilter,
@@ -25,19 +26,23 @@ from ingress_ctl.model.gateway_objects import (
 )
 from ingress_ctl.model.matching import parse_host, parse_path
 from ingress_ctl.model.policies import (
+    RETRY_CODES,
     BackendPolicy,
     GatewayRedirect,
     Header,
     HeaderEdits,
     PathRewrite,
     Policy,
+    Retry,
     RoutePolicy,
     Timeouts,
 )
+from ingress_ctl.translation.gateway.cors import CORSValueError, gateway_cors
 
 _DURATION = re.compile(r"^(?:([0-9]{1,5})(h|ms|m|s))+$")
 _PART = re.compile(r"([0-9]{1,5})(h|ms|m|s)")
 _MS = {"h": 3_600_000, "m": 60_000, "s": 1_000, "ms": 1}
+MAX_ATTEMPTS = 100
 
 
 class Unsupported(ValueError):
@@ -49,14 +54,16 @@ def rule_policy(
     *,
     prefix: str | None,
     timeouts: HTTPRouteTimeouts | None = None,
+    retry: HTTPRouteRetry | None = None,
     where: str,
 ) -> Policy:
-    """The policy of a rule's filters and timeouts, for a match whose path prefix is
-    `prefix` (None: not a PathPrefix match)."""
+    """The policy of a rule's filters, timeouts and retries, for a match whose path prefix
+    is `prefix` (None: not a PathPrefix match)."""
     route = RoutePolicy()
     for i, found in enumerate(filters):
         route = _apply(route, found, prefix=prefix, where=f"{where}.filters[{i}]")
-    return Policy(backend=_timeouts(timeouts, where), route=route)
+    backend = _timeouts(timeouts, where).model_copy(update={"retry": _retry(retry, where)})
+    return Policy(backend=backend, route=route)
 
 
 def merged(policy: Policy, filters: Iterable[RouteFilter], *, where: str) -> Policy:
@@ -81,6 +88,11 @@ def _apply(
         return route.model_copy(update={"gateway_redirect": redirect})
     if found.type == "URLRewrite" and found.url_rewrite:
         return _rewrite(route, found.url_rewrite, prefix=prefix, where=where)
+    if found.type == "CORS" and found.cors:
+        try:
+            return route.model_copy(update={"cors": gateway_cors(found.cors)})
+        except CORSValueError as error:
+            raise Unsupported(f"{where}: {error}") from None
     raise Unsupported(f"{where}: filter {found.type} is not supported")
 
 
@@ -176,6 +188,24 @@ def _timeouts(found: HTTPRouteTimeouts | None, where: str) -> BackendPolicy:
     if not limits:
         return BackendPolicy()
     return BackendPolicy(timeouts=Timeouts(server=min(limits)))
+
+
+def _retry(found: HTTPRouteRetry | None, where: str) -> Retry | None:
+    """HAProxy's retries: at once (a backoff other than 0 cannot be honoured), on a failed
+    connection and the statuses `retry-on` takes."""
+    if found is None:
+        return None
+    if found.backoff is not None and _duration(found.backoff, f"{where}.retry.backoff"):
+        raise Unsupported(f"{where}.retry.backoff: HAProxy retries at once, without a backoff")
+    refused = [code for code in found.codes if code not in RETRY_CODES]
+    if refused:
+        raise Unsupported(
+            f"{where}.retry.codes: {refused[0]} is not one HAProxy retries on "
+            f"({', '.join(map(str, RETRY_CODES))})"
+        )
+    if found.attempts is not None and not 0 < found.attempts <= MAX_ATTEMPTS:
+        raise Unsupported(f"{where}.retry.attempts: not between 1 and {MAX_ATTEMPTS}")
+    return Retry(codes=tuple(sorted(set(found.codes))), attempts=found.attempts)
 
 
 def _duration(text_value: str, where: str) -> int:

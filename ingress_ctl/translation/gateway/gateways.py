@@ -41,6 +41,7 @@ from ingress_ctl.model.gateways import (
     SNIRoute,
     Split,
 )
+from ingress_ctl.model.matching import ascii_lower
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import NamespacedName, Snapshot
@@ -60,6 +61,7 @@ from ingress_ctl.translation.gateway.http import (
     matches_for,
     precedence,
 )
+from ingress_ctl.translation.gateway.isolation import claimed, guards
 from ingress_ctl.translation.gateway.listener_sets import (
     PARENT_NOT_ACCEPTED,
     attached_listener_sets,
@@ -189,21 +191,35 @@ def _gateways(
     for found in ours:
         meta = found.metadata
         source = ObjectRef(kind="Gateway", namespace=meta.namespace, name=meta.name)
-        address, problem = gateway_address(found, settings, taken)
+        choice = gateway_address(found, settings, taken)
+        parameters = _parameters_problem(found)
         state = GatewayState(
             gateway=found,
             source=source,
-            address=address,
-            address_problem=problem,
+            address=choice.address,
+            address_problem=parameters or choice.problem,
+            problem_reason="InvalidParameters" if parameters else "UnsupportedAddress",
+            address_unusable=choice.unusable,
             listener_sets=sets.get((meta.namespace, meta.name), []),
         )
-        if problem is None:
+        if state.address_problem is None and choice.unusable is None:
             check_listeners(state, grants=grants, tls=tls, held=held)
         else:
             for refused in state.listener_sets:
                 refused.refused = refused.refused or PARENT_NOT_ACCEPTED
         states[(meta.namespace, meta.name)] = state
     return states
+
+
+def _parameters_problem(found: Gateway) -> str | None:
+    """Why the Gateway's infrastructure.parametersRef is refused: this controller reads no
+    parameters of any kind."""
+    infrastructure = found.spec.infrastructure
+    if infrastructure is None or infrastructure.parameters_ref is None:
+        return None
+    ref = infrastructure.parameters_ref
+    kind = f"{ref.kind}.{ref.group}" if ref.group else ref.kind
+    return f"parametersRef {kind[:80]} {ref.name[:80]!r}: ingress-ctl takes no Gateway parameters"
 
 
 def _route(
@@ -266,8 +282,16 @@ def _add(
     key = ((meta.namespace, meta.name), listener.port)
     if isinstance(rules, RouteRules):
         age = _age(found)
+        own = listener.hostname or ""
+        others = [
+            ascii_lower(item.hostname or "")
+            for item in listener.gateway.spec.listeners
+            if item.port == listener.port
+        ]
         ordered = {
-            (item.rule, item.host): item for item in matches_for(rules, source, attachment.hosts)
+            (item.rule, item.host): item
+            for item in matches_for(rules, source, attachment.hosts)
+            if not claimed(item.host, own, others)
         }
         orders = {item.rule: item.order for item in rules.matches}
         ports.http.setdefault(key, []).extend(
@@ -319,7 +343,10 @@ def _gateway_ports(states: Iterable[GatewayState], ports: _Ports) -> list[Gatewa
                     address=state.address,
                     port=port,
                     protocol=protocol,
-                    matches=_sorted_matches(ports.http.get(key, [])),
+                    matches=_sorted_matches(
+                        ports.http.get(key, [])
+                        + guards((item.hostname or "" for item in listeners), state.source)
+                    ),
                     certificates=_certificates(listeners),
                     sni_routes=tuple(
                         sorted(ports.sni.get(key, []), key=lambda r: _host_order(r.host))
@@ -373,7 +400,7 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
     usable = any(item.usable for item in state.listeners)
     if state.address_problem is not None:
         accepted = condition(
-            ACCEPTED, False, "UnsupportedAddress", state.address_problem, generation=generation
+            ACCEPTED, False, state.problem_reason, state.address_problem, generation=generation
         )
     elif invalid and len(invalid) == len(state.listeners):
         accepted = condition(ACCEPTED, False, "ListenersNotValid", generation=generation)
@@ -384,12 +411,17 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
         )
     else:
         accepted = condition(ACCEPTED, True, "Accepted", generation=generation)
-    programmed = condition(
-        PROGRAMMED,
-        accepted.status == "True" and usable,
-        "Programmed" if usable else "Invalid",
-        generation=generation,
-    )
+    if state.address_unusable is not None and state.address_problem is None:
+        programmed = condition(
+            PROGRAMMED, False, "AddressNotUsable", state.address_unusable, generation=generation
+        )
+    else:
+        programmed = condition(
+            PROGRAMMED,
+            accepted.status == "True" and usable,
+            "Programmed" if usable else "Invalid",
+            generation=generation,
+        )
     addresses = (state.address,) if state.address else settings.publish_addresses
     return GatewayStatus(
         namespace=state.gateway.metadata.namespace,

@@ -69,7 +69,11 @@ def http_rules(route: HTTPRoute, source: ObjectRef, backends: Backends) -> Route
                 path, path_type, method, headers, query = _http_match(match, at)
                 prefix = path if path_type is PathType.PREFIX else None
                 policy = rule_policy(
-                    rule.filters, prefix=prefix, timeouts=rule.timeouts, where=where
+                    rule.filters,
+                    prefix=prefix,
+                    timeouts=rule.timeouts,
+                    retry=rule.retry,
+                    where=where,
                 )
             except Unsupported as error:
                 found.unsupported.append(str(error))

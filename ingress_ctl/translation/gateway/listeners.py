@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from ipaddress import ip_address
+from ipaddress import IPv4Network, ip_address
 
 from ingress_ctl.model.conditions import Condition, ListenerStatus, RouteKind
 from ingress_ctl.model.gateway_objects import GROUP, Gateway, Listener, ListenerSet
@@ -163,6 +163,11 @@ class GatewayState:
     listeners: list[ListenerState] = field(default_factory=list)
     """Its own listeners (a parentRef of kind Gateway attaches to these only)."""
     address_problem: str | None = None
+    """Why spec.addresses is not supported, or the Gateway's parameters are refused (the
+    Gateway is not accepted, for `problem_reason`)."""
+    problem_reason: str = "UnsupportedAddress"
+    address_unusable: str | None = None
+    """Why an address of spec.addresses cannot be used (the Gateway is not programmed)."""
     listener_sets: list[ListenerSetState] = field(default_factory=list)
     """The admitted ListenerSets, in the spec's precedence."""
 
@@ -172,20 +177,38 @@ class GatewayState:
         return self.listeners + [item for found in self.listener_sets for item in found.listeners]
 
 
-def gateway_address(
-    gateway: Gateway, settings: Settings, taken: set[str]
-) -> tuple[str | None, str | None]:
-    """(the address to listen on, why spec.addresses cannot be served)."""
+@dataclass(frozen=True)
+class AddressChoice:
+    """Where a Gateway listens, or why it cannot: spec.addresses against the pool."""
+
+    address: str | None = None
+    problem: str | None = None
+    """spec.addresses is not supported: the Gateway's UnsupportedAddress."""
+    unusable: str | None = None
+    """An address given cannot be used here: the Gateway's AddressNotUsable."""
+
+
+def gateway_address(gateway: Gateway, settings: Settings, taken: set[str]) -> AddressChoice:
+    """Where a Gateway listens: the IPAddress it names (inside the address pool, when there is
+    one: the addresses this node's HAProxy serves Gateways on), else one of the pool's (an
+    address with an empty value asks for that too)."""
+    given: list[str] = []
     for found in gateway.spec.addresses:
         if found.type != "IPAddress":
-            return None, f"address type {found.type!r} is not supported (only IPAddress)"
+            return AddressChoice(
+                problem=f"address type {found.type[:80]!r} is not supported (only IPAddress)"
+            )
+        if not found.value:
+            continue
         try:
-            return str(ip_address(found.value)), None
+            given.append(str(ip_address(found.value)))
         except ValueError:
-            return None, f"{found.value!r} is not an IP address"
+            return AddressChoice(problem=f"{found.value[:80]!r} is not an IP address")
     pool = settings.gateway_address_pool
+    if given:
+        return _static_address(tuple(dict.fromkeys(given)), pool)
     if pool is None or pool.num_addresses < 4:
-        return None, None
+        return AddressChoice()
     hosts = pool.num_addresses - 2
     key = f"{gateway.metadata.namespace}/{gateway.metadata.name}".encode()
     start = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") % hosts
@@ -193,8 +216,19 @@ def gateway_address(
         address = str(pool.network_address + 1 + (start + step) % hosts)
         if address not in taken:
             taken.add(address)
-            return address, None
-    return None, f"every address of {pool} is taken"
+            return AddressChoice(address=address)
+    return AddressChoice(problem=f"every address of {pool} is taken")
+
+
+def _static_address(given: tuple[str, ...], pool: IPv4Network | None) -> AddressChoice:
+    outside = [value for value in given if pool is not None and ip_address(value) not in pool]
+    if outside:
+        return AddressChoice(
+            unusable=f"{outside[0]} is not in the Gateway address pool {pool}: not served here"
+        )
+    if len(given) > 1:
+        return AddressChoice(unusable=f"{len(given)} addresses: a Gateway listens on one")
+    return AddressChoice(address=given[0])
 
 
 def check_listeners(
