@@ -111,6 +111,10 @@ class GatewayPort(Value):
     wins; a request no match takes answers 404."""
     certificates: tuple[ListenerCertificate, ...] = ()
     """HTTPS: by SNI name, most specific first; a name none matches gets the first."""
+    listener_hosts: tuple[str, ...] = ()
+    """HTTPS, when the port has listeners of several hostnames: those hostnames ("" for a
+    listener without one), most specific first. The listener a request's SNI name chooses
+    must be the one its Host header chooses, else the request is misdirected (421)."""
     sni_routes: tuple[SNIRoute, ...] = ()
     """TLS: by SNI name, most specific first; other names are refused."""
     backend: str | None = None
