@@ -173,12 +173,14 @@ spec:
     assert status["no-secret"]["Programmed"] == ("False", "Invalid")
     assert status["cross-ns"]["ResolvedRefs"] == ("False", "RefNotPermitted")
     assert status["broken"]["ResolvedRefs"] == ("False", "InvalidCertificateRef")
-    assert status["tls-terminate"]["Accepted"] == ("False", "UnsupportedValue")
+    assert status["tls-terminate"]["ResolvedRefs"] == ("False", "InvalidCertificateRef")
+    assert status["tls-terminate"]["Programmed"] == ("False", "Invalid")
     gateway = next(item for item in found.gateway.gateways if item.name == "bad")
     assert conditions(gateway.conditions)["Accepted"] == ("True", "ListenersNotValid")
     kinds = {item.name: [k.kind for k in item.supported_kinds] for item in gateway.listeners}
     assert kinds["kinds"] == ["HTTPRoute"]
-    assert kinds["tls-terminate"] == kinds["udp"] == []
+    assert kinds["tls-terminate"] == ["TLSRoute"]
+    assert kinds["udp"] == []
     assert sorted(
         port.port for port in found.routing.gateway_ports if port.gateway.name == "bad"
     ) == [81, 82]

@@ -36,6 +36,9 @@ FEATURES = (
     "ReferenceGrant",
     "TCPRoute",
     "TLSRoute",
+    "TLSRouteModeTerminate",
+    "TLSRouteModeMixed",
+    "GatewayHTTPSListenerDetectMisdirectedRequests",
 )
 """What `status.supportedFeatures` of our GatewayClasses lists: each one's conformance
 tests pass (docs/gateway-api.md has the report)."""

@@ -235,7 +235,8 @@ def _add(
         )
     elif rules.backend is not None and listener.protocol is ListenerProtocol.TLS:
         ports.sni.setdefault(key, []).extend(
-            SNIRoute(host=host, backend=rules.backend, source=source) for host in attachment.hosts
+            SNIRoute(host=host, backend=rules.backend, source=source, terminate=listener.terminates)
+            for host in attachment.hosts
         )
     elif rules.backend is not None:
         ports.tcp.setdefault(key, rules.backend)
@@ -281,6 +282,7 @@ def _gateway_ports(states: Iterable[GatewayState], ports: _Ports) -> list[Gatewa
                     protocol=protocol,
                     matches=_sorted_matches(ports.http.get(key, [])),
                     certificates=_certificates(listeners),
+                    listener_hosts=_listener_hosts(protocol, listeners),
                     sni_routes=tuple(
                         sorted(ports.sni.get(key, []), key=lambda r: _host_order(r.host))
                     ),
@@ -316,6 +318,14 @@ def _certificates(listeners: list[ListenerState]) -> tuple[ListenerCertificate, 
         ordered.remove(first)
         ordered.insert(0, first)
     return tuple(ordered)
+
+
+def _listener_hosts(protocol: ListenerProtocol, listeners: list[ListenerState]) -> tuple[str, ...]:
+    """An HTTPS port's listener hostnames, most specific first (none when only one)."""
+    if protocol is not ListenerProtocol.HTTPS:
+        return ()
+    hosts = sorted({listener.hostname or "" for listener in listeners}, key=_host_order)
+    return tuple(hosts) if len(hosts) > 1 else ()
 
 
 def _class_status(found: GatewayClass) -> GatewayClassStatus:

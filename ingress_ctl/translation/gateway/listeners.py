@@ -78,10 +78,18 @@ class ListenerState:
         return self.attachable and self.programmed[0]
 
     @property
+    def terminates(self) -> bool:
+        """HAProxy terminates TLS here: HTTPS, and TLS listeners of tls.mode Terminate."""
+        mode = self.listener.tls.mode if self.listener.tls else None
+        return self.protocol is ListenerProtocol.HTTPS or (
+            self.protocol is ListenerProtocol.TLS and mode == "Terminate"
+        )
+
+    @property
     def programmed(self) -> tuple[bool, str]:
         if not self.accepted[0] or self.conflicted[0]:
             return False, "Invalid"
-        if self.protocol is ListenerProtocol.HTTPS and self.certificate is None:
+        if self.terminates and self.certificate is None:
             return False, "Invalid"
         return True, "Programmed"
 
@@ -190,13 +198,12 @@ def _check_alone(found: ListenerState, *, grants: Grants, tls: TLSFold) -> None:
         return
     _kinds(found)
     mode = found.listener.tls.mode if found.listener.tls else None
-    if found.protocol is ListenerProtocol.TLS and mode != "Passthrough":
-        found.reject("UnsupportedValue", "TLS listeners support tls.mode Passthrough only")
-    elif found.protocol is ListenerProtocol.HTTPS:
-        if mode != "Terminate":
-            found.reject("UnsupportedValue", "HTTPS listeners need tls.mode Terminate")
-        else:
-            _certificate(found, grants=grants, tls=tls)
+    if found.protocol is ListenerProtocol.TLS and mode not in ("Passthrough", "Terminate"):
+        found.reject("UnsupportedValue", "TLS listeners need tls.mode Passthrough or Terminate")
+    elif found.protocol is ListenerProtocol.HTTPS and mode != "Terminate":
+        found.reject("UnsupportedValue", "HTTPS listeners need tls.mode Terminate")
+    elif found.terminates:
+        _certificate(found, grants=grants, tls=tls)
 
 
 def _kinds(found: ListenerState) -> None:
@@ -217,7 +224,9 @@ def _certificate(found: ListenerState, *, grants: Grants, tls: TLSFold) -> None:
     assert found.listener.tls is not None
     refs = found.listener.tls.certificate_refs
     if not refs:
-        found.unresolved("InvalidCertificateRef", "an HTTPS listener needs a certificateRef")
+        found.unresolved(
+            "InvalidCertificateRef", "a listener that terminates TLS needs a certificateRef"
+        )
     namespace = found.gateway.metadata.namespace
     for i, ref in enumerate(refs):
         where = f"certificateRefs[{i}]"
