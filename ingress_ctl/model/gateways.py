@@ -102,6 +102,16 @@ class ListenerCertificate:
     file: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class ClientValidation:
+    """HTTPS: client certificates are checked against the CA bundle `ca_file` (a CABundle's
+    file); `optional`: a client without a valid one is served all the same
+    (AllowInsecureFallback), else its handshake fails (AllowValidOnly)."""
+
+    ca_file: str
+    optional: bool = False
+
+
 class GatewayPort(Value):
     """Everything one Gateway serves on one port of its address."""
 
@@ -116,6 +126,8 @@ class GatewayPort(Value):
     certificates: tuple[ListenerCertificate, ...] = ()
     """HTTPS, and TLS ports with terminated SNI routes: by SNI name, most specific first; a
     name none matches gets the first."""
+    client_validation: ClientValidation | None = None
+    """HTTPS: how client certificates are checked (Gateway `spec.tls.frontend`); None: not."""
     listener_hosts: tuple[str, ...] = ()
     """HTTPS, when the port has listeners of several hostnames: those hostnames ("" for a
     listener without one), most specific first. The listener a request's SNI name chooses
