@@ -4,6 +4,7 @@ backends on 127.0.0.x."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import ssl
@@ -13,8 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from ingress_ctl.model.gateways import GatewayPort, ListenerCertificate, ListenerProtocol, SNIRoute
-from ingress_ctl.model.routing import Mode
+from ingress_ctl.haproxy import naming
+from ingress_ctl.model.gateways import (
+    ClientValidation,
+    GatewayPort,
+    ListenerCertificate,
+    ListenerProtocol,
+    SNIRoute,
+)
+from ingress_ctl.model.routing import CABundle, Mode
 from ingress_ctl.translation.certificates import parse_pem
 from tests.backends import Backend as StreamBackend
 from tests.backends import running
@@ -202,3 +210,66 @@ async def test_tls_listeners_terminate_or_pass_through_by_sni_on_one_port(
         with socket.create_connection(("127.0.0.1", port), timeout=5) as stream:
             stream.sendall(b"ping")  # not TLS at all
             assert stream.recv(100) == b""
+
+
+def _client(issued: Issued | None, folder: Path) -> ssl.SSLContext:
+    """A client context that trusts anything and presents `issued` (if any)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if issued is not None:
+        (folder / "client.pem").write_bytes(issued.chain_pem)
+        (folder / "client-key.pem").write_bytes(issued.key_pem)
+        context.load_cert_chain(folder / "client.pem", folder / "client-key.pem")
+    return context
+
+
+def served(port: int, context: ssl.SSLContext) -> str | None:
+    """The echo backend that answered, None when the handshake (or the connection) failed."""
+    try:
+        response = https_get(port, sni="example.org", context=context).response
+    except (ssl.SSLError, OSError, http.client.HTTPException):
+        return None
+    assert response is not None and response.status == 200, response
+    backend: str = json.loads(response.body)["backend"]
+    return backend
+
+
+async def test_client_certificates_are_checked_as_the_port_says(gateway: GatewayProxy) -> None:
+    """AllowValidOnly serves only clients with a certificate of the port's CA; the
+    AllowInsecureFallback port serves every client."""
+    server, trusted, other = TestCA("server CA"), TestCA("client CA"), TestCA("other CA")
+    issued = server.issue("example.org")
+    certificate = parse_pem(issued.chain_pem, issued.key_pem)
+    b = gateway.backend("v1")
+    bundle = CABundle(file=naming.certificate_file(trusted.pem), pem=trusted.pem.decode())
+    strict, lenient = free_port(), free_port()
+    ports = tuple(
+        https_port(number, (("example.org", certificate),), match("", "/", b.name)).model_copy(
+            update={"client_validation": ClientValidation(ca_file=bundle.file, optional=optional)}
+        )
+        for number, optional in ((strict, False), (lenient, True))
+    )
+    routing = gateway_routing(*ports, backends=(b,), certificates=(certificate,))
+    await gateway.apply(routing.model_copy(update={"ca_bundles": (bundle,)}))
+    with short_tmp_dir() as folder:
+        (folder / "valid").mkdir()
+        (folder / "other").mkdir()
+        clients = {
+            "valid": _client(trusted.issue("client"), folder / "valid"),
+            "other CA": _client(other.issue("client"), folder / "other"),
+            "none": _client(None, folder),
+        }
+        seen = {
+            (name, port): served(port, context)
+            for name, context in clients.items()
+            for port in (strict, lenient)
+        }
+    assert seen == {
+        ("valid", strict): "v1",
+        ("other CA", strict): None,
+        ("none", strict): None,
+        ("valid", lenient): "v1",
+        ("other CA", lenient): "v1",
+        ("none", lenient): "v1",
+    }

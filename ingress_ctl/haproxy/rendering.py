@@ -25,7 +25,7 @@ from ingress_ctl.haproxy import escaping, gateway_tables, naming
 from ingress_ctl.haproxy.gateway_tables import PortTable, Step
 from ingress_ctl.haproxy.slots import Layout, Slot, assign_slots
 from ingress_ctl.haproxy.spares import Pool, assign_pool
-from ingress_ctl.model.gateways import GatewayPort, ListenerProtocol, ValueMatch
+from ingress_ctl.model.gateways import ClientValidation, GatewayPort, ListenerProtocol, ValueMatch
 from ingress_ctl.model.matching import ANY_HOST, build_table, prefix_base, route_entries
 from ingress_ctl.model.policies import CANARY_COOKIE, GatewayRedirect, Policy
 from ingress_ctl.model.routing import Routing, TLSName
@@ -317,6 +317,8 @@ class _GatewayFrontend:
     crt_lines: tuple[tuple[str, ...], ...]
     listeners: tuple[_ListenerHost, ...] = ()
     """HTTPS with listeners of several hostnames: SNI and Host must choose the same one."""
+    client_validation: ClientValidation | None = None
+    """HTTPS: the CA bundle client certificates are checked against, and whether optional."""
     terminated: bool = False
     """A TLS port's terminating frontend: decrypts, then routes by the handshake's SNI."""
     to_terminating: tuple[str, str] | None = None
@@ -349,6 +351,7 @@ def _gateway_frontends(
             tls=tls,
             crt_lines=() if tls else _gateway_crt_lines(port),
             listeners=_listener_hosts(port),
+            client_validation=port.client_validation,
         )
         if tls and port.certificates:
             found.extend(_terminating(view, port))

@@ -147,9 +147,7 @@ class FrontendValidation:
     """How client certificates are checked: against these CAs; `AllowValidOnly` or
     `AllowInsecureFallback`."""
 
-    ca_certificate_refs: tuple[ObjectReference, ...] = Field(
-        default=(), alias="caCertificateRefs"
-    )
+    ca_certificate_refs: tuple[ObjectReference, ...] = Field(default=(), alias="caCertificateRefs")
     mode: str = "AllowValidOnly"
 
 

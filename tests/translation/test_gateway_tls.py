@@ -129,3 +129,116 @@ def test_https_ports_know_their_listener_hostnames_most_specific_first() -> None
     )
     assert port_of(found, "secure", 8443).listener_hosts == ()  # one listener: nothing to tell
     assert port_of(found, "gw", 8080).listener_hosts == ()  # HTTP
+
+
+def config_map(name: str, namespace: str, data: dict[str, str]) -> str:
+    return "\n---\n" + yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": data,
+        }
+    )
+
+
+def validated(frontend: str) -> str:
+    """A Gateway with `spec.tls.frontend` and HTTPS listeners on 443, 6443, 7443, 8443 and
+    9443, and an HTTP one on 80."""
+    listeners = "".join(
+        f"""  - name: l{port}
+    port: {port}
+    protocol: HTTPS
+    hostname: h{port}.example.org
+    tls: {{certificateRefs: [{{name: cert}}]}}
+"""
+        for port in (443, 6443, 7443, 8443, 9443)
+    )
+    return f"""
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: mtls, namespace: infra, generation: 3}}
+spec:
+  gatewayClassName: ours
+  tls:
+    frontend:
+{frontend}
+  listeners:
+  - {{name: l80, port: 80, protocol: HTTP}}
+{listeners}"""
+
+
+FRONTEND = """      default:
+        validation:
+          caCertificateRefs: [{kind: ConfigMap, group: "", name: ca}]
+      perPort:
+      - port: 6443
+        tls: {validation: {caCertificateRefs: [{kind: ConfigMap, name: ca, namespace: apps}]}}
+      - port: 7443
+        tls: {validation: {caCertificateRefs: [{kind: ConfigMap, name: nowhere}]}}
+      - port: 8443
+        tls: {validation: {caCertificateRefs: [{kind: Service, name: web}]}}
+      - port: 9443
+        tls:
+          validation:
+            mode: AllowInsecureFallback
+            caCertificateRefs: [{kind: ConfigMap, name: not-pem}, {kind: ConfigMap, name: other}]
+      - port: 80
+        tls: {validation: {caCertificateRefs: [{kind: ConfigMap, name: nowhere}]}}
+"""
+CLIENT_CA, OTHER_CA = TestCA("client CA"), TestCA("other CA")
+CONFIG_MAPS = (
+    config_map("ca", "infra", {"ca.crt": CLIENT_CA.pem.decode()})
+    + config_map("ca", "apps", {"ca.crt": CLIENT_CA.pem.decode()})
+    + config_map("other", "infra", {"ca.crt": OTHER_CA.pem.decode()})
+    + config_map("not-pem", "infra", {"ca.crt": "no certificate"})
+)
+
+
+def test_client_certificate_validation_by_port_and_why_not() -> None:
+    found = translated(
+        SECRET + CONFIG_MAPS + validated(FRONTEND), gateway_address_pool="127.10.0.0/24"
+    )
+    gateway = next(item for item in found.gateway.gateways if item.name == "mtls")
+    status = {item.name: conditions(item.conditions) for item in gateway.listeners}
+    for name in ("l80", "l443", "l9443"):
+        assert status[name]["Accepted"] == ("True", "Accepted"), name
+        assert status[name]["Programmed"] == ("True", "Programmed"), name
+    assert status["l80"]["ResolvedRefs"] == ("True", "ResolvedRefs")  # not HTTPS
+    assert status["l443"]["ResolvedRefs"] == ("True", "ResolvedRefs")
+    assert status["l9443"]["ResolvedRefs"] == ("False", "InvalidCACertificateRef")  # one of two
+    for name, reason in (
+        ("l6443", "RefNotPermitted"),
+        ("l7443", "InvalidCACertificateRef"),
+        ("l8443", "InvalidCACertificateKind"),
+    ):
+        assert status[name]["ResolvedRefs"] == ("False", reason), name
+        assert status[name]["Accepted"] == ("False", "NoValidCACertificate"), name
+        assert status[name]["Programmed"][0] == "False", name
+    assert conditions(gateway.conditions)["InsecureFrontendValidationMode"] == (
+        "True",
+        "ConfigurationChanged",
+    )
+    ports = {p.port: p for p in found.routing.gateway_ports if p.gateway.name == "mtls"}
+    assert sorted(ports) == [80, 443, 9443]
+    strict, lenient = ports[443].client_validation, ports[9443].client_validation
+    assert ports[80].client_validation is None
+    assert strict is not None and not strict.optional
+    assert lenient is not None and lenient.optional
+    bundles = {bundle.file: bundle.pem for bundle in found.routing.ca_bundles}
+    assert CLIENT_CA.pem.decode() in bundles[strict.ca_file]
+    assert bundles[lenient.ca_file] == OTHER_CA.pem.decode()
+
+
+def test_without_an_insecure_mode_the_gateway_has_no_such_condition() -> None:
+    frontend = """      default:
+        validation:
+          caCertificateRefs: [{kind: ConfigMap, group: "", name: ca}]
+"""
+    found = translated(
+        SECRET + CONFIG_MAPS + validated(frontend), gateway_address_pool="127.10.0.0/24"
+    )
+    gateway = next(item for item in found.gateway.gateways if item.name == "mtls")
+    assert "InsecureFrontendValidationMode" not in conditions(gateway.conditions)
+    assert all(conditions(item.conditions)["Accepted"][0] == "True" for item in gateway.listeners)

@@ -12,6 +12,7 @@ a port another Gateway, or the Ingress listeners, already hold is unavailable.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
@@ -19,8 +20,10 @@ from ingress_ctl.model.conditions import Condition, ListenerStatus, RouteKind
 from ingress_ctl.model.gateway_objects import GROUP, Gateway, Listener
 from ingress_ctl.model.gateways import ListenerProtocol
 from ingress_ctl.model.matching import ascii_lower
+from ingress_ctl.model.objects import ConfigMap
 from ingress_ctl.model.routing import Certificate, ObjectRef
 from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import NamespacedName
 from ingress_ctl.translation.gateway.conditions import (
     ACCEPTED,
     CONFLICTED,
@@ -28,6 +31,7 @@ from ingress_ctl.translation.gateway.conditions import (
     RESOLVED_REFS,
     condition,
 )
+from ingress_ctl.translation.gateway.frontend import FrontendCA, frontend_ca
 from ingress_ctl.translation.gateway.references import Grants
 from ingress_ctl.translation.tls import TLSFold
 
@@ -52,6 +56,8 @@ class ListenerState:
     resolved: tuple[bool, str, str] = (True, "ResolvedRefs", "")
     conflicted: tuple[bool, str] = (False, "NoConflicts")
     certificate: Certificate | None = None
+    client_ca: FrontendCA | None = None
+    """HTTPS: how client certificates are checked (its port's `spec.tls.frontend`)."""
     attached: int = 0
 
     @property
@@ -161,7 +167,12 @@ def gateway_address(
 
 
 def check_listeners(
-    state: GatewayState, *, grants: Grants, tls: TLSFold, held: dict[tuple[str, int], ObjectRef]
+    state: GatewayState,
+    *,
+    grants: Grants,
+    tls: TLSFold,
+    held: dict[tuple[str, int], ObjectRef],
+    config_maps: Mapping[NamespacedName, ConfigMap],
 ) -> None:
     """Check every listener of a Gateway, alone, then against each other and other Gateways."""
     for listener in state.gateway.spec.listeners:
@@ -172,6 +183,8 @@ def check_listeners(
             protocol=_protocol(listener.protocol),
         )
         _check_alone(found, grants=grants, tls=tls)
+        if found.accepted[0] and found.protocol is ListenerProtocol.HTTPS:
+            _client_validation(found, grants=grants, config_maps=config_maps)
         state.listeners.append(found)
     _check_conflicts(state.listeners)
     for found in state.listeners:
@@ -204,6 +217,20 @@ def _check_alone(found: ListenerState, *, grants: Grants, tls: TLSFold) -> None:
         found.reject("UnsupportedValue", "HTTPS listeners need tls.mode Terminate")
     elif found.terminates:
         _certificate(found, grants=grants, tls=tls)
+
+
+def _client_validation(
+    found: ListenerState, *, grants: Grants, config_maps: Mapping[NamespacedName, ConfigMap]
+) -> None:
+    """The client certificate validation of an HTTPS listener's port, as `frontend` says."""
+    ca = frontend_ca(found.gateway, found.port, config_maps=config_maps, grants=grants)
+    if ca is None:
+        return
+    for reason, message in ca.problems:
+        found.unresolved(reason, message)
+    if ca.pem is None:
+        found.reject("NoValidCACertificate", "no caCertificateRef of spec.tls.frontend is usable")
+    found.client_ca = ca
 
 
 def _kinds(found: ListenerState) -> None:
