@@ -35,6 +35,7 @@ from tests.gateway_models import (
     https_port,
     match,
     service_backend,
+    tcp_port,
 )
 from tests.test_gateway_haproxy import GatewayProxy
 from tests.test_tls_haproxy import connect_tls, https_get
@@ -210,6 +211,18 @@ async def test_tls_listeners_terminate_or_pass_through_by_sni_on_one_port(
         with socket.create_connection(("127.0.0.1", port), timeout=5) as stream:
             stream.sendall(b"ping")  # not TLS at all
             assert stream.recv(100) == b""
+        # a reload (one more port): the terminating frontend's socket is handed over
+        outcome = await gateway.apply(
+            gateway_routing(
+                served,
+                tcp_port(free_port(), streams["plain"].name),
+                backends=tuple(streams.values()),
+                certificates=(certificate,),
+            )
+        )
+        assert outcome.action == "reload", outcome
+        _, raw = connect_tls(port, sni="tls.example.com", request=REQUEST)
+        assert b"X-Backend: plain" in raw
 
 
 def _client(issued: Issued | None, folder: Path) -> ssl.SSLContext:
