@@ -354,6 +354,9 @@ def hosts_map(tables: list[PortTable], ports: tuple[GatewayPort, ...]) -> dict[s
         for route in port.sni_routes:
             if route.host.startswith("*."):
                 entries[route.host[1:] + SEPARATOR + frontend] = route.host
+                if route.terminate:
+                    inner = naming.gateway_terminating_frontend(frontend)
+                    entries[route.host[1:] + SEPARATOR + inner] = route.host
     return dict(sorted(entries.items(), key=lambda item: (-len(item[0]), item[0])))
 
 
@@ -367,16 +370,21 @@ def parents_map(tables: list[PortTable]) -> dict[str, str]:
 
 
 def streams_map(ports: tuple[GatewayPort, ...], sections: Mapping[str, str]) -> dict[str, str]:
-    """TLS: `<SNI name or *.suffix>|<frontend>` -> backend; TCP: `<frontend>` -> backend."""
+    """TLS: `<SNI name or *.suffix>|<frontend>` -> backend; TCP: `<frontend>` -> backend.
+    A terminated SNI route's name leads the port's frontend to its terminating frontend's
+    backend, and that frontend (`<name>|<frontend>_tls`, after decryption) to the route's."""
     entries: dict[str, str] = {}
     for port in ports:
         frontend = naming.gateway_frontend_name(port.address, port.port)
         if port.protocol is ListenerProtocol.TCP and port.backend is not None:
             entries[frontend] = sections.get(port.backend, port.backend)
         for route in port.sni_routes:
-            entries.setdefault(
-                route.host + SEPARATOR + frontend, sections.get(route.backend, route.backend)
-            )
+            backend = sections.get(route.backend, route.backend)
+            if route.terminate:
+                inner = naming.gateway_terminating_frontend(frontend)
+                entries.setdefault(route.host + SEPARATOR + inner, backend)
+                backend = naming.gateway_terminating_backend(frontend)
+            entries.setdefault(route.host + SEPARATOR + frontend, backend)
     return dict(sorted(entries.items()))
 
 

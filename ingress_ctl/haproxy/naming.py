@@ -126,6 +126,22 @@ def gateway_frontend_name(address: str | None, port: int) -> str:
     return f"gw_{port}" if address is None else f"gw_{address}_{port}"
 
 
+def gateway_terminating_frontend(frontend: str) -> str:
+    """`<frontend>_tls`: where a TLS Gateway port's terminated streams are decrypted."""
+    return f"{frontend}_tls"
+
+
+def gateway_terminating_backend(frontend: str) -> str:
+    """`<frontend>_to_tls`: how a TLS Gateway port hands a stream to its terminating frontend."""
+    return f"{frontend}_to_tls"
+
+
+def gateway_terminating_socket(frontend: str) -> str:
+    """`gw-tls-<hash>.sock` (in the state directory): the UNIX socket between a TLS Gateway
+    port and its terminating frontend (named by hash: short, and no `:` of an IPv6 address)."""
+    return f"gw-tls-{hashlib.sha256(frontend.encode()).hexdigest()[:16]}.sock"
+
+
 def gateway_crt_list(frontend: str) -> str:
     """`certs/<frontend>.crt-list`: the certificates of an HTTPS Gateway port."""
     return f"certs/{frontend}.crt-list"

@@ -25,7 +25,7 @@ from ingress_ctl.haproxy import escaping, gateway_tables, naming
 from ingress_ctl.haproxy.gateway_tables import PortTable, Step
 from ingress_ctl.haproxy.slots import Layout, Slot, assign_slots
 from ingress_ctl.haproxy.spares import Pool, assign_pool
-from ingress_ctl.model.gateways import GatewayPort, ListenerProtocol, ValueMatch
+from ingress_ctl.model.gateways import ClientValidation, GatewayPort, ListenerProtocol, ValueMatch
 from ingress_ctl.model.matching import ANY_HOST, build_table, prefix_base, route_entries
 from ingress_ctl.model.policies import CANARY_COOKIE, GatewayRedirect, Policy
 from ingress_ctl.model.routing import Routing, TLSName
@@ -291,6 +291,28 @@ class _GatewayChain:
 
 
 @dataclass(frozen=True)
+class _ListenerHost:
+    """How the template tells whether a name (SNI or Host) is a listener's: `exact` (equal),
+    `suffix` (ends with `value`, a wildcard listener) or `any` (a listener without hostname)."""
+
+    index: int
+    how: str
+    value: str
+
+
+def _listener_hosts(port: GatewayPort) -> tuple[_ListenerHost, ...]:
+    """The listener hostnames of an HTTPS port, most specific first, numbered."""
+    return tuple(
+        _ListenerHost(
+            index,
+            "any" if not host else "suffix" if host.startswith("*.") else "exact",
+            host[1:] if host.startswith("*.") else host,
+        )
+        for index, host in enumerate(port.listener_hosts)
+    )
+
+
+@dataclass(frozen=True)
 class _GatewayFrontend:
     """What the template prints for one Gateway port."""
 
@@ -299,6 +321,15 @@ class _GatewayFrontend:
     tcp: bool
     tls: bool
     crt_lines: tuple[tuple[str, ...], ...]
+    listeners: tuple[_ListenerHost, ...] = ()
+    """HTTPS with listeners of several hostnames: SNI and Host must choose the same one."""
+    client_validation: ClientValidation | None = None
+    """HTTPS: the CA bundle client certificates are checked against, and whether optional."""
+    terminated: bool = False
+    """A TLS port's terminating frontend: decrypts, then routes by the handshake's SNI."""
+    to_terminating: tuple[str, str] | None = None
+    """A TLS port with Terminate listeners: the backend (and UNIX socket) through which it
+    hands their streams to its terminating frontend."""
     depth: int = 0
     exact: tuple[_GatewayChain, ...] = ()
     wildcard: tuple[_GatewayChain, ...] = ()
@@ -318,13 +349,19 @@ def _gateway_frontends(
         frontend = naming.gateway_frontend_name(port.address, port.port)
         bind = naming.server_address(port.address or bind_host, port.port)
         tcp = port.protocol in (ListenerProtocol.TLS, ListenerProtocol.TCP)
+        tls = port.protocol is ListenerProtocol.TLS
         view = _GatewayFrontend(
             frontend=frontend,
             bind=bind,
             tcp=tcp,
-            tls=port.protocol is ListenerProtocol.TLS,
-            crt_lines=_gateway_crt_lines(port),
+            tls=tls,
+            crt_lines=() if tls else _gateway_crt_lines(port),
+            listeners=_listener_hosts(port),
+            client_validation=port.client_validation,
         )
+        if tls and port.certificates:
+            found.extend(_terminating(view, port))
+            continue
         table = by_frontend.get(frontend)
         if table is not None:
             chains = {
@@ -340,6 +377,22 @@ def _gateway_frontends(
             )
         found.append(view)
     return found
+
+
+def _terminating(view: _GatewayFrontend, port: GatewayPort) -> list[_GatewayFrontend]:
+    """A TLS port with Terminate listeners: its frontend, which hands their SNI names to a
+    backend whose server is the UNIX socket of a second frontend that decrypts them."""
+    socket = naming.gateway_terminating_socket(view.frontend)
+    backend = naming.gateway_terminating_backend(view.frontend)
+    inner = _GatewayFrontend(
+        frontend=naming.gateway_terminating_frontend(view.frontend),
+        bind=f"unix@{socket}",
+        tcp=True,
+        tls=True,
+        crt_lines=_gateway_crt_lines(port),
+        terminated=True,
+    )
+    return [replace(view, to_terminating=(backend, socket)), inner]
 
 
 def _chain(chain: str, steps: tuple[Step, ...], sections: dict[str, str]) -> _GatewayChain:

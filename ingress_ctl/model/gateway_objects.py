@@ -163,6 +163,53 @@ class AllowedListeners:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class ObjectReference:
+    """A reference to an object of any kind (a caCertificateRef: a ConfigMap in core)."""
+
+    group: str = ""
+    kind: str
+    name: Subdomain
+    namespace: Label | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class FrontendValidation:
+    """How client certificates are checked: against these CAs; `AllowValidOnly` or
+    `AllowInsecureFallback`."""
+
+    ca_certificate_refs: tuple[ObjectReference, ...] = Field(default=(), alias="caCertificateRefs")
+    mode: str = "AllowValidOnly"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class FrontendTLS:
+    validation: FrontendValidation | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class FrontendTLSPort:
+    port: PortNumber
+    tls: FrontendTLS = FrontendTLS()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class GatewayFrontendTLS:
+    """`spec.tls.frontend`: the client certificate validation of HTTPS listeners, by port."""
+
+    default: FrontendTLS = FrontendTLS()
+    per_port: tuple[FrontendTLSPort, ...] = Field(default=(), alias="perPort")
+
+    def for_port(self, port: int) -> FrontendTLS:
+        """The per-port configuration of `port`, else the default."""
+        return next((item.tls for item in self.per_port if item.port == port), self.default)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class GatewayTLS:
+    frontend: GatewayFrontendTLS | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class GatewaySpec:
     gateway_class_name: str = Field(alias="gatewayClassName")
     listeners: tuple[Listener, ...] = ()
@@ -171,6 +218,7 @@ class GatewaySpec:
         default=AllowedListeners(), alias="allowedListeners"
     )
     infrastructure: GatewayInfrastructure | None = None
+    tls: GatewayTLS | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)

@@ -24,7 +24,8 @@ class ListenerProtocol(StrEnum):
     HTTP = "HTTP"
     HTTPS = "HTTPS"
     TLS = "TLS"
-    """TLS passthrough: SNI names route undecrypted streams (TLSRoute)."""
+    """SNI names route streams (TLSRoute): undecrypted (Passthrough listeners), or decrypted
+    by HAProxy with the listener's certificate (Terminate listeners)."""
     TCP = "TCP"
 
 
@@ -82,12 +83,15 @@ class Split:
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
 class SNIRoute:
-    """A TLS passthrough route: connections whose SNI name matches `host` (exact, or `*.suffix`)."""
+    """A TLS route: connections whose SNI name matches `host` (exact, or `*.suffix`)."""
 
     host: str
     backend: str
     """A `mode tcp` Backend's name, or a Split's."""
     source: ObjectRef
+    terminate: bool = False
+    """HAProxy decrypts the stream (with the port's certificate for `host`) and sends the
+    backend the plain stream; else the stream passes through undecrypted."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
@@ -96,6 +100,16 @@ class ListenerCertificate:
 
     host: str
     file: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class ClientValidation:
+    """HTTPS: client certificates are checked against the CA bundle `ca_file` (a CABundle's
+    file); `optional`: a client without a valid one is served all the same
+    (AllowInsecureFallback), else its handshake fails (AllowValidOnly)."""
+
+    ca_file: str
+    optional: bool = False
 
 
 class GatewayPort(Value):
@@ -110,7 +124,14 @@ class GatewayPort(Value):
     """HTTP and HTTPS: in precedence order (Gateway API's): the first that matches a request
     wins; a request no match takes answers 404."""
     certificates: tuple[ListenerCertificate, ...] = ()
-    """HTTPS: by SNI name, most specific first; a name none matches gets the first."""
+    """HTTPS, and TLS ports with terminated SNI routes: by SNI name, most specific first; a
+    name none matches gets the first."""
+    client_validation: ClientValidation | None = None
+    """HTTPS: how client certificates are checked (Gateway `spec.tls.frontend`); None: not."""
+    listener_hosts: tuple[str, ...] = ()
+    """HTTPS, when the port has listeners of several hostnames: those hostnames ("" for a
+    listener without one), most specific first. The listener a request's SNI name chooses
+    must be the one its Host header chooses, else the request is misdirected (421)."""
     sni_routes: tuple[SNIRoute, ...] = ()
     """TLS: by SNI name, most specific first; other names are refused."""
     backend: str | None = None

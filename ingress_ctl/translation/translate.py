@@ -282,7 +282,7 @@ def _routing(
         tls_names=names,
         passthrough=passthrough,
         tcp_services=tcp,
-        ca_bundles=_bundles(fold, backends.values()),
+        ca_bundles=_bundles(fold, backends.values()) + gateways.ca_bundles,
         gateway_ports=gateways.ports,
         splits=gateways.splits,
     )

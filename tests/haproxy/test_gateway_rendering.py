@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from ingress_ctl.haproxy import naming
 from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import render
+from ingress_ctl.model.gateways import ClientValidation, ListenerCertificate
 from ingress_ctl.model.policies import (
     GatewayRedirect,
     Header,
@@ -22,7 +24,7 @@ from ingress_ctl.model.policies import (
     Policy,
     RoutePolicy,
 )
-from ingress_ctl.model.routing import Backend, Mode, PathType, Routing
+from ingress_ctl.model.routing import Backend, CABundle, Mode, PathType, Routing
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation.certificates import parse_pem
 from tests.gateway_models import (
@@ -110,7 +112,44 @@ def gateway_case() -> Routing:
     )
 
 
+def gateway_tls_case() -> Routing:
+    """TLS Gateway features: listener hostnames told apart (421), a TLS port that terminates
+    some names and passes others through, client certificates checked (required, optional)."""
+    web = service_backend("web", ("10.0.0.1", 8080))
+    stream = service_backend("db", ("10.0.0.2", 5432), mode=Mode.TCP)
+    ca = CERTIFICATE.pem[CERTIFICATE.pem.index("-----BEGIN CERTIFICATE") :]
+    bundle = CABundle(file=naming.certificate_file(ca.encode()), pem=ca)
+    listeners = ("a.example.com", "*.example.com", "")
+    mixed = tls_port(
+        9443, ("db.example.com", stream.name), ("t.example.com", stream.name)
+    ).model_copy(
+        update={"certificates": (ListenerCertificate(host="t.example.com", file=CERTIFICATE.file),)}
+    )
+    mixed = mixed.model_copy(
+        update={
+            "sni_routes": tuple(
+                replace(route, terminate=route.host == "t.example.com")
+                for route in mixed.sni_routes
+            )
+        }
+    )
+    ports = [
+        https_port(
+            number, tuple((host, CERTIFICATE) for host in listeners), match("", "/", web.name)
+        ).model_copy(
+            update={
+                "listener_hosts": listeners,
+                "client_validation": ClientValidation(ca_file=bundle.file, optional=optional),
+            }
+        )
+        for number, optional in ((8443, False), (8444, True))
+    ]
+    routing = gateway_routing(*ports, mixed, backends=(web, stream), certificates=(CERTIFICATE,))
+    return routing.model_copy(update={"ca_bundles": (bundle,)})
+
+
 CASES = {"gateway": gateway_case}
+CASES["gateway-tls"] = gateway_tls_case
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

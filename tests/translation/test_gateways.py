@@ -143,6 +143,7 @@ spec:
   gatewayClassName: ours
   listeners:
   - {name: udp, port: 53, protocol: UDP}
+  - {name: bad-host, port: 54, protocol: HTTP, hostname: "a b}"}
   - {name: a, port: 81, protocol: HTTP, hostname: a.com}
   - {name: a-again, port: 81, protocol: HTTP, hostname: a.com}
   - {name: tcp-on-81, port: 81, protocol: TCP}
@@ -165,6 +166,7 @@ spec:
     )
     status = listeners(found, "bad")
     assert status["udp"]["Accepted"] == ("False", "UnsupportedProtocol")
+    assert status["bad-host"]["Accepted"] == ("False", "UnsupportedValue")
     assert status["a"]["Conflicted"] == ("False", "NoConflicts")
     assert status["a-again"]["Conflicted"] == ("True", "HostnameConflict")
     assert status["tcp-on-81"]["Conflicted"] == ("True", "ProtocolConflict")
@@ -173,12 +175,14 @@ spec:
     assert status["no-secret"]["Programmed"] == ("False", "Invalid")
     assert status["cross-ns"]["ResolvedRefs"] == ("False", "RefNotPermitted")
     assert status["broken"]["ResolvedRefs"] == ("False", "InvalidCertificateRef")
-    assert status["tls-terminate"]["Accepted"] == ("False", "UnsupportedValue")
+    assert status["tls-terminate"]["ResolvedRefs"] == ("False", "InvalidCertificateRef")
+    assert status["tls-terminate"]["Programmed"] == ("False", "Invalid")
     gateway = next(item for item in found.gateway.gateways if item.name == "bad")
     assert conditions(gateway.conditions)["Accepted"] == ("True", "ListenersNotValid")
     kinds = {item.name: [k.kind for k in item.supported_kinds] for item in gateway.listeners}
     assert kinds["kinds"] == ["HTTPRoute"]
-    assert kinds["tls-terminate"] == kinds["udp"] == []
+    assert kinds["tls-terminate"] == ["TLSRoute"]
+    assert kinds["udp"] == []
     assert sorted(
         port.port for port in found.routing.gateway_ports if port.gateway.name == "bad"
     ) == [81, 82]

@@ -8,6 +8,7 @@ ACCEPTED = "Accepted"
 PROGRAMMED = "Programmed"
 RESOLVED_REFS = "ResolvedRefs"
 CONFLICTED = "Conflicted"
+INSECURE_FRONTEND_VALIDATION = "InsecureFrontendValidationMode"
 
 FEATURES = (
     "Gateway",
@@ -42,6 +43,11 @@ FEATURES = (
     "ReferenceGrant",
     "TCPRoute",
     "TLSRoute",
+    "TLSRouteModeTerminate",
+    "TLSRouteModeMixed",
+    "GatewayHTTPSListenerDetectMisdirectedRequests",
+    "GatewayFrontendClientCertificateValidation",
+    "GatewayFrontendClientCertificateValidationInsecureFallback",
 )
 """What `status.supportedFeatures` of our GatewayClasses lists: each one's conformance
 tests pass (docs/gateway-api.md has the report)."""

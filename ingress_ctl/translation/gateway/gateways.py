@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ingress_ctl.haproxy import naming
 from ingress_ctl.model.conditions import (
+    Condition,
     GatewayAddressStatus,
     GatewayClassStatus,
     GatewayStatus,
@@ -34,6 +36,7 @@ from ingress_ctl.model.gateway_objects import (
 )
 from ingress_ctl.model.gateway_objects import Route as RouteObject
 from ingress_ctl.model.gateways import (
+    ClientValidation,
     GatewayPort,
     HTTPMatch,
     ListenerCertificate,
@@ -42,7 +45,8 @@ from ingress_ctl.model.gateways import (
     Split,
 )
 from ingress_ctl.model.matching import ascii_lower
-from ingress_ctl.model.routing import ObjectRef
+from ingress_ctl.model.objects import ConfigMap
+from ingress_ctl.model.routing import CABundle, ObjectRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import NamespacedName, Snapshot
 from ingress_ctl.translation.fold import Fold
@@ -50,10 +54,12 @@ from ingress_ctl.translation.gateway.attachment import Attachment, Parent, attac
 from ingress_ctl.translation.gateway.conditions import (
     ACCEPTED,
     FEATURES,
+    INSECURE_FRONTEND_VALIDATION,
     PROGRAMMED,
     RESOLVED_REFS,
     condition,
 )
+from ingress_ctl.translation.gateway.frontend import insecure
 from ingress_ctl.translation.gateway.http import (
     RouteRules,
     grpc_rules,
@@ -91,6 +97,8 @@ class GatewayTranslation:
     statuses: GatewayStatuses = field(default_factory=GatewayStatuses)
     certificates: frozenset[str] = frozenset()
     """The certificate files Gateway listeners serve."""
+    ca_bundles: tuple[CABundle, ...] = ()
+    """The CA bundles HTTPS ports check client certificates against."""
 
 
 @dataclass
@@ -129,8 +137,9 @@ def translate_gateways(
         _route(found, gateways, listener_sets, namespaces, backends, ports)
         for found in _oldest_first(_routes(snapshot))
     ]
+    served = tuple(_gateway_ports(gateways.values(), ports))
     return GatewayTranslation(
-        ports=tuple(_gateway_ports(gateways.values(), ports)),
+        ports=served,
         splits=tuple(backends.splits[name] for name in sorted(backends.splits)),
         statuses=GatewayStatuses(
             classes=tuple(_class_status(found) for _, found in sorted(classes.items())),
@@ -147,7 +156,29 @@ def translate_gateways(
             for listener in state.every_listener
             if listener.certificate is not None and listener.usable
         ),
+        ca_bundles=_ca_bundles(gateways.values(), served),
     )
+
+
+def _client_validation(listeners: list[ListenerState]) -> ClientValidation | None:
+    """How an HTTPS port checks client certificates (its listeners share the port's)."""
+    ca = next((item.client_ca for item in listeners if item.client_ca is not None), None)
+    if ca is None or ca.pem is None:
+        return None
+    return ClientValidation(ca_file=naming.certificate_file(ca.pem.encode()), optional=ca.optional)
+
+
+def _ca_bundles(
+    states: Iterable[GatewayState], ports: tuple[GatewayPort, ...]
+) -> tuple[CABundle, ...]:
+    pems = {
+        naming.certificate_file(listener.client_ca.pem.encode()): listener.client_ca.pem
+        for state in states
+        for listener in state.listeners
+        if listener.client_ca is not None and listener.client_ca.pem is not None
+    }
+    files = {port.client_validation.ca_file for port in ports if port.client_validation}
+    return tuple(CABundle(file=file, pem=pems[file]) for file in sorted(files))
 
 
 def _oldest_first(objects: Iterable[RouteObject]) -> list[RouteObject]:
@@ -188,6 +219,7 @@ def _gateways(
         ours, snapshot.objects(ListenerSet).values(), snapshot.objects(Namespace)
     )
     states: dict[NamespacedName, GatewayState] = {}
+    config_maps = snapshot.objects(ConfigMap)
     for found in ours:
         meta = found.metadata
         source = ObjectRef(kind="Gateway", namespace=meta.namespace, name=meta.name)
@@ -203,7 +235,7 @@ def _gateways(
             listener_sets=sets.get((meta.namespace, meta.name), []),
         )
         if state.address_problem is None and choice.unusable is None:
-            check_listeners(state, grants=grants, tls=tls, held=held)
+            check_listeners(state, grants=grants, tls=tls, held=held, config_maps=config_maps)
         else:
             for refused in state.listener_sets:
                 refused.refused = refused.refused or PARENT_NOT_ACCEPTED
@@ -299,7 +331,8 @@ def _add(
         )
     elif rules.backend is not None and listener.protocol is ListenerProtocol.TLS:
         ports.sni.setdefault(key, []).extend(
-            SNIRoute(host=host, backend=rules.backend, source=source) for host in attachment.hosts
+            SNIRoute(host=host, backend=rules.backend, source=source, terminate=listener.terminates)
+            for host in attachment.hosts
         )
     elif rules.backend is not None:
         ports.tcp.setdefault(key, rules.backend)
@@ -348,6 +381,8 @@ def _gateway_ports(states: Iterable[GatewayState], ports: _Ports) -> list[Gatewa
                         + guards((item.hostname or "" for item in listeners), state.source)
                     ),
                     certificates=_certificates(listeners),
+                    listener_hosts=_listener_hosts(protocol, listeners),
+                    client_validation=_client_validation(listeners),
                     sni_routes=tuple(
                         sorted(ports.sni.get(key, []), key=lambda r: _host_order(r.host))
                     ),
@@ -383,6 +418,14 @@ def _certificates(listeners: list[ListenerState]) -> tuple[ListenerCertificate, 
         ordered.remove(first)
         ordered.insert(0, first)
     return tuple(ordered)
+
+
+def _listener_hosts(protocol: ListenerProtocol, listeners: list[ListenerState]) -> tuple[str, ...]:
+    """An HTTPS port's listener hostnames, most specific first (none when only one)."""
+    if protocol is not ListenerProtocol.HTTPS:
+        return ()
+    hosts = sorted({listener.hostname or "" for listener in listeners}, key=_host_order)
+    return tuple(hosts) if len(hosts) > 1 else ()
 
 
 def _class_status(found: GatewayClass) -> GatewayClassStatus:
@@ -422,6 +465,17 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
             "Programmed" if usable else "Invalid",
             generation=generation,
         )
+    found: tuple[Condition, ...] = (accepted, programmed)
+    if insecure(state.gateway):
+        found += (
+            condition(
+                INSECURE_FRONTEND_VALIDATION,
+                True,
+                "ConfigurationChanged",
+                "spec.tls.frontend serves clients without a valid certificate",
+                generation=generation,
+            ),
+        )
     addresses = (state.address,) if state.address else settings.publish_addresses
     return GatewayStatus(
         namespace=state.gateway.metadata.namespace,
@@ -430,7 +484,7 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
             GatewayAddressStatus(type="IPAddress" if _is_ip(value) else "Hostname", value=value)
             for value in addresses
         ),
-        conditions=(accepted, programmed),
+        conditions=found,
         listeners=tuple(item.status() for item in state.listeners),
         attached_listener_sets=attached_listener_sets(state),
     )

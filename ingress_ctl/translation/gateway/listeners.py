@@ -16,15 +16,18 @@ is not accepted.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, ip_address
 
 from ingress_ctl.model.conditions import Condition, ListenerStatus, RouteKind
 from ingress_ctl.model.gateway_objects import GROUP, Gateway, Listener, ListenerSet
 from ingress_ctl.model.gateways import ListenerProtocol
-from ingress_ctl.model.matching import ascii_lower
+from ingress_ctl.model.matching import ascii_lower, parse_host
+from ingress_ctl.model.objects import ConfigMap
 from ingress_ctl.model.routing import Certificate, ObjectRef
 from ingress_ctl.model.settings import Settings
+from ingress_ctl.model.snapshot import NamespacedName
 from ingress_ctl.translation.gateway.conditions import (
     ACCEPTED,
     CONFLICTED,
@@ -32,6 +35,7 @@ from ingress_ctl.translation.gateway.conditions import (
     RESOLVED_REFS,
     condition,
 )
+from ingress_ctl.translation.gateway.frontend import FrontendCA, frontend_ca
 from ingress_ctl.translation.gateway.references import Grants
 from ingress_ctl.translation.tls import TLSFold
 
@@ -59,6 +63,8 @@ class ListenerState:
     resolved: tuple[bool, str, str] = (True, "ResolvedRefs", "")
     conflicted: tuple[bool, str] = (False, "NoConflicts")
     certificate: Certificate | None = None
+    client_ca: FrontendCA | None = None
+    """HTTPS: how client certificates are checked (its port's `spec.tls.frontend`)."""
     attached: int = 0
 
     @property
@@ -91,12 +97,20 @@ class ListenerState:
         return self.attachable and self.programmed[0]
 
     @property
+    def terminates(self) -> bool:
+        """HAProxy terminates TLS here: HTTPS, and TLS listeners of tls.mode Terminate."""
+        mode = self.listener.tls.mode if self.listener.tls else None
+        return self.protocol is ListenerProtocol.HTTPS or (
+            self.protocol is ListenerProtocol.TLS and mode == "Terminate"
+        )
+
+    @property
     def programmed(self) -> tuple[bool, str]:
         if self.conflicted[0] and self.listener_set is not None:
             return False, self.conflicted[1]
         if not self.accepted[0] or self.conflicted[0]:
             return False, "Invalid"
-        if self.protocol is ListenerProtocol.HTTPS and self.certificate is None:
+        if self.terminates and self.certificate is None:
             return False, "Invalid"
         return True, "Programmed"
 
@@ -232,7 +246,12 @@ def _static_address(given: tuple[str, ...], pool: IPv4Network | None) -> Address
 
 
 def check_listeners(
-    state: GatewayState, *, grants: Grants, tls: TLSFold, held: dict[tuple[str, int], ObjectRef]
+    state: GatewayState,
+    *,
+    grants: Grants,
+    tls: TLSFold,
+    held: dict[tuple[str, int], ObjectRef],
+    config_maps: Mapping[NamespacedName, ConfigMap],
 ) -> None:
     """Check every listener of a Gateway and of its admitted ListenerSets, alone, then
     against each other and other Gateways."""
@@ -254,6 +273,8 @@ def check_listeners(
                 listener_set=listener_set,
             )
             _check_alone(found, grants=grants, tls=tls)
+            if found.accepted[0] and found.protocol is ListenerProtocol.HTTPS:
+                _client_validation(found, grants=grants, config_maps=config_maps)
             listeners.append(found)
     _check_conflicts(state.every_listener)
     for found in state.every_listener:
@@ -272,21 +293,45 @@ def _protocol(text: str) -> ListenerProtocol | None:
         return None
 
 
+def _dns_name(raw: str) -> bool:
+    try:
+        parse_host(raw)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_alone(found: ListenerState, *, grants: Grants, tls: TLSFold) -> None:
     if found.protocol is None:
         found.reject(
             "UnsupportedProtocol", f"protocol {found.listener.protocol!r} is not supported"
         )
         return
+    if found.listener.hostname is not None and not _dns_name(found.listener.hostname):
+        found.reject("UnsupportedValue", "hostname is not a DNS name (optionally '*.'-prefixed)")
+        return
     _kinds(found)
     mode = found.listener.tls.mode if found.listener.tls else None
-    if found.protocol is ListenerProtocol.TLS and mode != "Passthrough":
-        found.reject("UnsupportedValue", "TLS listeners support tls.mode Passthrough only")
-    elif found.protocol is ListenerProtocol.HTTPS:
-        if mode != "Terminate":
-            found.reject("UnsupportedValue", "HTTPS listeners need tls.mode Terminate")
-        else:
-            _certificate(found, grants=grants, tls=tls)
+    if found.protocol is ListenerProtocol.TLS and mode not in ("Passthrough", "Terminate"):
+        found.reject("UnsupportedValue", "TLS listeners need tls.mode Passthrough or Terminate")
+    elif found.protocol is ListenerProtocol.HTTPS and mode != "Terminate":
+        found.reject("UnsupportedValue", "HTTPS listeners need tls.mode Terminate")
+    elif found.terminates:
+        _certificate(found, grants=grants, tls=tls)
+
+
+def _client_validation(
+    found: ListenerState, *, grants: Grants, config_maps: Mapping[NamespacedName, ConfigMap]
+) -> None:
+    """The client certificate validation of an HTTPS listener's port, as `frontend` says."""
+    ca = frontend_ca(found.gateway, found.port, config_maps=config_maps, grants=grants)
+    if ca is None:
+        return
+    for reason, message in ca.problems:
+        found.unresolved(reason, message)
+    if ca.pem is None:
+        found.reject("NoValidCACertificate", "no caCertificateRef of spec.tls.frontend is usable")
+    found.client_ca = ca
 
 
 def _kinds(found: ListenerState) -> None:
@@ -307,7 +352,9 @@ def _certificate(found: ListenerState, *, grants: Grants, tls: TLSFold) -> None:
     assert found.listener.tls is not None
     refs = found.listener.tls.certificate_refs
     if not refs:
-        found.unresolved("InvalidCertificateRef", "an HTTPS listener needs a certificateRef")
+        found.unresolved(
+            "InvalidCertificateRef", "a listener that terminates TLS needs a certificateRef"
+        )
     namespace = found.owner.metadata.namespace
     for i, ref in enumerate(refs):
         where = f"certificateRefs[{i}]"

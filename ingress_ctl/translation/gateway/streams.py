@@ -1,4 +1,4 @@
-"""TLSRoute and TCPRoute: SNI routes of TLS passthrough listeners, and TCP listeners' backend.
+"""TLSRoute and TCPRoute: SNI routes of TLS listeners, and TCP listeners' backend.
 
 Their backends are the `mode tcp` twins of Service ports; a backendRef that
 cannot be used makes ResolvedRefs False and takes no connection (a TLS
