@@ -130,6 +130,7 @@ GATEWAY_KINDS = {
     "tlsroutes",
     "tcproutes",
     "referencegrants",
+    "backendtlspolicies",
 }
 
 

@@ -88,9 +88,26 @@ class RouteStatus:
     """Only the parents that are ours (Gateways of our GatewayClasses)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class PolicyAncestor:
+    ancestor: ParentRef
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class PolicyStatus:
+    """A policy's `status.ancestors`: the Gateways of ours it is used on."""
+
+    kind: str
+    namespace: str
+    name: str
+    ancestors: tuple[PolicyAncestor, ...]
+
+
 class GatewayStatuses(Value):
     """The status of every Gateway API object we own, as the suite and users read it."""
 
     classes: tuple[GatewayClassStatus, ...] = ()
     gateways: tuple[GatewayStatus, ...] = ()
     routes: tuple[RouteStatus, ...] = ()
+    policies: tuple[PolicyStatus, ...] = ()

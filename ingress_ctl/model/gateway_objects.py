@@ -1,6 +1,7 @@
 """Slim, typed views of the Gateway API objects (gateway.networking.k8s.io, v1.6).
 
 GatewayClass, Gateway, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, ReferenceGrant,
+BackendTLSPolicy,
 and the Namespaces that `allowedRoutes` selectors read. Like `objects`, only the
 fields the controller uses are kept and names are checked against the
 Kubernetes grammar; values the API server's CRD validation already bounds
@@ -44,6 +45,7 @@ API_RESOURCES = {
     "TLSRoute": ApiResource("tlsroutes", ("v1", "v1alpha3", "v1alpha2")),
     "TCPRoute": ApiResource("tcproutes", ("v1", "v1alpha2")),
     "ReferenceGrant": ApiResource("referencegrants", ("v1", "v1beta1")),
+    "BackendTLSPolicy": ApiResource("backendtlspolicies", ("v1", "v1alpha3")),
 }
 """Every kind of the group the controller reads, by kind."""
 
@@ -133,10 +135,25 @@ class GatewayAddress:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class GatewayBackendTLS:
+    client_certificate_ref: SecretObjectReference | None = Field(
+        default=None, alias="clientCertificateRef"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class GatewayTLS:
+    """`spec.tls`: what the Gateway presents to backends (`backend`)."""
+
+    backend: GatewayBackendTLS | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class GatewaySpec:
     gateway_class_name: str = Field(alias="gatewayClassName")
     listeners: tuple[Listener, ...] = ()
     addresses: tuple[GatewayAddress, ...] = ()
+    tls: GatewayTLS | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -392,6 +409,49 @@ class ReferenceGrant:
     spec: ReferenceGrantSpec = ReferenceGrantSpec()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class PolicyTargetReference:
+    """A policy's targetRef: a local object, and optionally one of its sections (a port)."""
+
+    group: str
+    kind: str
+    name: str
+    section_name: str | None = Field(default=None, alias="sectionName")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class SubjectAltName:
+    type: str
+    hostname: str = ""
+    uri: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class BackendTLSValidation:
+    ca_certificate_refs: tuple[LocalObjectReference, ...] = Field(
+        default=(), alias="caCertificateRefs"
+    )
+    well_known_ca_certificates: str | None = Field(default=None, alias="wellKnownCACertificates")
+    hostname: str
+    subject_alt_names: tuple[SubjectAltName, ...] = Field(default=(), alias="subjectAltNames")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class BackendTLSPolicySpec:
+    target_refs: tuple[PolicyTargetReference, ...] = Field(default=(), alias="targetRefs")
+    validation: BackendTLSValidation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class BackendTLSPolicy:
+    """How the Gateway speaks TLS to the pods of the Services (ports) it targets."""
+
+    kind: Literal["BackendTLSPolicy"] = "BackendTLSPolicy"
+    metadata: Metadata
+    spec: BackendTLSPolicySpec
+    status: dict[str, Any] = Field(default_factory=dict)
+
+
 Route = HTTPRoute | GRPCRoute | TLSRoute | TCPRoute
 """The route kinds that attach to Gateway listeners."""
 
@@ -404,4 +464,5 @@ GatewayObject = (
     | TLSRoute
     | TCPRoute
     | ReferenceGrant
+    | BackendTLSPolicy
 )

@@ -34,6 +34,8 @@ FEATURES = (
     "HTTPRouteBackendProtocolWebSocket",
     "HTTPRouteNamedRouteRule",
     "ReferenceGrant",
+    "BackendTLSPolicy",
+    "BackendTLSPolicySANValidation",
     "TCPRoute",
     "TLSRoute",
 )

@@ -21,6 +21,7 @@ from ingress_ctl.model.conditions import (
     RouteStatus,
 )
 from ingress_ctl.model.gateway_objects import (
+    BackendTLSPolicy,
     Gateway,
     GatewayClass,
     GRPCRoute,
@@ -39,11 +40,13 @@ from ingress_ctl.model.gateways import (
     SNIRoute,
     Split,
 )
+from ingress_ctl.model.objects import ConfigMap
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import NamespacedName, Snapshot
 from ingress_ctl.translation.fold import Fold
 from ingress_ctl.translation.gateway.attachment import Attachment, Parent, attach
+from ingress_ctl.translation.gateway.backend_tls import backend_tls
 from ingress_ctl.translation.gateway.conditions import (
     ACCEPTED,
     FEATURES,
@@ -106,7 +109,10 @@ def translate_gateways(
         return GatewayTranslation()
     grants = Grants(snapshot.objects(ReferenceGrant))
     gateways = _gateways(snapshot, settings, classes, grants, tls)
-    backends = Backends(fold=fold, grants=grants)
+    policies = backend_tls(
+        snapshot.objects(BackendTLSPolicy), snapshot.objects(ConfigMap), fold.ca_bundles
+    )
+    backends = Backends(fold=fold, grants=grants, tls=policies)
     ports = _Ports()
     namespaces = snapshot.objects(Namespace)
     routes = [
@@ -120,6 +126,7 @@ def translate_gateways(
             classes=tuple(_class_status(found) for _, found in sorted(classes.items())),
             gateways=tuple(_gateway_status(state, settings) for state in gateways.values()),
             routes=tuple(status for status in routes if status is not None),
+            policies=policies.statuses(),
         ),
         certificates=frozenset(
             listener.certificate.file
@@ -204,6 +211,10 @@ def _route(
     for parent in parents:
         for attachment in parent.attachments:
             _add(attachment, rules, found, source, ports)
+        if parent.refused is None:
+            gateway = (parent.ref.namespace, parent.ref.name)
+            for policy in backends.tls_used.get(source, {}):
+                backends.tls.used_by(policy, gateway)
     generation = meta.generation
     return RouteStatus(
         kind=found.kind,
