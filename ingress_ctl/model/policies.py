@@ -138,7 +138,8 @@ class ServerIdentity(Part):
     sni: str
     """The TLS server name HAProxy sends: a checked DNS name."""
     verify_host: str | None = None
-    """The name the certificate must hold before a request is sent (HAProxy `verifyhost`)."""
+    """The name the certificate must hold before a request is sent (HAProxy `verifyhost`;
+    HAProxy checks the SNI name instead whenever it sends one, so this repeats `sni`)."""
     subject_alt_names: tuple[SubjectAltName, ...] = ()
     """When set, a response is let through only if the certificate holds one of them."""
 
@@ -153,6 +154,8 @@ class Upstream(Part):
     """TLS protocols only: verify the pods' certificates against the system's CAs."""
     identity: ServerIdentity | None = None
     """The server name sent and checked (with `ca_file` or `system_ca`)."""
+    client_certificate: str | None = None
+    """TLS protocols only: the certificate file (with its key) HAProxy presents to the pods."""
     unverifiable: bool = False
     """A CA was asked for but could not be read: requests answer 503 (fail closed)."""
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from ingress_ctl.model.policies import Protocol, ServerIdentity, SubjectAltName, Upstream
 from ingress_ctl.translation import Translation
-from tests.certs import TestCA
+from tests.certs import Issued, TestCA
+from tests.manifests import tls_secret
 from tests.translation.test_gateways import conditions, parents, route, translated
 
 CA = TestCA()
@@ -62,9 +64,9 @@ spec:
 VALID = "{caCertificateRefs: [{group: '', kind: ConfigMap, name: ca}], hostname: abc.example.com}"
 
 
-def upstreams(translation: Translation) -> dict[str, Upstream]:
-    """The upstream of the backend each path of the route reaches."""
-    port = next(item for item in translation.routing.gateway_ports if item.port == 8080)
+def upstreams(translation: Translation, port_number: int = 8080) -> dict[str, Upstream]:
+    """The upstream of the backend each path of the route reaches on a Gateway port."""
+    port = next(item for item in translation.routing.gateway_ports if item.port == port_number)
     return {
         found.path: translation.routing.backend(found.backend).policy.backend.upstream
         for found in port.matches
@@ -178,7 +180,7 @@ def test_system_cas_and_subject_alt_names() -> None:
         ),
     )
     assert by_path["/b"].identity == ServerIdentity(
-        sni="abc.example.com", verify_host="pod.example"
+        sni="abc.example.com", subject_alt_names=(SubjectAltName(type="dns", value="pod.example"),)
     )
     assert found.routing.ca_bundles == ()
 
@@ -186,3 +188,60 @@ def test_system_cas_and_subject_alt_names() -> None:
 def test_a_policy_no_route_uses_has_no_status() -> None:
     found = translated(SERVICES + policy("p", VALID))
     assert found.gateway.policies == ()
+
+
+def client_gateway(name: str, port: int, ref: str) -> str:
+    return route(f"""kind: Gateway
+metadata: {{name: {name}, namespace: infra, generation: 2}}
+spec:
+  gatewayClassName: ours
+  listeners: [{{name: http, port: {port}, protocol: HTTP}}]
+  tls: {{backend: {{clientCertificateRef: {ref}}}}}
+""")
+
+
+def gateway_conditions(translation: Translation, name: str) -> dict[str, tuple[str, str]]:
+    status = next(item for item in translation.gateway.gateways if item.name == name)
+    return conditions(status.conditions)
+
+
+def test_a_gateway_presents_its_client_certificate_to_tls_pods_of_its_routes() -> None:
+    issued = CA.issue("gateway.example")
+    secret = "\n---\n" + yaml.safe_dump(tls_secret("client", *_pems(issued), namespace="infra"))
+    both = ROUTE.replace("parentRefs: [{name: gw}]", "parentRefs: [{name: gw}, {name: gw2}]")
+    found = translated(
+        SERVICES
+        + secret
+        + both
+        + policy("p", VALID)
+        + client_gateway("gw2", 9090, "{group: '', kind: Secret, name: client}")
+        + client_gateway("missing", 9091, "{group: '', kind: Secret, name: nope}")
+        + client_gateway("kind", 9092, "{group: '', kind: ConfigMap, name: ca}")
+        + client_gateway("other-ns", 9093, "{kind: Secret, name: client, namespace: apps}")
+    )
+    plain, client = upstreams(found, 8080)["/a"], upstreams(found, 9090)["/a"]
+    assert plain.client_certificate is None
+    assert client.client_certificate is not None
+    assert client.client_certificate in {item.file for item in found.routing.certificates}
+    assert client.model_copy(update={"client_certificate": None}) == plain
+    assert upstreams(found, 9090)["/b"] == Upstream()  # no policy: plain HTTP, no certificate
+    assert gateway_conditions(found, "gw2") == {
+        "Accepted": ("True", "Accepted"),
+        "Programmed": ("True", "Programmed"),
+        "ResolvedRefs": ("True", "ResolvedRefs"),
+    }
+    for name, reason in [
+        ("missing", "InvalidClientCertificateRef"),
+        ("kind", "InvalidClientCertificateRef"),
+        ("other-ns", "RefNotPermitted"),
+    ]:
+        found_conditions = gateway_conditions(found, name)
+        assert found_conditions["ResolvedRefs"] == ("False", reason), name
+        assert found_conditions["Accepted"] == ("True", "Accepted"), name
+    assert "ResolvedRefs" not in gateway_conditions(found, "gw")
+    ancestors = next(item for item in found.gateway.policies if item.name == "p").ancestors
+    assert [item.ancestor.name for item in ancestors] == ["gw", "gw2"]
+
+
+def _pems(issued: Issued) -> tuple[bytes, bytes]:
+    return issued.chain_pem, issued.key_pem

@@ -7,8 +7,9 @@ before one naming the whole Service (they do not conflict). The winner becomes t
 backend's `Upstream` (model/policies.py, as for Ingress `backend-protocol: HTTPS`):
 TLS with the SNI `validation.hostname`, the certificate verified against the CA
 certificates of its ConfigMaps (`ca.crt`) or the system's
-(`wellKnownCACertificates: System`), and its name checked, against
-`subjectAltNames` when given (else against the hostname). A policy none of whose CA
+(`wellKnownCACertificates: System`), and its name checked against the hostname
+(HAProxy checks the name it sent as SNI) and, when given, against `subjectAltNames`
+(one of them, byte for byte, on every response). A policy none of whose CA
 references can be used makes its backends answer 503 (fail closed). Its status
 lists, as ancestors, the Gateways whose routes reach a backend it applies to.
 """
@@ -21,7 +22,11 @@ from dataclasses import dataclass, field
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.conditions import ParentRef, PolicyAncestor, PolicyStatus
-from ingress_ctl.model.gateway_objects import GROUP, BackendTLSPolicy, BackendTLSValidation
+from ingress_ctl.model.gateway_objects import (
+    GROUP,
+    BackendTLSPolicy,
+    BackendTLSValidation,
+)
 from ingress_ctl.model.matching import parse_host
 from ingress_ctl.model.objects import ConfigMap
 from ingress_ctl.model.policies import Protocol, ServerIdentity, SubjectAltName, Upstream
@@ -190,8 +195,6 @@ def _identity(validation: BackendTLSValidation) -> ServerIdentity:
     )
     if not names:
         return ServerIdentity(sni=host, verify_host=host)
-    if len(names) == 1 and names[0].type == "dns" and "*" not in names[0].value:
-        return ServerIdentity(sni=host, verify_host=names[0].value)
     return ServerIdentity(sni=host, subject_alt_names=names)
 
 

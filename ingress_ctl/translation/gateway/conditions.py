@@ -36,6 +36,7 @@ FEATURES = (
     "ReferenceGrant",
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
+    "GatewayBackendClientCertificate",
     "TCPRoute",
     "TLSRoute",
 )

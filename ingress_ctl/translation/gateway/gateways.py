@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ingress_ctl.model.conditions import (
+    Condition,
     GatewayAddressStatus,
     GatewayClassStatus,
     GatewayStatus,
@@ -82,7 +83,7 @@ class GatewayTranslation:
     splits: tuple[Split, ...] = ()
     statuses: GatewayStatuses = field(default_factory=GatewayStatuses)
     certificates: frozenset[str] = frozenset()
-    """The certificate files Gateway listeners serve."""
+    """The certificate files Gateway listeners serve and Gateways present to TLS pods."""
 
 
 @dataclass
@@ -133,7 +134,12 @@ def translate_gateways(
             for state in gateways.values()
             for listener in state.listeners
             if listener.certificate is not None and listener.usable
-        ),
+        )
+        | {
+            state.client_certificate.file
+            for state in gateways.values()
+            if state.client_certificate is not None
+        },
     )
 
 
@@ -201,27 +207,43 @@ def _route(
     ]
     if not parents:
         return None
-    rules: RouteRules | StreamTarget
-    if isinstance(found, HTTPRoute):
-        rules = http_rules(found, source, backends)
-    elif isinstance(found, GRPCRoute):
-        rules = grpc_rules(found, source, backends)
-    else:
-        rules = stream_target(found.spec.rules, source, backends)
-    for parent in parents:
-        for attachment in parent.attachments:
-            _add(attachment, rules, found, source, ports)
-        if parent.refused is None:
-            gateway = (parent.ref.namespace, parent.ref.name)
-            for policy in backends.tls_used.get(source, {}):
-                backends.tls.used_by(policy, gateway)
-    generation = meta.generation
+    by_client: dict[str | None, list[tuple[int, Parent]]] = {}
+    for i, parent in enumerate(parents):
+        by_client.setdefault(_client_file(parent, gateways), []).append((i, parent))
+    statuses: dict[int, ParentStatus] = {}
+    for client, members in by_client.items():
+        backends.client_certificate = client
+        rules = _rules(found, source, backends)
+        for i, parent in members:
+            for attachment in parent.attachments:
+                _add(attachment, rules, found, source, ports)
+            if parent.refused is None:
+                gateway = (parent.ref.namespace, parent.ref.name)
+                for policy in backends.tls_used.get(source, {}):
+                    backends.tls.used_by(policy, gateway)
+            statuses[i] = _parent_status(parent, rules, meta.generation)
+    backends.client_certificate = None
     return RouteStatus(
         kind=found.kind,
         namespace=meta.namespace,
         name=meta.name,
-        parents=tuple(_parent_status(parent, rules, generation) for parent in parents),
+        parents=tuple(statuses[i] for i in range(len(parents))),
     )
+
+
+def _rules(found: RouteObject, source: ObjectRef, backends: Backends) -> RouteRules | StreamTarget:
+    if isinstance(found, HTTPRoute):
+        return http_rules(found, source, backends)
+    if isinstance(found, GRPCRoute):
+        return grpc_rules(found, source, backends)
+    return stream_target(found.spec.rules, source, backends)
+
+
+def _client_file(parent: Parent, gateways: dict[NamespacedName, GatewayState]) -> str | None:
+    """The certificate file the parent's Gateway presents to TLS pods, if any."""
+    state = gateways.get((parent.ref.namespace, parent.ref.name))
+    certificate = state.client_certificate if state is not None else None
+    return certificate.file if certificate is not None else None
 
 
 def _add(
@@ -362,6 +384,12 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
         generation=generation,
     )
     addresses = (state.address,) if state.address else settings.publish_addresses
+    extra: tuple[Condition, ...] = ()
+    if state.client_problem is not None:
+        reason, message = state.client_problem
+        extra = (condition(RESOLVED_REFS, False, reason, message, generation=generation),)
+    elif state.client_certificate is not None:
+        extra = (condition(RESOLVED_REFS, True, "ResolvedRefs", generation=generation),)
     return GatewayStatus(
         namespace=state.gateway.metadata.namespace,
         name=state.gateway.metadata.name,
@@ -369,7 +397,7 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
             GatewayAddressStatus(type="IPAddress" if _is_ip(value) else "Hostname", value=value)
             for value in addresses
         ),
-        conditions=(accepted, programmed),
+        conditions=(accepted, programmed, *extra),
         listeners=tuple(item.status() for item in state.listeners),
     )
 

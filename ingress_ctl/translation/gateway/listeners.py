@@ -7,6 +7,9 @@ else the controller's bind address. Each listener is checked as the spec says
 others: on one port, the first listener's protocol wins (ProtocolConflict for
 the rest) and two listeners with the same hostname conflict (HostnameConflict);
 a port another Gateway, or the Ingress listeners, already hold is unavailable.
+The Gateway's `spec.tls.backend.clientCertificateRef` (a kubernetes.io/tls Secret,
+in another namespace only when a ReferenceGrant allows it) is the certificate
+HAProxy presents to pods it reaches over TLS for the Gateway's routes.
 """
 
 from __future__ import annotations
@@ -125,6 +128,10 @@ class GatewayState:
     address: str | None
     listeners: list[ListenerState] = field(default_factory=list)
     address_problem: str | None = None
+    client_certificate: Certificate | None = None
+    """What the Gateway presents to pods over TLS (`spec.tls.backend.clientCertificateRef`)."""
+    client_problem: tuple[str, str] | None = None
+    """Why that reference cannot be used: a ResolvedRefs reason and message."""
 
 
 def gateway_address(
@@ -166,6 +173,11 @@ def check_listeners(
         _check_alone(found, grants=grants, tls=tls)
         state.listeners.append(found)
     _check_conflicts(state.listeners)
+    client = _client_certificate(state.gateway, grants=grants, tls=tls)
+    if isinstance(client, tuple):
+        state.client_problem = client
+    else:
+        state.client_certificate = client
     for found in state.listeners:
         if not found.accepted[0] or found.conflicted[0]:
             continue
@@ -255,3 +267,25 @@ def _check_conflicts(listeners: list[ListenerState]) -> None:
         if key in names:
             found.conflicted = (True, "HostnameConflict")
         names.add(key)
+
+
+def _client_certificate(
+    gateway: Gateway, *, grants: Grants, tls: TLSFold
+) -> Certificate | tuple[str, str] | None:
+    """The certificate a Gateway presents to TLS backends, why it cannot (a ResolvedRefs
+    reason and message), or None when it names none."""
+    backend = gateway.spec.tls.backend if gateway.spec.tls else None
+    ref = backend.client_certificate_ref if backend else None
+    if ref is None:
+        return None
+    where = "spec.tls.backend.clientCertificateRef"
+    namespace = gateway.metadata.namespace
+    target = ref.namespace or namespace
+    if ref.group not in ("", "core") or ref.kind != "Secret":
+        return "InvalidClientCertificateRef", f"{where}: {ref.group}/{ref.kind} is not a Secret"
+    if not grants.allows("Gateway", namespace, "Secret", target, ref.name):
+        return "RefNotPermitted", f"{where}: no ReferenceGrant in {target} allows Secret {ref.name}"
+    found = tls.certificate(target, ref.name)
+    if isinstance(found, str):
+        return "InvalidClientCertificateRef", f"{where}: Secret {target}/{ref.name}: {found}"
+    return found

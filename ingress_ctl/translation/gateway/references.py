@@ -75,6 +75,8 @@ class Backends:
     splits: dict[str, Split] = field(default_factory=dict)
     tls_used: dict[ObjectRef, dict[NamespacedName, None]] = field(default_factory=dict)
     """The BackendTLSPolicies each route's backends use."""
+    client_certificate: str | None = None
+    """The certificate file presented to TLS pods by the Gateways resolved for now."""
 
     def resolve(
         self,
@@ -112,7 +114,8 @@ class Backends:
             tls_policies, upstream = self.tls.applying(namespace, ref.name, port.name)
             self.tls_used.setdefault(route, {}).update(dict.fromkeys(tls_policies))
             if upstream is not None:
-                policy = with_upstream(policy, upstream)
+                update = {"client_certificate": self.client_certificate}
+                policy = with_upstream(policy, upstream.model_copy(update=update))
             elif port.app_protocol in H2C_PROTOCOLS:
                 policy = h2c(policy)
             backend, missing = self.fold.service_backend(service_ref, policy=policy)
