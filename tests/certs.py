@@ -68,9 +68,10 @@ class TestCA:
         expired: bool = False,
         rsa_bits: int | None = None,
         days: int = 30,
+        uris: tuple[str, ...] = (),
     ) -> Issued:
-        """A certificate for these DNS names (the first is the CN unless `subject` is given),
-        valid for `days` more days unless expired."""
+        """A certificate for these DNS names and `uris` (the first name is the CN unless
+        `subject` is given), valid for `days` more days unless expired."""
         key: Key = (
             rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
             if rsa_bits
@@ -88,7 +89,10 @@ class TestCA:
             .not_valid_before(start)
             .not_valid_after(now - timedelta(days=1) if expired else now + timedelta(days=days))
             .add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(name) for name in names]),
+                x509.SubjectAlternativeName(
+                    [x509.DNSName(name) for name in names]
+                    + [x509.UniformResourceIdentifier(uri) for uri in uris]
+                ),
                 critical=False,
             )
             .sign(self.key, hashes.SHA256())

@@ -51,6 +51,7 @@ def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:
         auto_reload=False,
     )
     environment.filters["log_format_literal"] = escaping.log_format_literal
+    environment.filters["sample_argument"] = escaping.sample_argument
     return environment
 
 

@@ -73,7 +73,7 @@ def pooled(routing: Routing) -> Iterator[Backend]:
             and not backend.resolve
             and backend.mode == Mode.HTTP
             and backend.send_proxy is None
-            and backend.policy.backend.upstream.ca_file is None
+            and not backend.policy.backend.upstream.verified
             and backend.name not in excluded
         ):
             yield backend

@@ -4,8 +4,8 @@ From translation's `GatewayStatuses` and an object's current status (raw, as the
 API server holds it), the status fields to write: GatewayClass conditions and
 supportedFeatures (`- name: X`, sorted, as the v1.6 CRD wants), Gateway
 addresses, conditions, listeners and attachedListenerSets, ListenerSet
-conditions and listeners, and route `status.parents`, where only the
-entries whose controllerName is ours are replaced (another controller's are
+conditions and listeners, route `status.parents` and policy `status.ancestors`, where only
+the entries whose controllerName is ours are replaced (another controller's are
 kept; ours for parents no longer referenced go). A condition keeps its
 lastTransitionTime while its type, status and reason stay the same, else takes
 `now`. Every field the API server would default is written explicitly, so what
@@ -28,10 +28,12 @@ from ingress_ctl.model.conditions import (
     ListenerSetStatus,
     ListenerStatus,
     ParentRef,
+    PolicyStatus,
     RouteStatus,
 )
 from ingress_ctl.model.gateway_objects import (
     GROUP,
+    BackendTLSPolicy,
     Gateway,
     GatewayClass,
     GRPCRoute,
@@ -47,7 +49,7 @@ Document = dict[str, Any]
 """A status (or a part of one) as the API server's JSON holds it."""
 ObjectKey = tuple[str, str, str]
 """(kind, namespace, name); namespace "" for a GatewayClass."""
-Desired = GatewayClassStatus | GatewayStatus | ListenerSetStatus | RouteStatus
+Desired = GatewayClassStatus | GatewayStatus | ListenerSetStatus | RouteStatus | PolicyStatus
 
 MAX_MESSAGE = 32768
 MAX_PARENTS = 32
@@ -151,27 +153,52 @@ def parent_reference(parent: ParentRef) -> Document:
 def route_status(desired: RouteStatus, current: Document, *, controller: str, now: str) -> Document:
     """A route's `status.parents`: other controllers' entries as they are, then ours (at most
     MAX_PARENTS in all); ours for parents translation no longer lists are dropped."""
-    entries = _documents(current.get("parents"))
+    parents = [(parent.parent, parent.conditions) for parent in desired.parents]
+    entries = _entries(
+        parents, current.get("parents"), "parentRef", desired.namespace, controller, now
+    )
+    return {"parents": entries}
+
+
+def policy_status(
+    desired: PolicyStatus, current: Document, *, controller: str, now: str
+) -> Document:
+    """A policy's `status.ancestors`, kept as a route's parents are (MAX_PARENTS in all)."""
+    ancestors = [(item.ancestor, item.conditions) for item in desired.ancestors]
+    entries = _entries(
+        ancestors, current.get("ancestors"), "ancestorRef", desired.namespace, controller, now
+    )
+    return {"ancestors": entries}
+
+
+def _entries(
+    desired: Sequence[tuple[ParentRef, tuple[Condition, ...]]],
+    current: object,
+    field: str,
+    namespace: str,
+    controller: str,
+    now: str,
+) -> list[Document]:
+    """Other controllers' entries of a parents/ancestors list, then ours for `desired`."""
+    entries = _documents(current)
     others = [entry for entry in entries if entry.get("controllerName") != controller]
     ours_before = {
-        _parent_key(entry.get("parentRef"), desired.namespace): entry
+        _parent_key(entry.get(field), namespace): entry
         for entry in entries
         if entry.get("controllerName") == controller
     }
     ours = []
-    for parent in desired.parents[: max(MAX_PARENTS - len(others), 0)]:
-        reference = parent_reference(parent.parent)
-        before = ours_before.get(_parent_key(reference, desired.namespace), {})
+    for parent, conditions in desired[: max(MAX_PARENTS - len(others), 0)]:
+        reference = parent_reference(parent)
+        before = ours_before.get(_parent_key(reference, namespace), {})
         ours.append(
             {
-                "parentRef": reference,
+                field: reference,
                 "controllerName": controller,
-                "conditions": conditions_status(
-                    parent.conditions, before.get("conditions"), now=now
-                ),
+                "conditions": conditions_status(conditions, before.get("conditions"), now=now),
             }
         )
-    return {"parents": others + ours}
+    return others + ours
 
 
 def desired_status(desired: Desired, current: Document, *, controller: str, now: str) -> Document:
@@ -182,6 +209,8 @@ def desired_status(desired: Desired, current: Document, *, controller: str, now:
         return gateway_status(desired, current, now=now)
     if isinstance(desired, ListenerSetStatus):
         return listener_set_status(desired, current, now=now)
+    if isinstance(desired, PolicyStatus):
+        return policy_status(desired, current, controller=controller, now=now)
     return route_status(desired, current, controller=controller, now=now)
 
 
@@ -236,12 +265,19 @@ def targets(statuses: GatewayStatuses, snapshot: Snapshot) -> Iterator[Target]:
             kind=key[0], namespace=key[1], name=key[2], parents=()
         )
         yield _target(key, desired, route)
+    listed_policies = {(item.namespace, item.name): item for item in statuses.policies}
+    for (namespace, name), policy in snapshot.objects(BackendTLSPolicy).items():
+        policy_key = (policy.kind, namespace, name)
+        wanted = listed_policies.get((namespace, name)) or PolicyStatus(
+            kind=policy.kind, namespace=namespace, name=name, ancestors=()
+        )
+        yield _target(policy_key, wanted, policy)
 
 
 def _target(
     key: ObjectKey,
     desired: Desired,
-    view: GatewayClass | Gateway | ListenerSet | Route,
+    view: GatewayClass | Gateway | ListenerSet | Route | BackendTLSPolicy,
 ) -> Target:
     return Target(
         key=key,

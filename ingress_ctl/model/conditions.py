@@ -98,6 +98,22 @@ class RouteStatus:
     """Only the parents that are ours (Gateways of our GatewayClasses)."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class PolicyAncestor:
+    ancestor: ParentRef
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+class PolicyStatus:
+    """A policy's `status.ancestors`: the Gateways of ours it is used on."""
+
+    kind: str
+    namespace: str
+    name: str
+    ancestors: tuple[PolicyAncestor, ...]
+
+
 class GatewayStatuses(Value):
     """The status of every Gateway API object we own, as the suite and users read it."""
 
@@ -105,3 +121,4 @@ class GatewayStatuses(Value):
     gateways: tuple[GatewayStatus, ...] = ()
     listener_sets: tuple[ListenerSetStatus, ...] = ()
     routes: tuple[RouteStatus, ...] = ()
+    policies: tuple[PolicyStatus, ...] = ()

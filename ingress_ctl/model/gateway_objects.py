@@ -1,7 +1,8 @@
 """Slim, typed views of the Gateway API objects (gateway.networking.k8s.io, v1.6).
 
 GatewayClass, Gateway, ListenerSet, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute,
-ReferenceGrant, and the Namespaces that `allowedRoutes` selectors read. Like `objects`, only the
+ReferenceGrant, BackendTLSPolicy, and the Namespaces that `allowedRoutes` selectors read.
+Like `objects`, only the
 fields the controller uses are kept and names are checked against the
 Kubernetes grammar; values the API server's CRD validation already bounds
 (hostnames, paths, header names and values) are kept as strings here and
@@ -45,6 +46,7 @@ API_RESOURCES = {
     "TLSRoute": ApiResource("tlsroutes", ("v1", "v1alpha3", "v1alpha2")),
     "TCPRoute": ApiResource("tcproutes", ("v1", "v1alpha2")),
     "ReferenceGrant": ApiResource("referencegrants", ("v1", "v1beta1")),
+    "BackendTLSPolicy": ApiResource("backendtlspolicies", ("v1", "v1alpha3")),
 }
 """Every kind of the group the controller reads, by kind."""
 
@@ -205,8 +207,19 @@ class GatewayFrontendTLS:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class GatewayBackendTLS:
+    client_certificate_ref: SecretObjectReference | None = Field(
+        default=None, alias="clientCertificateRef"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
 class GatewayTLS:
+    """`spec.tls`: how HTTPS listeners check clients (`frontend`), and what the Gateway
+    presents to backends (`backend`)."""
+
     frontend: GatewayFrontendTLS | None = None
+    backend: GatewayBackendTLS | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -508,6 +521,49 @@ class ReferenceGrant:
     spec: ReferenceGrantSpec = ReferenceGrantSpec()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class PolicyTargetReference:
+    """A policy's targetRef: a local object, and optionally one of its sections (a port)."""
+
+    group: str
+    kind: str
+    name: str
+    section_name: str | None = Field(default=None, alias="sectionName")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class SubjectAltName:
+    type: str
+    hostname: str = ""
+    uri: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class BackendTLSValidation:
+    ca_certificate_refs: tuple[LocalObjectReference, ...] = Field(
+        default=(), alias="caCertificateRefs"
+    )
+    well_known_ca_certificates: str | None = Field(default=None, alias="wellKnownCACertificates")
+    hostname: str
+    subject_alt_names: tuple[SubjectAltName, ...] = Field(default=(), alias="subjectAltNames")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class BackendTLSPolicySpec:
+    target_refs: tuple[PolicyTargetReference, ...] = Field(default=(), alias="targetRefs")
+    validation: BackendTLSValidation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class BackendTLSPolicy:
+    """How the Gateway speaks TLS to the pods of the Services (ports) it targets."""
+
+    kind: Literal["BackendTLSPolicy"] = "BackendTLSPolicy"
+    metadata: Metadata
+    spec: BackendTLSPolicySpec
+    status: dict[str, Any] = Field(default_factory=dict)
+
+
 Route = HTTPRoute | GRPCRoute | TLSRoute | TCPRoute
 """The route kinds that attach to Gateway listeners."""
 
@@ -521,4 +577,5 @@ GatewayObject = (
     | TLSRoute
     | TCPRoute
     | ReferenceGrant
+    | BackendTLSPolicy
 )

@@ -107,14 +107,62 @@ class HealthCheck(Part):
     """The status a healthy server answers; None accepts any 2xx or 3xx."""
 
 
+class SubjectAltName(Part):
+    """A name a pod's certificate must hold: a DNS name or a URI (checked ASCII text)."""
+
+    type: Literal["dns", "uri"]
+    value: str
+
+    @property
+    def der_pattern(self) -> str:
+        """A regular expression on the certificate's DER bytes in upper-case hex (HAProxy's
+        `ssl_s_der,hex`) that finds this name as an X.509 GeneralName: the context tag
+        (dNSName [2], uniformResourceIdentifier [6]), the DER length, the bytes; anchored
+        on byte boundaries (`(..)*`) so it never matches across two bytes' nibbles."""
+        data = self.value.encode()
+        size = len(data)
+        length = (
+            bytes([size])
+            if size < 0x80
+            else bytes([0x81, size])
+            if size < 0x100
+            else (bytes([0x82]) + size.to_bytes(2, "big"))
+        )
+        tag = b"\x82" if self.type == "dns" else b"\x86"
+        return "^(..)*" + (tag + length + data).hex().upper()
+
+
+class ServerIdentity(Part):
+    """What the pods' certificates must prove (a Gateway API BackendTLSPolicy)."""
+
+    sni: str
+    """The TLS server name HAProxy sends: a checked DNS name."""
+    verify_host: str | None = None
+    """The name the certificate must hold before a request is sent (HAProxy `verifyhost`;
+    HAProxy checks the SNI name instead whenever it sends one, so this repeats `sni`)."""
+    subject_alt_names: tuple[SubjectAltName, ...] = ()
+    """When set, a response is let through only if the certificate holds one of them."""
+
+
 class Upstream(Part):
     """How HAProxy talks to the pods."""
 
     protocol: Protocol = Protocol.HTTP
     ca_file: str | None = None
     """TLS protocols only: verify the pods' certificates against this CA file; None: no check."""
+    system_ca: bool = False
+    """TLS protocols only: verify the pods' certificates against the system's CAs."""
+    identity: ServerIdentity | None = None
+    """The server name sent and checked (with `ca_file` or `system_ca`)."""
+    client_certificate: str | None = None
+    """TLS protocols only: the certificate file (with its key) HAProxy presents to the pods."""
     unverifiable: bool = False
     """A CA was asked for but could not be read: requests answer 503 (fail closed)."""
+
+    @property
+    def verified(self) -> bool:
+        """Whether the pods' certificates are verified (against a CA file or the system's)."""
+        return self.ca_file is not None or self.system_ca
 
 
 class HashKey(Part):

@@ -1,7 +1,7 @@
 """Hostile Gateway values cannot inject configuration.
 
 Hypothesis builds Gateway ports (matches with header, query and method conditions, SNI
-routes, redirects) whose values are printable text of any kind (quotes, spaces, `#`, `$`,
+routes, redirects, BackendTLSPolicy server names) whose values are printable text of any kind (quotes, spaces, `#`, `$`,
 `%`, backslashes) or, in the second property, anything at all (control characters,
 newlines). Rendering either refuses a value at its sink (`UnsafeValue`: nothing is written)
 or makes files that the real `haproxy -c` accepts and whose every line a template can print,
@@ -21,7 +21,16 @@ from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.escaping import UnsafeValue
 from ingress_ctl.haproxy.rendering import render
 from ingress_ctl.model.gateways import GatewayPort
-from ingress_ctl.model.policies import GatewayRedirect, Policy, RoutePolicy
+from ingress_ctl.model.policies import (
+    BackendPolicy,
+    GatewayRedirect,
+    Policy,
+    Protocol,
+    RoutePolicy,
+    ServerIdentity,
+    SubjectAltName,
+    Upstream,
+)
 from ingress_ctl.model.routing import Backend, Mode, PathType, Routing
 from ingress_ctl.model.settings import Settings
 from tests.conftest import short_tmp_dir
@@ -160,3 +169,35 @@ def test_a_newline_in_a_header_name_is_refused(haproxy_bin: str) -> None:
         backends=(WEB,),
     )
     assert not check(routing, haproxy_bin)
+
+
+def tls_backend(sni: str, names: list[tuple[str, str]]) -> Backend:
+    """A backend reached over verified TLS whose server name and subjectAltNames are hostile
+    (client certificate files are content hashes: naming.certificate_file)."""
+    identity = ServerIdentity(
+        sni=sni,
+        verify_host=sni,
+        subject_alt_names=tuple(
+            SubjectAltName(type="dns" if kind == "dns" else "uri", value=value)
+            for kind, value in names
+        ),
+    )
+    upstream = Upstream(protocol=Protocol.HTTPS, system_ca=True, identity=identity)
+    return service_backend("secure", policy=Policy(backend=BackendPolicy(upstream=upstream)))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    backend=st.builds(
+        tls_backend,
+        ANYTHING,
+        st.lists(st.tuples(st.sampled_from(("dns", "uri")), ANYTHING), max_size=2),
+    )
+)
+def test_backend_tls_values_are_rendered_safely_or_refused(
+    backend: Backend, haproxy_bin: str
+) -> None:
+    """A BackendTLSPolicy's SNI and names: refused at the sink or one word each (the
+    subjectAltNames only ever reach haproxy.cfg as hex)."""
+    routing = gateway_routing(http_port(8080, match("", "/", backend.name)), backends=(backend,))
+    check(routing, haproxy_bin)

@@ -24,6 +24,7 @@ from ingress_ctl.model.conditions import (
     RouteStatus,
 )
 from ingress_ctl.model.gateway_objects import (
+    BackendTLSPolicy,
     Gateway,
     GatewayClass,
     GRPCRoute,
@@ -51,6 +52,7 @@ from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import NamespacedName, Snapshot
 from ingress_ctl.translation.fold import Fold
 from ingress_ctl.translation.gateway.attachment import Attachment, Parent, attach
+from ingress_ctl.translation.gateway.backend_tls import backend_tls
 from ingress_ctl.translation.gateway.conditions import (
     ACCEPTED,
     FEATURES,
@@ -96,7 +98,7 @@ class GatewayTranslation:
     splits: tuple[Split, ...] = ()
     statuses: GatewayStatuses = field(default_factory=GatewayStatuses)
     certificates: frozenset[str] = frozenset()
-    """The certificate files Gateway listeners serve."""
+    """The certificate files Gateway listeners serve and Gateways present to TLS pods."""
     ca_bundles: tuple[CABundle, ...] = ()
     """The CA bundles HTTPS ports check client certificates against."""
 
@@ -131,7 +133,10 @@ def translate_gateways(
         for state in gateways.values()
         for found in state.listener_sets
     }
-    backends = Backends(fold=fold, grants=grants)
+    policies = backend_tls(
+        snapshot.objects(BackendTLSPolicy), snapshot.objects(ConfigMap), fold.ca_bundles
+    )
+    backends = Backends(fold=fold, grants=grants, tls=policies)
     ports = _Ports()
     routes = [
         _route(found, gateways, listener_sets, namespaces, backends, ports)
@@ -149,13 +154,19 @@ def translate_gateways(
                 for _, found in sorted(listener_sets.items(), key=lambda item: item[0])
             ),
             routes=tuple(status for status in routes if status is not None),
+            policies=policies.statuses(),
         ),
         certificates=frozenset(
             listener.certificate.file
             for state in gateways.values()
             for listener in state.every_listener
             if listener.certificate is not None and listener.usable
-        ),
+        )
+        | {
+            state.client_certificate.file
+            for state in gateways.values()
+            if state.client_certificate is not None
+        },
         ca_bundles=_ca_bundles(gateways.values(), served),
     )
 
@@ -282,23 +293,43 @@ def _route(
     ]
     if not parents:
         return None
-    rules: RouteRules | StreamTarget
-    if isinstance(found, HTTPRoute):
-        rules = http_rules(found, source, backends)
-    elif isinstance(found, GRPCRoute):
-        rules = grpc_rules(found, source, backends)
-    else:
-        rules = stream_target(found.spec.rules, source, backends)
-    for parent in parents:
-        for attachment in parent.attachments:
-            _add(attachment, rules, found, source, ports)
-    generation = meta.generation
+    by_client: dict[str | None, list[tuple[int, Parent]]] = {}
+    for i, parent in enumerate(parents):
+        by_client.setdefault(_client_file(parent, gateways), []).append((i, parent))
+    statuses: dict[int, ParentStatus] = {}
+    for client, members in by_client.items():
+        backends.client_certificate = client
+        rules = _rules(found, source, backends)
+        for i, parent in members:
+            for attachment in parent.attachments:
+                _add(attachment, rules, found, source, ports)
+            if parent.refused is None:
+                gateway = (parent.ref.namespace, parent.ref.name)
+                for policy in backends.tls_used.get(source, {}):
+                    backends.tls.used_by(policy, gateway)
+            statuses[i] = _parent_status(parent, rules, meta.generation)
+    backends.client_certificate = None
     return RouteStatus(
         kind=found.kind,
         namespace=meta.namespace,
         name=meta.name,
-        parents=tuple(_parent_status(parent, rules, generation) for parent in parents),
+        parents=tuple(statuses[i] for i in range(len(parents))),
     )
+
+
+def _rules(found: RouteObject, source: ObjectRef, backends: Backends) -> RouteRules | StreamTarget:
+    if isinstance(found, HTTPRoute):
+        return http_rules(found, source, backends)
+    if isinstance(found, GRPCRoute):
+        return grpc_rules(found, source, backends)
+    return stream_target(found.spec.rules, source, backends)
+
+
+def _client_file(parent: Parent, gateways: dict[NamespacedName, GatewayState]) -> str | None:
+    """The certificate file the parent's Gateway presents to TLS pods, if any."""
+    state = gateways.get((parent.ref.namespace, parent.ref.name))
+    certificate = state.client_certificate if state is not None else None
+    return certificate.file if certificate is not None else None
 
 
 def _add(
@@ -477,6 +508,12 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
             ),
         )
     addresses = (state.address,) if state.address else settings.publish_addresses
+    extra: tuple[Condition, ...] = ()
+    if state.client_problem is not None:
+        reason, message = state.client_problem
+        extra = (condition(RESOLVED_REFS, False, reason, message, generation=generation),)
+    elif state.client_certificate is not None:
+        extra = (condition(RESOLVED_REFS, True, "ResolvedRefs", generation=generation),)
     return GatewayStatus(
         namespace=state.gateway.metadata.namespace,
         name=state.gateway.metadata.name,
@@ -484,7 +521,7 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
             GatewayAddressStatus(type="IPAddress" if _is_ip(value) else "Hostname", value=value)
             for value in addresses
         ),
-        conditions=found,
+        conditions=(*found, *extra),
         listeners=tuple(item.status() for item in state.listeners),
         attached_listener_sets=attached_listener_sets(state),
     )

@@ -11,6 +11,10 @@ The listeners of the ListenerSets a Gateway admits (`listener_sets`) join its
 own after them, in the spec's precedence (the Gateway's, then each set's by
 age and namespace/name): a set's listener that conflicts with an earlier one
 is not accepted.
+
+The Gateway's `spec.tls.backend.clientCertificateRef` (a kubernetes.io/tls Secret,
+in another namespace only when a ReferenceGrant allows it) is the certificate
+HAProxy presents to pods it reaches over TLS for the Gateway's routes.
 """
 
 from __future__ import annotations
@@ -184,6 +188,10 @@ class GatewayState:
     """Why an address of spec.addresses cannot be used (the Gateway is not programmed)."""
     listener_sets: list[ListenerSetState] = field(default_factory=list)
     """The admitted ListenerSets, in the spec's precedence."""
+    client_certificate: Certificate | None = None
+    """What the Gateway presents to pods over TLS (`spec.tls.backend.clientCertificateRef`)."""
+    client_problem: tuple[str, str] | None = None
+    """Why that reference cannot be used: a ResolvedRefs reason and message."""
 
     @property
     def every_listener(self) -> list[ListenerState]:
@@ -277,6 +285,11 @@ def check_listeners(
                 _client_validation(found, grants=grants, config_maps=config_maps)
             listeners.append(found)
     _check_conflicts(state.every_listener)
+    client = _client_certificate(state.gateway, grants=grants, tls=tls)
+    if isinstance(client, tuple):
+        state.client_problem = client
+    else:
+        state.client_certificate = client
     for found in state.every_listener:
         if not found.accepted[0] or found.conflicted[0]:
             continue
@@ -392,3 +405,25 @@ def _check_conflicts(listeners: list[ListenerState]) -> None:
         if key in names:
             found.conflict("HostnameConflict")
         names.add(key)
+
+
+def _client_certificate(
+    gateway: Gateway, *, grants: Grants, tls: TLSFold
+) -> Certificate | tuple[str, str] | None:
+    """The certificate a Gateway presents to TLS backends, why it cannot (a ResolvedRefs
+    reason and message), or None when it names none."""
+    backend = gateway.spec.tls.backend if gateway.spec.tls else None
+    ref = backend.client_certificate_ref if backend else None
+    if ref is None:
+        return None
+    where = "spec.tls.backend.clientCertificateRef"
+    namespace = gateway.metadata.namespace
+    target = ref.namespace or namespace
+    if ref.group not in ("", "core") or ref.kind != "Secret":
+        return "InvalidClientCertificateRef", f"{where}: {ref.group}/{ref.kind} is not a Secret"
+    if not grants.allows("Gateway", namespace, "Secret", target, ref.name):
+        return "RefNotPermitted", f"{where}: no ReferenceGrant in {target} allows Secret {ref.name}"
+    found = tls.certificate(target, ref.name)
+    if isinstance(found, str):
+        return "InvalidClientCertificateRef", f"{where}: Secret {target}/{ref.name}: {found}"
+    return found

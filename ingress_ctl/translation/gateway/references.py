@@ -2,7 +2,8 @@
 
 A reference into another namespace holds only when a ReferenceGrant in the
 target's namespace allows the referring kind from the referring namespace to
-the target kind (and name, when the grant names one). A backendRef that cannot
+the target kind (and name, when the grant names one). A Service port that a
+BackendTLSPolicy applies to is reached over TLS (`backend_tls`). A backendRef that cannot
 be used (not a Service, not granted, missing Service or port) makes the route's
 ResolvedRefs False and its share of requests answers 500; the shares of the
 usable ones go to their backends, in proportion to their weights.
@@ -20,6 +21,7 @@ from ingress_ctl.model.policies import Policy, Protocol, Upstream
 from ingress_ctl.model.routing import Backend, Mode, ObjectRef, ServiceRef
 from ingress_ctl.model.snapshot import NamespacedName
 from ingress_ctl.translation.fold import Fold
+from ingress_ctl.translation.gateway.backend_tls import BackendTLS
 
 PLAIN = Policy()
 ERROR_BACKEND = Backend(name=naming.GATEWAY_ERROR_BACKEND, status=500)
@@ -69,7 +71,12 @@ class Backends:
 
     fold: Fold
     grants: Grants
+    tls: BackendTLS = field(default_factory=BackendTLS)
     splits: dict[str, Split] = field(default_factory=dict)
+    tls_used: dict[ObjectRef, dict[NamespacedName, None]] = field(default_factory=dict)
+    """The BackendTLSPolicies each route's backends use."""
+    client_certificate: str | None = None
+    """The certificate file presented to TLS pods by the Gateways resolved for now."""
 
     def resolve(
         self,
@@ -104,7 +111,12 @@ class Backends:
                 service_ref, tcp_name=naming.passthrough_backend_name(service_ref)
             )
         else:
-            if port.app_protocol in H2C_PROTOCOLS:
+            tls_policies, upstream = self.tls.applying(namespace, ref.name, port.name)
+            self.tls_used.setdefault(route, {}).update(dict.fromkeys(tls_policies))
+            if upstream is not None:
+                update = {"client_certificate": self.client_certificate}
+                policy = with_upstream(policy, upstream.model_copy(update=update))
+            elif port.app_protocol in H2C_PROTOCOLS:
                 policy = h2c(policy)
             backend, missing = self.fold.service_backend(service_ref, policy=policy)
         self.fold.uses.setdefault(route, {})[backend.name] = missing
@@ -143,7 +155,11 @@ class Backends:
 
 def h2c(policy: Policy) -> Policy:
     """The policy, talking cleartext HTTP/2 to the pods (gRPC; appProtocol kubernetes.io/h2c)."""
-    upstream = Upstream(protocol=Protocol.H2C)
+    return with_upstream(policy, Upstream(protocol=Protocol.H2C))
+
+
+def with_upstream(policy: Policy, upstream: Upstream) -> Policy:
+    """The policy, talking to the pods as `upstream` says."""
     return policy.model_copy(
         update={"backend": policy.backend.model_copy(update={"upstream": upstream})}
     )
