@@ -91,10 +91,10 @@ class GatewayProxy:
         return outcome
 
 
-@pytest.fixture(scope="module")
-def echoes() -> Iterator[dict[str, tuple[str, int]]]:
-    found = {name: (f"127.0.0.{71 + i}", 0) for i, name in enumerate(ECHOES)}
-    found = {name: (address, free_port(address)) for name, (address, _) in found.items()}
+def echo_backends(names: tuple[str, ...], first: int) -> Iterator[dict[str, tuple[str, int]]]:
+    """Echo backends named `names` on 127.0.0.<first>, <first + 1>, ... (a fixture's body)."""
+    addresses = {name: f"127.0.0.{first + i}" for i, name in enumerate(names)}
+    found = {name: (address, free_port(address)) for name, address in addresses.items()}
     backends = EchoBackends()
     try:
         for name, (address, port) in found.items():
@@ -104,16 +104,29 @@ def echoes() -> Iterator[dict[str, tuple[str, int]]]:
         backends.stop()
 
 
-@pytest.fixture
-async def proxy(
+async def gateway_proxy(
     haproxy_bin: str, echoes: dict[str, tuple[str, int]]
 ) -> AsyncIterator[GatewayProxy]:
+    """A GatewayProxy in a state folder of its own, stopped at the end (a fixture's body)."""
     with short_tmp_dir() as state_dir:
         found = GatewayProxy(haproxy_bin, state_dir, echoes)
         try:
             yield found
         finally:
             await found.process.stop()
+
+
+@pytest.fixture(scope="module")
+def echoes() -> Iterator[dict[str, tuple[str, int]]]:
+    yield from echo_backends(ECHOES, 71)
+
+
+@pytest.fixture
+async def proxy(
+    haproxy_bin: str, echoes: dict[str, tuple[str, int]]
+) -> AsyncIterator[GatewayProxy]:
+    async for found in gateway_proxy(haproxy_bin, echoes):
+        yield found
 
 
 def answered(response: Response) -> dict[str, Any]:

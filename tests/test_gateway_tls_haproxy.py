@@ -27,7 +27,7 @@ from ingress_ctl.translation.certificates import parse_pem
 from tests.backends import Backend as StreamBackend
 from tests.backends import running
 from tests.certs import Issued, TestCA
-from tests.conftest import EchoBackends, free_port, short_tmp_dir
+from tests.conftest import free_port, short_tmp_dir
 from tests.gateway_models import (
     GATEWAY,
     ROUTE,
@@ -37,7 +37,7 @@ from tests.gateway_models import (
     service_backend,
     tcp_port,
 )
-from tests.test_gateway_haproxy import GatewayProxy
+from tests.test_gateway_haproxy import GatewayProxy, echo_backends, gateway_proxy
 from tests.test_tls_haproxy import connect_tls, https_get
 
 pytestmark = pytest.mark.haproxy
@@ -47,27 +47,15 @@ NAMES = ("v1", "v2", "v3")
 
 @pytest.fixture(scope="module")
 def tls_echoes() -> Iterator[dict[str, tuple[str, int]]]:
-    found = {name: (f"127.0.0.{91 + i}", 0) for i, name in enumerate(NAMES)}
-    found = {name: (address, free_port(address)) for name, (address, _) in found.items()}
-    backends = EchoBackends()
-    try:
-        for name, (address, port) in found.items():
-            backends.start(name=name, host=address, port=port)
-        yield found
-    finally:
-        backends.stop()
+    yield from echo_backends(NAMES, 91)
 
 
 @pytest.fixture
 async def gateway(
     haproxy_bin: str, tls_echoes: dict[str, tuple[str, int]]
 ) -> AsyncIterator[GatewayProxy]:
-    with short_tmp_dir() as state_dir:
-        found = GatewayProxy(haproxy_bin, state_dir, tls_echoes)
-        try:
-            yield found
-        finally:
-            await found.process.stop()
+    async for found in gateway_proxy(haproxy_bin, tls_echoes):
+        yield found
 
 
 def answer(port: int, *, sni: str, host: str) -> str | int:

@@ -12,14 +12,18 @@ query count, the route's age and name, the rule's and match's order.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ingress_ctl.model.gateway_objects import (
     BackendRef,
     GRPCRoute,
     GRPCRouteMatch,
+    GRPCRouteRule,
     HTTPRoute,
     HTTPRouteMatch,
+    HTTPRouteRule,
     ValueMatch,
 )
 from ingress_ctl.model.gateways import HTTPMatch
@@ -59,53 +63,58 @@ class RouteRules:
     unsupported: list[str] = field(default_factory=list)
 
 
+AnyRule = TypeVar("AnyRule", HTTPRouteRule, GRPCRouteRule)
+
+Read = tuple[str, PathType, str | None, tuple[Condition, ...], tuple[Condition, ...], Policy]
+"""What a rule's match asks: path, path type, method, headers, query, and the rule's policy."""
+
+
 def http_rules(route: HTTPRoute, source: ObjectRef, backends: Backends) -> RouteRules:
-    found = RouteRules()
-    for i, rule in enumerate(route.spec.rules):
-        where = f"spec.rules[{i}]"
-        for j, match in enumerate(rule.matches):
-            at = f"{where}.matches[{j}]"
-            try:
-                path, path_type, method, headers, query = _http_match(match, at)
-                prefix = path if path_type is PathType.PREFIX else None
-                policy = rule_policy(
-                    rule.filters,
-                    prefix=prefix,
-                    timeouts=rule.timeouts,
-                    retry=rule.retry,
-                    where=where,
-                )
-            except Unsupported as error:
-                found.unsupported.append(str(error))
-                continue
-            backend = _target(found, backends, source, rule.backend_refs, policy, where)
-            if backend is None:
-                continue
-            found.matches.append(
-                RuleMatch(path, path_type, method, headers, query, backend, at, rule.name, (i, j))
-            )
-    return found
+    def read(rule: HTTPRouteRule, match: HTTPRouteMatch, at: str, where: str) -> Read:
+        path, path_type, method, headers, query = _http_match(match, at)
+        prefix = path if path_type is PathType.PREFIX else None
+        policy = rule_policy(
+            rule.filters, prefix=prefix, timeouts=rule.timeouts, retry=rule.retry, where=where
+        )
+        return path, path_type, method, headers, query, policy
+
+    return _rules(route.spec.rules, source, backends, read)
 
 
 def grpc_rules(route: GRPCRoute, source: ObjectRef, backends: Backends) -> RouteRules:
+    def read(rule: GRPCRouteRule, match: GRPCRouteMatch, at: str, where: str) -> Read:
+        path, path_type = _grpc_path(match, at)
+        headers = _conditions(match.headers, at, header=True)
+        policy = h2c(rule_policy(rule.filters, prefix=None, where=where))
+        return path, path_type, None, headers, (), policy
+
+    return _rules(route.spec.rules, source, backends, read)
+
+
+def _rules(
+    rules: Sequence[AnyRule],
+    source: ObjectRef,
+    backends: Backends,
+    read: Callable[[AnyRule, Any, str, str], Read],
+) -> RouteRules:
+    """Every match of every rule, read by `read`, with the backend it reaches."""
     found = RouteRules()
-    for i, rule in enumerate(route.spec.rules):
+    for i, rule in enumerate(rules):
         where = f"spec.rules[{i}]"
         for j, match in enumerate(rule.matches):
             at = f"{where}.matches[{j}]"
             try:
-                path, path_type = _grpc_path(match, at)
-                headers = _conditions(match.headers, at, header=True)
-                policy = h2c(rule_policy(rule.filters, prefix=None, where=where))
+                path, path_type, method, headers, query, policy = read(rule, match, at, where)
             except Unsupported as error:
                 found.unsupported.append(str(error))
                 continue
             backend = _target(found, backends, source, rule.backend_refs, policy, where)
-            if backend is None:
-                continue
-            found.matches.append(
-                RuleMatch(path, path_type, None, headers, (), backend, at, rule.name, (i, j))
-            )
+            if backend is not None:
+                found.matches.append(
+                    RuleMatch(
+                        path, path_type, method, headers, query, backend, at, rule.name, (i, j)
+                    )
+                )
     return found
 
 
