@@ -212,6 +212,8 @@ class Syncer:
         status.ingresses = translation.ingresses
         status.problems = problems
         status.routing = translation.routing
+        current = self._applier.current
+        status.sections = current.layout.pool.names() if current is not None else {}
         status.last_sync = SyncRecord(
             at=now(),
             revision=snapshot.revision,
