@@ -12,12 +12,12 @@ the last result; the rest is reused as it was.
 
 That is exact only when those Ingresses share nothing that the oldest-first fold decides
 between Ingresses. It falls back to the full pass otherwise: when an Ingress it would fold
-again is a canary, passes TLS through, redirects from-to-www, has `spec.tls` or a default
-backend, or shares a host key (rule host, TLS host, www peer) with another of our
-Ingresses; when there is a canary at all (it moves other Ingresses' backends); when any
-other kind changed; when a changed Service is reached by a TCP service or the default
-backend flag; when an ExternalName resolves differently; when a certificate became valid
-or expired since the last pass.
+again is a canary, passes TLS through, redirects from-to-www or has a default backend, or
+shares a host key (rule host, TLS host, www peer) with another of our Ingresses, or has
+`spec.tls` while HTTPS is off; when there is a canary at all (it moves other Ingresses'
+backends); when any other kind changed (Secrets included); when a changed Service is
+reached by a TCP service or the default backend flag; when an ExternalName resolves
+differently; when a certificate became valid or expired since the last pass.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ from ingress_ctl.model.routing import (
     Certificate,
     ObjectRef,
     ProxyProtocol,
+    Routing,
+    TLSName,
     VirtualHost,
 )
 from ingress_ctl.model.settings import Settings
@@ -76,8 +78,10 @@ class Digest:
     reason: str | None
     """Why it is ignored; None: it is ours."""
     alone: bool = False
-    """Ours, and its fold touches nothing but its hosts and backends: no canary,
-    passthrough, from-to-www, `spec.tls` or default backend."""
+    """Ours, and its fold touches nothing but its hosts, TLS names and backends: no canary,
+    passthrough, from-to-www or default backend."""
+    tls: bool = False
+    """It has `spec.tls`: SNI names (each of its own hosts)."""
     canary: bool = False
     hosts: frozenset[str] = frozenset()
     """Every host key it may claim: rule hosts, TLS hosts, www peers."""
@@ -98,6 +102,9 @@ class Parts:
     reports: dict[NamespacedName, IngressReport]
     hosts: dict[str, VirtualHost]
     backends: dict[str, Backend]
+    tls_names: dict[str, TLSName]
+    certificates: dict[str, Certificate]
+    """Every certificate seen, by file (the routing keeps those in use)."""
     kept: frozenset[str]
     """Backends no Ingress report names (built-ins, TCP services, the default backend)."""
     pinned: frozenset[NamespacedName]
@@ -145,6 +152,7 @@ class Parts:
         self.canaries -= digest.canary
         for host in digest.hosts:
             self.hosts.pop(host, None)
+            self.tls_names.pop(host, None)
 
     def read_service(self, key: NamespacedName, service: Service | None) -> None:
         """Read a Service's annotations again (None: it was deleted), unless unchanged."""
@@ -282,6 +290,8 @@ class Translator:
             reports={},
             hosts={vhost.host: vhost for vhost in routing.hosts},
             backends=by_name,
+            tls_names={name.name: name for name in routing.tls_names},
+            certificates={certificate.file: certificate for certificate in routing.certificates},
             kept=kept,
             pinned=pinned,
             head=head,
@@ -360,26 +370,16 @@ class Translator:
             for key in affected
             if key in ingresses
         }
-        why = _not_alone(parts, affected, fresh)
+        served = self._last_translation().routing.default_certificate is not None
+        why = _not_alone(parts, affected, fresh, https=served)
         if why:
             self.why_full = why
             return None
         self._fold_again(parts, snapshot, affected, fresh, services, config, defaults, now)
-        routing = parts.backends
-        files = {backend.policy.backend.upstream.ca_file for backend in routing.values()}
         last = self._last_translation()
         return last.model_copy(
             update={
-                "routing": last.routing.model_copy(
-                    update={
-                        "hosts": tuple(parts.hosts[host] for host in sorted(parts.hosts)),
-                        "backends": tuple(routing[name] for name in sorted(routing)),
-                        "ca_bundles": tuple(
-                            CABundle(file=file, pem=parts.bundles[file])
-                            for file in sorted(f for f in files if f)
-                        ),
-                    }
-                ),
+                "routing": _routing(parts, last.routing),
                 "problems": parts.problems(),
                 "ingresses": tuple(parts.reports[key] for key in sorted(parts.reports)),
             }
@@ -433,6 +433,8 @@ class Translator:
             tls = TLSFold(secrets=snapshot.objects(Secret), now=now)
             report = fold_ingress(fold, tls, digest.ingress, source, annotations, config, defaults)
             parts.hosts.update((vhost.host, vhost) for vhost in virtual_hosts(fold))
+            parts.tls_names.update(tls.names)
+            parts.certificates.update(tls.by_file)
             parts.backends.update(fold.backends)
             parts.bundles.update(fold.ca_bundles)
             parts.add(key, digest, report)
@@ -444,6 +446,29 @@ class Translator:
     def _last_translation(self) -> Translation:
         assert self._last is not None
         return self._last.translation
+
+
+def _routing(parts: Parts, last: Routing) -> Routing:
+    """The last routing with the parts' hosts, backends, TLS names and the certificate and
+    CA files they use (what `translate`'s own `_routing` keeps)."""
+    backends = parts.backends
+    bundles = {backend.policy.backend.upstream.ca_file for backend in backends.values()}
+    names = tuple(parts.tls_names[name] for name in sorted(parts.tls_names))
+    files = {name.certificate for name in names} | {tcp.certificate for tcp in last.tcp_services}
+    if last.default_certificate is not None:
+        files.add(last.default_certificate.file)
+    return last.model_copy(
+        update={
+            "hosts": tuple(parts.hosts[host] for host in sorted(parts.hosts)),
+            "backends": tuple(backends[name] for name in sorted(backends)),
+            "tls_names": names,
+            "certificates": tuple(parts.certificates[f] for f in sorted(f for f in files if f)),
+            "ca_bundles": tuple(
+                CABundle(file=file, pem=parts.bundles[file])
+                for file in sorted(f for f in bundles if f)
+            ),
+        }
+    )
 
 
 def _changes(before: Snapshot, after: Snapshot) -> dict[str, set[NamespacedName]]:
@@ -475,11 +500,16 @@ def _changed_services(
 
 
 def _not_alone(
-    parts: Parts, affected: Iterable[NamespacedName], fresh: Mapping[NamespacedName, Digest]
+    parts: Parts,
+    affected: Iterable[NamespacedName],
+    fresh: Mapping[NamespacedName, Digest],
+    *,
+    https: bool,
 ) -> str:
     """Why folding the affected Ingresses again on their own would not be exact ("" if it
-    would): one of them is not alone, or shares a host key with another of our Ingresses,
-    or there is a canary (before or after)."""
+    would): one of them is not alone, shares a host key with another of our Ingresses, or
+    has TLS names while HTTPS is off (their problems come after every Ingress's), or there
+    is a canary (before or after)."""
     owners = Counter(parts.owners)
     canaries = parts.canaries
     for key in affected:
@@ -495,7 +525,9 @@ def _not_alone(
             if digest is None or digest.reason is not None:
                 continue
             if not digest.alone:
-                return f"Ingress {key[0]}/{key[1]} has TLS, a default backend or annotations that join others"
+                return f"Ingress {key[0]}/{key[1]} has a default backend or annotations that join others"
+            if digest.tls and not https:
+                return f"Ingress {key[0]}/{key[1]} has TLS while HTTPS is off"
             if any(count[host] != 1 for host in digest.hosts):
                 return f"Ingress {key[0]}/{key[1]} shares a host with another Ingress"
     return ""
@@ -543,7 +575,8 @@ def _digest(
     return Digest(
         ingress,
         None,
-        alone=not (canary or www or passthrough or spec.tls or spec.default_backend),
+        alone=not (canary or www or passthrough or spec.default_backend),
+        tls=bool(spec.tls),
         canary=canary,
         hosts=frozenset(hosts),
         services=frozenset(b.service.name for b in backends if b.service is not None),

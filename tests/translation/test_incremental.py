@@ -11,9 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingress_ctl.model.objects import KubeObject, object_key, parse_object
+from ingress_ctl.model.routing import Certificate
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.translation import translate
+from ingress_ctl.translation.certificates import self_signed
 from ingress_ctl.translation.incremental import Translator
 from tests.certs import TestCA
 from tests.manifests import (
@@ -46,6 +48,9 @@ ANNOTATIONS: tuple[dict[str, str], ...] = (
     {"ingress-ctl.io/load-balance": "no-such-algorithm"},
 )
 SETTINGS = Settings(tcp_services_configmap="default/tcp")
+FALLBACK = self_signed()
+"""The default certificate (HTTPS on); without one, TLS names are problems."""
+ISSUED = TestCA().issue("a.example.com")
 
 paths = st.lists(
     st.builds(
@@ -95,6 +100,7 @@ slices = st.builds(
 )
 rare = st.sampled_from(
     [
+        tls_secret("cert", ISSUED.chain_pem, ISSUED.key_pem),
         configmap("tcp", {"9000": "default/web:80"}),
         configmap("tcp", {"9000": "default/api:81"}),
         ingress_class("other", "someone-else"),
@@ -107,6 +113,7 @@ deletes = st.sampled_from(
         *(("Service", name) for name in SERVICES),
         *(("EndpointSlice", f"{name}-1") for name in SERVICES),
         ("ConfigMap", "tcp"),
+        ("Secret", "cert"),
     ]
 )
 changes = st.lists(st.one_of(upserts, deletes), min_size=1, max_size=12)
@@ -142,25 +149,26 @@ class Cluster:
 
 
 def chain_secret() -> Manifest:
-    issued = TestCA().issue("a.example.com")
-    return tls_secret("cert", issued.chain_pem, issued.key_pem)
+    return tls_secret("cert", ISSUED.chain_pem, ISSUED.key_pem)
 
 
 @settings(max_examples=300, deadline=None)
-@given(changes)
-def test_every_pass_equals_a_full_translation(steps: list[Manifest | tuple[str, str]]) -> None:
+@given(changes, st.sampled_from([None, FALLBACK]))
+def test_every_pass_equals_a_full_translation(
+    steps: list[Manifest | tuple[str, str]], fallback: Certificate | None
+) -> None:
     cluster = Cluster(
         service("web", service_port(80, "http", 8080)),
         endpoint_slice("web-1", "web", endpoint("10.0.0.1")),
         ingress("i0", rule("a.example.com", path("/", "web")), minute=1),
     )
-    translator = Translator(settings=SETTINGS)
+    translator = Translator(settings=SETTINGS, fallback_certificate=fallback)
     translator.translate(cluster.snapshot(), now=NOW)
     for step in steps:
         cluster.apply(step)
         snapshot = cluster.snapshot()
         assert translator.translate(snapshot, now=NOW) == translate(
-            snapshot, settings=SETTINGS, now=NOW
+            snapshot, settings=SETTINGS, fallback_certificate=fallback, now=NOW
         ), translator.why_full
 
 
@@ -206,7 +214,7 @@ def test_a_shared_host_or_another_kind_makes_a_full_pass() -> None:
         (ingress("dup", rule("s1.example.com", path("/x", "s1"))), "shares a host"),
         (configmap("unrelated", {"a": "b"}), "ConfigMap changed"),
         (chain_secret(), "Secret changed"),
-        (ingress("tls", rule("t.example.com", path("/", "s1")), tls=[tls(None)]), "has TLS"),
+        (ingress("tls", rule("t.example.com", path("/", "s1")), tls=[tls(None)]), "HTTPS is off"),
     ]
     for manifest, why in cases:
         cluster.apply(manifest)
@@ -252,3 +260,22 @@ def test_a_canary_anywhere_makes_a_full_pass() -> None:
         snapshot, settings=Settings(), now=NOW
     )
     assert "canary" in translator.why_full
+
+
+def test_a_new_host_with_tls_is_patched_in_when_https_is_on() -> None:
+    cluster = churn_cluster()
+    cluster.apply(chain_secret())
+    translator = Translator(settings=Settings(), fallback_certificate=FALLBACK)
+    translator.translate(cluster.snapshot(), now=NOW)
+    steps: list[Manifest | tuple[str, str]] = [
+        ingress("a", rule("a.example.com", path("/", "s1")), tls=[tls("cert")]),
+        ingress("b", rule("b.example.com", path("/", "s2")), tls=[tls("missing", "b.example.com")]),
+        ("Ingress", "a"),
+    ]
+    for step in steps:
+        cluster.apply(step)
+        snapshot = cluster.snapshot()
+        full = translate(snapshot, settings=Settings(), fallback_certificate=FALLBACK, now=NOW)
+        assert translator.translate(snapshot, now=NOW) == full
+        assert translator.patched, (step, translator.why_full)
+    assert [name.name for name in full.routing.tls_names] == ["b.example.com"]
