@@ -241,9 +241,9 @@ def main() -> None:
         sizes = {size: CHANGES.get(size, 1_000)}
     if "--changes" in sys.argv:
         sizes = dict.fromkeys(sizes, int(sys.argv[sys.argv.index("--changes") + 1]))
-    rows = [asyncio.run(measure(size, changes)) for size, changes in sizes.items()]
     image = os.environ.get(IMAGE_VARIABLE)
-    version = haproxy_version(haproxy_command(Path(tempfile.gettempdir()), "icch-v")[0])
+    version = haproxy_version(haproxy_command(Path(tempfile.gettempdir()), None)[0])
+    rows = [asyncio.run(measure(size, changes)) for size, changes in sizes.items()]
     report(
         "churn_image" if image else "churn",
         "Service and Ingress churn under load: reloads, apply → first 200, failures"
