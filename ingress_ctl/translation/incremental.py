@@ -263,15 +263,18 @@ class Translator:
         return self._apply(parts, snapshot, changed, now)
 
     def _parts(self, last: Last) -> Parts | None:
-        """The last translation taken apart (once), or None if its problems do not come
-        apart as `Parts.problems` puts them together (then every pass is a full one until
-        the next full translation)."""
+        """The last translation taken apart (once), or None if it does not come apart (then
+        every pass is a full one until the next full translation)."""
         if last.parts is None and last.whole:
             last.parts = self._take_apart(last.snapshot, last.translation)
             last.whole = last.parts is not None
         return last.parts
 
     def _take_apart(self, snapshot: Snapshot, translation: Translation) -> Parts | None:
+        """The parts of a translation; None unless its problems are the ConfigMap's, the
+        Services', the Ingresses' in fold order and the rest, in that order, and each host,
+        SNI name and passthrough name is one an Ingress's digest claims (anything else that
+        made routing would escape the checks that a patch is exact)."""
         routing = translation.routing
         config, head = self._config(snapshot)
         defaults = ingress_options(https.NOTHING, config)
@@ -311,6 +314,9 @@ class Translator:
         parts.tail = translation.problems[start:]
         if parts.problems() != translation.problems:
             return None
+        claimed = [*parts.hosts, *parts.tls_names, *(route.name for route in routing.passthrough)]
+        if any(parts.owners[host] <= 0 for host in claimed):
+            return None  # a host that no Ingress of ours claims: made by something else
         return parts
 
     def _config(self, snapshot: Snapshot) -> tuple[GlobalConfig, tuple[Problem, ...]]:

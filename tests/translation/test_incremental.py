@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingress_ctl.model.objects import KubeObject, object_key, parse_object
-from ingress_ctl.model.routing import Certificate
+from ingress_ctl.model.routing import Certificate, VirtualHost
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.translation import translate
@@ -279,3 +279,21 @@ def test_a_new_host_with_tls_is_patched_in_when_https_is_on() -> None:
         assert translator.translate(snapshot, now=NOW) == full
         assert translator.patched, (step, translator.why_full)
     assert [name.name for name in full.routing.tls_names] == ["b.example.com"]
+
+
+def test_a_host_no_ingress_claims_stops_the_patches() -> None:
+    """Routing that something other than our Ingresses made (a future kind of route) escapes
+    the checks that a patch is exact: the translator makes full passes instead."""
+    cluster = churn_cluster()
+    translator = Translator(settings=Settings())
+    first = translator.translate(cluster.snapshot(), now=NOW)
+    foreign = VirtualHost(host="other.example.com", routes=())
+    routing = first.routing.model_copy(update={"hosts": (*first.routing.hosts, foreign)})
+    assert translator._last is not None
+    translator._last.translation = first.model_copy(update={"routing": routing})
+    cluster.apply(ingress("new", rule("new.example.com", path("/", "s1"))))
+
+    translator.translate(cluster.snapshot(), now=NOW)
+
+    assert not translator.patched
+    assert "does not come apart" in translator.why_full
