@@ -17,7 +17,9 @@ shares a host key (rule host, TLS host, www peer) with another of our Ingresses,
 `spec.tls` while HTTPS is off; when there is a canary at all (it moves other Ingresses'
 backends); when any other kind changed (Secrets included); when a changed Service is
 reached by a TCP service or the default backend flag; when an ExternalName resolves
-differently; when a certificate became valid or expired since the last pass.
+differently; when a certificate became valid or expired since the last pass. A
+translation holding a host, SNI name or passthrough name that no Ingress claims (routing
+made from another kind of object) is never patched.
 """
 
 from __future__ import annotations
