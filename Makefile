@@ -83,10 +83,10 @@ bench: venv system cluster-system
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light valgrind >/dev/null \
 	    && (service nginx stop >/dev/null 2>&1 || true); }
 	PATH="$$PATH:/usr/sbin:/sbin" $(PY) -m bench
-	@# the data plane once more on the image's HAProxy (trixie's 3.0), built from the Dockerfile
+	@# the data plane and the churn once more on the image's HAProxy (trixie's 3.0), built from the Dockerfile
 	image=$$(e2e/build-image.sh | tail -n1) && cache=$${INGRESS_CTL_CACHE:-$$HOME/.cache/ingress-ctl} && \
 	  CONTAINERS_CONF=$$cache/podman/containers.conf CONTAINERS_STORAGE_CONF=$$cache/podman/storage.conf \
-	  BENCH_HAPROXY_IMAGE=$$image PATH="$$PATH:/usr/sbin:/sbin" $(PY) -m bench data_plane
+	  BENCH_HAPROXY_IMAGE=$$image PATH="$$PATH:/usr/sbin:/sbin" $(PY) -m bench data_plane churn
 
 clean:
 	rm -rf $(VENV) .state .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -10,14 +10,21 @@ when its Ingress enters the store and stops at its first 200. A bounded load loo
 clients, keep-alive and `Connection: close`) requests an existing host throughout: every
 failed request counts. Reloads are counted by HAProxy's master (`show proc`); memory is
 the RSS of HAProxy's master and workers (old ones included), read from /proc.
-Run: `python -m bench churn` (1,000 and 10,000 Ingresses; `--ingresses 1000` for one).
+HAProxy is the host's, or, when $BENCH_HAPROXY_IMAGE names an image, that image's (trixie's
+3.0 in the one built from the Dockerfile), run by podman through a wrapper script (see
+data_plane.haproxy_command); results then go to `churn_image.json`.
+Run: `python -m bench.churn` (1,000 and 10,000 Ingresses; `--ingresses 1000` for one,
+`--changes N` to change the number of changes).
 """
 
 from __future__ import annotations
 
 import asyncio
 import http.client
+import os
+import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -25,6 +32,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
+from bench.data_plane import IMAGE_VARIABLE, haproxy_command, haproxy_version
 from bench.reporting import report, summary_ms
 from bench.runtime_latency import manifest
 from ingress_ctl.haproxy.applying import Applier
@@ -39,8 +47,8 @@ from tests.conftest import EchoBackends, free_port
 from tests.loadgen import LoadGenerator
 
 IPS = ("127.0.0.61", "127.0.0.62")
-CHANGES = {1_000: 1_000, 10_000: 200}
-"""Object changes measured per cluster size (a full pass at 10,000 Ingresses takes seconds)."""
+CHANGES = {1_000: 1_000, 10_000: 600}
+"""Object changes measured per cluster size (at 10,000 Ingresses: about 110 new hosts)."""
 
 
 def objects(name: str, port: int, generation: int = 0) -> list[KubeObject]:
@@ -89,13 +97,22 @@ def rss_mib(pids: list[int]) -> float:
     return round(total / 1024, 1)
 
 
+class ContainedHAProxy(HAProxyProcess):
+    """The image's HAProxy: its master runs in a container, so our child is podman's client,
+    not the master; a worker answering on the state directory's master socket is enough."""
+
+    async def _has_answering_worker(self, master_pid: int) -> bool:
+        status = await self._status_or_none()
+        return status is not None and await super()._has_answering_worker(status.master_pid)
+
+
 class Churn:
     """The pipeline under churn: applies one change at a time and counts what each did."""
 
-    def __init__(self, *, state: Path, http_port: int) -> None:
+    def __init__(self, *, state: Path, http_port: int, binary: str, contained: bool) -> None:
         self.store, metrics, status = Store(), Metrics(), ControllerStatus(mode="files")
-        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
-        self.process = HAProxyProcess(binary=binary, state_dir=state)
+        kind = ContainedHAProxy if contained else HAProxyProcess
+        self.process = kind(binary=binary, state_dir=state)
         settings = Settings(bind_address="127.0.0.1", http_port=http_port)
         applier = Applier(process=self.process, state_dir=state, status=status, metrics=metrics)
         self.syncer = Syncer(
@@ -153,13 +170,28 @@ async def churn(
     return served
 
 
+def haproxy_binary(root: Path) -> tuple[str, list[str] | None]:
+    """The HAProxy the controller runs: the host's, or a script running the image's (see
+    data_plane.haproxy_command), and what removes its container."""
+    command, stop = haproxy_command(root, None)
+    if stop is None:
+        return command[0], None
+    script = root / "haproxy"
+    script.write_text(f'#!/bin/sh\nexec {shlex.join(command)} "$@"\n')
+    script.chmod(0o755)
+    return str(script), stop
+
+
 async def measure(ingresses: int, changes: int) -> dict[str, Any]:
     port, http_port = free_port(), free_port()
     echo = EchoBackends()
     for index, ip in enumerate(IPS):
         echo.start(name=f"echo{index}", host=ip, port=port)
-    state = Path(tempfile.mkdtemp(prefix="icch"))
-    run = Churn(state=state, http_port=http_port)
+    root = Path(tempfile.mkdtemp(prefix="icch"))
+    state = root / "state"
+    state.mkdir(mode=0o700)
+    binary, stop = haproxy_binary(root)
+    run = Churn(state=state, http_port=http_port, binary=binary, contained=stop is not None)
     ingress_class = manifest(
         "IngressClass", "haproxy", spec={"controller": "ingress-ctl.io/haproxy"}
     )
@@ -181,8 +213,10 @@ async def measure(ingresses: int, changes: int) -> dict[str, Any]:
         reloads = await run.reloads() - before
     finally:
         await run.process.stop()
+        if stop is not None:
+            subprocess.run(stop, capture_output=True, check=False)
         echo.stop()
-        shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
     return {
         "ingresses": ingresses,
         "changes": run.done,
@@ -207,9 +241,15 @@ def main() -> None:
         sizes = {size: CHANGES.get(size, 1_000)}
     if "--changes" in sys.argv:
         sizes = dict.fromkeys(sizes, int(sys.argv[sys.argv.index("--changes") + 1]))
+    image = os.environ.get(IMAGE_VARIABLE)
+    version = haproxy_version(haproxy_command(Path(tempfile.gettempdir()), None)[0])
     rows = [asyncio.run(measure(size, changes)) for size, changes in sizes.items()]
     report(
-        "churn", "Service and Ingress churn under load: reloads, apply → first 200, failures", rows
+        "churn_image" if image else "churn",
+        "Service and Ingress churn under load: reloads, apply → first 200, failures"
+        + (f" (HAProxy of {image})" if image else ""),
+        rows,
+        haproxy=version if image else None,
     )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -109,17 +110,23 @@ def hand_written(root: Path, hosts: int, *, port: int = HAND_PORT) -> str:
 IMAGE_VARIABLE = "BENCH_HAPROXY_IMAGE"
 
 
-def haproxy_command(root: Path, name: str) -> tuple[list[str], list[str] | None]:
+def haproxy_command(root: Path, name: str | None) -> tuple[list[str], list[str] | None]:
     """How HAProxy runs, and what stops it: the host's binary (stopped by SIGTERM), or the
-    image's named by $BENCH_HAPROXY_IMAGE, as container `name` (podman does not pass the
-    client's SIGTERM on: the container is removed by name)."""
+    image's named by $BENCH_HAPROXY_IMAGE, on the host's network and pids (its master's
+    `show proc` names host pids). Podman does not pass the client's SIGTERM on: the
+    container is removed by `name`, or, with no name (each run a container of its own, as
+    the controller's `haproxy -c` beside its master), every container labelled with `root`."""
     image = os.environ.get(IMAGE_VARIABLE)
     if not image:
         return [shutil.which("haproxy") or "/usr/sbin/haproxy"], None
-    mount = f"{root}:{root}"
-    podman = ["podman", "run", "--rm", "--name", name, "--network", "host", "--user", "0"]
-    run = [*podman, "-v", mount, "--entrypoint", "haproxy", image]
-    return run, ["podman", "rm", "--force", "--time", "2", name]
+    label = f"ingress-ctl-bench={root}"
+    podman = ["podman", "run", "--rm", "--network", "host", "--pid", "host", "--user", "0"]
+    podman += ["--name", name] if name else ["--label", label]
+    run = [*podman, "-v", f"{root}:{root}", "--entrypoint", "haproxy", image]
+    if name:
+        return run, ["podman", "rm", "--force", "--time", "2", name]
+    every = f"podman ps -aq --filter label={shlex.quote(label)}"
+    return run, ["sh", "-c", f"{every} | xargs -r podman rm --force --time 2"]
 
 
 def haproxy_version(command: list[str]) -> str:

@@ -12,7 +12,7 @@ import asyncio
 import functools
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,9 @@ class Observer:
     ) -> Overview:
         """The data plane now: routing, runtime state, certificates; with `backends`, only
         those backends (a page of hosts needs a few of ten thousand)."""
-        rows, error = await self.stats(backends)
+        sections = self._status.sections
+        proxies = None if backends is None else _Served(backends, sections)
+        rows, error = await self.stats(proxies)
         routing, hosts = self._status.routing, await asyncio.to_thread(self.hosts)
         return await asyncio.to_thread(  # 10,000 Ingresses take a while: not in the loop
             functools.partial(
@@ -93,20 +95,46 @@ class Observer:
                 runtime_error=error,
                 hosts=hosts,
                 backends=backends,
+                sections=sections,
             )
         )
 
     async def exposition(self) -> bytes:
         """HAProxy's per-frontend and per-backend figures in Prometheus' text format."""
         rows, _ = await self.stats()
+        status = self._status
         return await asyncio.to_thread(
-            _exposition, rows or (), self._status.routing, per_server=self._per_server
+            functools.partial(
+                _exposition,
+                rows or (),
+                status.routing,
+                per_server=self._per_server,
+                sections=status.sections,
+            )
         )
 
 
-def _exposition(rows: tuple[StatRow, ...], routing: Routing | None, *, per_server: bool) -> bytes:
+class _Served:
+    """The HAProxy sections that serve some backends (a backend's own, or its spare's)."""
+
+    def __init__(self, backends: Container[str], sections: Mapping[str, str]) -> None:
+        self._backends = backends
+        self._occupants = {section: backend for backend, section in sections.items()}
+
+    def __contains__(self, proxy: object) -> bool:
+        return isinstance(proxy, str) and self._occupants.get(proxy, proxy) in self._backends
+
+
+def _exposition(
+    rows: tuple[StatRow, ...],
+    routing: Routing | None,
+    *,
+    per_server: bool,
+    sections: Mapping[str, str],
+) -> bytes:
     registry = CollectorRegistry()
-    registry.register(_Families(haproxy_metrics(rows, routing, per_server=per_server)))
+    families = haproxy_metrics(rows, routing, per_server=per_server, sections=sections)
+    registry.register(_Families(families))
     return bytes(generate_latest(registry))
 
 
@@ -140,11 +168,13 @@ def build_overview(
     runtime_error: str | None = None,
     hosts: tuple[HostView, ...] | None = None,
     backends: Container[str] | None = None,
+    sections: Mapping[str, str] | None = None,
 ) -> Overview:
     """Join the report, the routing model and `show stat` rows (None: no runtime data).
 
     `hosts` are the routing's host views if already made; `backends` limits the backends
-    shown to those named."""
+    shown to those named; `sections` names the HAProxy section of the backends that are not
+    served under their own name (Services on spare backends)."""
     ignored = tuple(ingress for ingress in report.ingresses if ingress.state == "ignored")
     if routing is None:
         return Overview(problems=report.problems, ignored=ignored, runtime_error=runtime_error)
@@ -153,7 +183,7 @@ def build_overview(
     ]
     return Overview(
         hosts=host_views(routing) if hosts is None else hosts,
-        backends=_backends(chosen, rows),
+        backends=_backends(chosen, rows, sections or {}),
         certificates=_certificates(routing, at),
         problems=report.problems,
         ignored=ignored,
@@ -185,9 +215,13 @@ def host_views(routing: Routing) -> tuple[HostView, ...]:
     )
 
 
-def _backends(chosen: list[Backend], rows: tuple[StatRow, ...] | None) -> tuple[BackendView, ...]:
+def _backends(
+    chosen: list[Backend], rows: tuple[StatRow, ...] | None, sections: Mapping[str, str]
+) -> tuple[BackendView, ...]:
     if rows is None:
-        return tuple(_known(backend) for backend in chosen)
+        return tuple(
+            _known(backend, sections.get(backend.name, backend.name)) for backend in chosen
+        )
     servers: dict[str, list[StatRow]] = defaultdict(list)
     totals: dict[str, StatRow] = {}
     for row in rows:
@@ -195,16 +229,18 @@ def _backends(chosen: list[Backend], rows: tuple[StatRow, ...] | None) -> tuple[
             servers[row.proxy].append(row)
         elif row.kind is Kind.BACKEND:
             totals[row.proxy] = row
-    return tuple(
-        _observed(backend, servers.get(backend.name, []), totals.get(backend.name))
-        for backend in chosen
-    )
+    views = []
+    for backend in chosen:
+        section = sections.get(backend.name, backend.name)
+        views.append(_observed(backend, section, servers.get(section, []), totals.get(section)))
+    return tuple(views)
 
 
-def _known(backend: Backend) -> BackendView:
+def _known(backend: Backend, section: str) -> BackendView:
     """A backend as the routing model knows it, without HAProxy's view."""
     return BackendView(
         name=backend.name,
+        section=section,
         service=str(backend.service) if backend.service else "",
         ready=len(backend.servers),
         total=len(backend.servers),
@@ -220,13 +256,16 @@ def _known(backend: Backend) -> BackendView:
     )
 
 
-def _observed(backend: Backend, servers: list[StatRow], total: StatRow | None) -> BackendView:
+def _observed(
+    backend: Backend, section: str, servers: list[StatRow], total: StatRow | None
+) -> BackendView:
     views = tuple(
         ServerView(name=row.name, address=row.address, state=row.state, traffic=_traffic(row))
         for row in servers
     )
     return BackendView(
         name=backend.name,
+        section=section,
         service=str(backend.service) if backend.service else "",
         state=total.status if total is not None else "UNKNOWN",
         ready=sum(1 for view in views if view.state == ServerState.UP),
@@ -305,14 +344,24 @@ _SERVICE_LABELS = ("proxy", "namespace", "service", "port")
 
 
 def haproxy_metrics(
-    rows: Iterable[StatRow], routing: Routing | None, *, per_server: bool = False
+    rows: Iterable[StatRow],
+    routing: Routing | None,
+    *,
+    per_server: bool = False,
+    sections: Mapping[str, str] | None = None,
 ) -> list[Metric]:
     """`haproxy_frontend_*` and `haproxy_backend_*` families, named as HAProxy's Prometheus
-    exporter names them, labelled with the Service a backend reaches; per backend, with
+    exporter names them, labelled with the Service a backend reaches (also when it is served
+    by a spare backend: `sections`, backend -> section); per backend, with
     `ingress_ctl_backend_servers` counting servers by state. `haproxy_server_*` (one series
     per server and address) only when `per_server` asks."""
+    sections = sections or {}
     services = {
-        backend.name: (backend.service.namespace, backend.service.name, str(backend.service.port))
+        sections.get(backend.name, backend.name): (
+            backend.service.namespace,
+            backend.service.name,
+            str(backend.service.port),
+        )
         for backend in (routing.backends if routing else ())
         if backend.service is not None
     }

@@ -2,6 +2,8 @@
 
 Waits for the store to change, lets a burst of changes settle, then runs
 translate and render on one snapshot and hands the files to the applier.
+Translation goes through `translation.incremental`: when only Ingresses, Services and
+endpoints changed, just the Ingresses they reach are folded again.
 ExternalNames are resolved (and checked) before each full pass and again every
 `resolving.REFRESH_S` seconds; a changed answer makes a full pass.
 When only EndpointSlices or Endpoints changed, a fast pass recomputes just the
@@ -34,6 +36,7 @@ from ingress_ctl.resolving import REFRESH_S, Resolver
 from ingress_ctl.store import ObjectKey, Store
 from ingress_ctl.translation import Translation, translate
 from ingress_ctl.translation.endpoints import EndpointRefresher
+from ingress_ctl.translation.incremental import Translator
 
 if TYPE_CHECKING:  # `render` imports this module for `building`: no HAProxy process code
     from ingress_ctl.haproxy.applying import Applier, Outcome
@@ -67,11 +70,16 @@ def build(
     settings: Settings,
     layout: Layout | None,
     fallback_certificate: Certificate | None = None,
+    *,
+    translator: Translator | None = None,
 ) -> tuple[Translation, Rendered]:
-    """Translate and render under the `building` policy."""
+    """Translate (through `translator`, which patches its last result when it can) and
+    render, under the `building` policy."""
     with building():
-        translation = translate(
-            snapshot, settings=settings, fallback_certificate=fallback_certificate
+        translation = (
+            translator.translate(snapshot)
+            if translator is not None
+            else translate(snapshot, settings=settings, fallback_certificate=fallback_certificate)
         )
         rendered = render_state(translation.routing, settings=settings, previous=layout)
     return translation, rendered
@@ -103,7 +111,6 @@ class Syncer:
         ExternalNames resolved (a fresh one by default)."""
         self._store = store
         self._resolver = resolver or Resolver()
-        self._fallback_certificate = fallback_certificate
         self._settings = settings
         self._applier = applier
         self._status = status
@@ -112,6 +119,7 @@ class Syncer:
         self._logged: set[Problem] = set()
         self.last_outcome: Outcome | None = None
         self._translation: Translation | None = None
+        self._translator = Translator(settings=settings, fallback_certificate=fallback_certificate)
         self._refresher: EndpointRefresher | None = None
         self._behind = False
         """Endpoint-only passes ran since the last full pass: the files on disk lag."""
@@ -164,8 +172,10 @@ class Syncer:
         layout = current.layout if current is not None else None
         snapshot = await self._resolver.with_resolved(snapshot)
         translation, rendered = await asyncio.to_thread(
-            build, snapshot, self._settings, layout, self._fallback_certificate
+            partial(build, snapshot, self._settings, layout, translator=self._translator)
         )
+        if not self._translator.patched:
+            log.debug("full translation: %s", self._translator.why_full)
         self._translation, self._behind = translation, False
         self._refresher = await asyncio.to_thread(EndpointRefresher, translation.routing, snapshot)
         resized = partial(rebuild, translation.routing, self._settings, layout)
@@ -203,6 +213,8 @@ class Syncer:
         status.gateway = translation.gateway
         status.problems = problems
         status.routing = translation.routing
+        current = self._applier.current
+        status.sections = current.layout.pool.names() if current is not None else {}
         status.last_sync = SyncRecord(
             at=now(),
             revision=snapshot.revision,

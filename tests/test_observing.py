@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -9,7 +10,8 @@ from prometheus_client.core import Metric
 
 from ingress_ctl.haproxy.stats import parse_show_stat
 from ingress_ctl.model.routing import Backend, Routing, ServiceRef
-from ingress_ctl.observing import haproxy_metrics
+from ingress_ctl.model.state import ControllerStatus
+from ingress_ctl.observing import build_overview, haproxy_metrics
 
 REPLY = "\n".join(
     [
@@ -90,3 +92,42 @@ def test_every_family_is_documented() -> None:
     }
     assert "haproxy_server_http_requests_total" in exposed
     assert {name for name in exposed if f"`{name}`" not in documented} == set()
+
+
+SPARE_REPLY = "\n".join(
+    [
+        "# pxname,svname,qcur,scur,smax,stot,status,type,hrsp_2xx,hrsp_5xx,req_tot,addr,rtime",
+        "sp_default_3,s1,0,1,3,20,UP,2,20,0,20,10.0.0.1:8080,4",
+        "sp_default_3,s2,0,0,0,0,MAINT,2,,,,127.0.0.1:1,",
+        "sp_default_3,BACKEND,0,1,3,20,UP,1,20,1,21,,4",
+    ]
+)
+"""A Service that took a spare backend: HAProxy counts it under the spare's name."""
+SECTIONS = {"be_shop_web_80": "sp_default_3"}
+
+
+def test_a_service_on_a_spare_keeps_its_labels() -> None:
+    registry = CollectorRegistry()
+    rows = parse_show_stat(SPARE_REPLY)
+    registry.register(Families(haproxy_metrics(rows, ROUTING, sections=SECTIONS)))
+    text = generate_latest(registry).decode()
+    labels = 'namespace="shop",port="80",proxy="sp_default_3",service="web"'
+    assert f"haproxy_backend_http_requests_total{{{labels}}} 21.0" in text
+
+
+def test_the_dataplane_names_the_section_serving_a_backend() -> None:
+    report = ControllerStatus(mode="files").report()
+    rows = parse_show_stat(SPARE_REPLY)
+    at = datetime.now(UTC)
+    [spare] = build_overview(report, ROUTING, rows, at=at, sections=SECTIONS).backends
+    assert (spare.name, spare.section, spare.state, spare.total) == (
+        "be_shop_web_80",
+        "sp_default_3",
+        "UP",
+        1,
+    )
+    assert spare.traffic.requests == 21
+    [unknown] = build_overview(report, ROUTING, None, at=at, sections=SECTIONS).backends
+    assert unknown.section == "sp_default_3"
+    [own] = build_overview(report, ROUTING, parse_show_stat(REPLY), at=at).backends
+    assert (own.section, own.total) == ("be_shop_web_80", 2)

@@ -446,13 +446,21 @@ def line_pattern(line: str, word: str, *, where: str) -> re.Pattern[str]:
 
 CRT_LIST_WORDS = r"(?![#\[])[\x21-\x7e]+(?: (?![#\[])[\x21-\x7e]+)*"
 """Words that neither open `[ssl options]` nor a comment, one space apart."""
+SERVER_LINE = re.compile(
+    rf"    server s[1-9][0-9]* {CONFIG_WORD} (?:weight [0-9]+|disabled)(?: cookie {CONFIG_WORD})?"
+)
+"""A server slot's line: `rendering._server_lines` joins them (too many for a template's loop)."""
 CONFIG_LINES = [
-    line
-    for template in sorted(TEMPLATES.glob("*.cfg.j2"))
-    for line in template_lines(template, CONFIG_WORD)
+    *(
+        line
+        for template in sorted(TEMPLATES.glob("*.cfg.j2"))
+        for line in template_lines(template, CONFIG_WORD)
+    ),
+    SERVER_LINE,
 ]
-"""haproxy.cfg.j2, policy.cfg.j2 and the templates they include."""
-MAP_LINES = template_lines(TEMPLATES / "map.j2", MAP_WORD)
+"""haproxy.cfg.j2, policy.cfg.j2 and the templates they include, and server lines."""
+MAP_LINES = [re.compile(f"{MAP_WORD} {MAP_WORD}")]
+"""A map entry's line: `rendering._map` joins them (too many for a template's loop)."""
 CRT_LIST_LINES = template_lines(TEMPLATES / "crt-list.j2", CRT_LIST_WORDS)
 CERTIFICATE_FILE = re.compile(r"certs/[0-9a-f]{32}\.pem")
 """Certificate files are named by their content's hash, never by anything a tenant wrote."""
@@ -502,6 +510,10 @@ def test_template_line_patterns_refuse_injected_lines() -> None:
         "#x",
         "a  b",
     ]
+    servers = "    server s1 10.0.0.1:80 weight 1\n    server s2 127.0.0.1:1 disabled cookie x_s2\n"
+    assert foreign_lines(servers, CONFIG_LINES) == []
+    assert foreign_lines("    server s1 10.0.0.1:80 weight 1 check\n", CONFIG_LINES) != []
+    assert foreign_lines("    server s1 a b weight 1\n", CONFIG_LINES) != []
     assert foreign_lines("a.example.com/x be_a_b_80\n", MAP_LINES) == []
     assert foreign_lines("a b c\n#a b\na\\ b\na\tb", MAP_LINES) == [
         "a b c",

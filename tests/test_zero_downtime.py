@@ -26,6 +26,7 @@ from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.objects import KubeObject, parse_object
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
+from ingress_ctl.observing import Observer
 from ingress_ctl.resolving import Resolver
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
@@ -88,7 +89,7 @@ class Controller:
         self.metrics = Metrics()
         self.process = HAProxyProcess(binary=haproxy_bin, state_dir=state_dir)
         self.settings = Settings(bind_address="127.0.0.1", http_port=http_port, **flags)
-        status = ControllerStatus(mode="files")
+        self.status = status = ControllerStatus(mode="files")
         self.applier = Applier(
             process=self.process, state_dir=state_dir, status=status, metrics=self.metrics
         )
@@ -284,6 +285,24 @@ async def test_fifty_new_services_under_load_reload_only_when_the_pool_runs_out(
     assert rendered is not None
     for name, entries in rendered.maps.items():
         assert running_map(await controller.runtime(f"show map {name}")) == entries
+    await _counted_under_its_spare(controller, "new48")
+
+
+async def _counted_under_its_spare(controller: Controller, service: str) -> None:
+    """A request to a Service that took a spare is counted by HAProxy under the spare's name
+    (the last reload reset the counters): /status names that section with its counters, and
+    /metrics labels them with the Service."""
+    port = controller.settings.http_port
+    assert await asyncio.to_thread(get_status, port, f"{service}.example.com") == 200
+    backend = f"be_default_{service}_80"
+    observer = Observer(status=controller.status, admin_socket=controller.process.admin_socket)
+    overview = await observer.overview(controller.status.report(), backends={backend})
+    [view] = overview.backends
+    assert view.section.startswith(naming.SPARE_PREFIX), view
+    assert (view.state, view.traffic.requests) == ("UP", 1)
+    metrics = (await observer.exposition()).decode()
+    labels = f'namespace="default",port="80",proxy="{view.section}",service="{service}"'
+    assert f"haproxy_backend_http_requests_total{{{labels}}} 1.0" in metrics
 
 
 def new_service(index: int, port: int) -> list[KubeObject]:

@@ -2,7 +2,9 @@
 
 Templates only loop and print. Every printed value passes through the escaping
 function of its sink (chosen by the template's name) as the environment's
-`finalize` hook, so no template can print a raw value. Output is
+`finalize` hook, so no template can print a raw value. The lines printed by the
+hundred thousand (servers, map entries) are joined here instead, each word through
+the same escaping function. Output is
 deterministic: the same model gives byte-identical files. Certificate and CA
 files hold the PEM that `certificates` serialized from parsed objects. The
 lines a backend's policy asks for are in `policy.cfg.j2`. Pooled Service
@@ -15,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from http import HTTPStatus
 from pathlib import Path
 
@@ -106,7 +108,7 @@ def render_state(
             name: duration(milliseconds)
             for name, milliseconds in routing.config.timeouts.model_dump().items()
         },
-        slots={name: _slot_lines(slots) for name, slots in layout.backends.items()},
+        servers=_servers(routing, layout),
         policies=policies,
         policy_lines=policy_lines,
         pooled={section.occupant for section in pool.sections.values()},
@@ -150,6 +152,18 @@ def render_state(
         gateway_crt_lists=gateway_crt_lists,
         certificates=certificates,
     )
+
+
+def _servers(routing: Routing, layout: Layout) -> dict[str, escaping.Escaped]:
+    """The server lines of every backend and pooled section that has slots."""
+    sticky = {
+        backend.name
+        for backend in routing.backends
+        if backend.policy.backend.affinity and backend.policy.backend.affinity.canary
+    }
+    return {
+        name: _server_lines(slots, sticky=name in sticky) for name, slots in layout.backends.items()
+    }
 
 
 def _policy_blocks(
@@ -506,20 +520,28 @@ def duration(milliseconds: int) -> str:
     return f"{milliseconds}ms"
 
 
-SlotLine = tuple[str, str, int | None]
-"""Server name, `address:port`, and weight (None: an empty, disabled slot)."""
-
-
-def _slot_lines(slots: tuple[Slot, ...]) -> list[SlotLine]:
-    """The server lines of a backend's slots (built here: a loop in Python is far cheaper
-    than calls from the template, at 100,000 servers)."""
-    names = _server_names(len(slots))
-    return [
-        (names[i], naming.server_address(slot.address, slot.port), slot.weight)
-        if slot is not None
-        else (names[i], naming.EMPTY_SLOT, None)
-        for i, slot in enumerate(slots)
-    ]
+@lru_cache(maxsize=1 << 17)
+def _server_lines(slots: tuple[Slot, ...], *, sticky: bool = False) -> escaping.Escaped:
+    """The `server` lines of a backend's slots, made here rather than in the template (a
+    loop in Python is far cheaper than template calls, at 100,000 servers) and kept for the
+    next render (most backends' slots do not change between two): each printed value goes
+    through `escaping.config_word`, as `finalize` would, and the weight is printed as an
+    integer. An empty slot, or one of weight 0, is a disabled server; `sticky` gives each
+    server its canary cookie value."""
+    word, address = escaping.config_word, naming.server_address
+    empty = f"{word(naming.EMPTY_SLOT)} disabled"
+    lines = []
+    for name, slot in zip(_server_names(len(slots)), slots, strict=True):
+        if slot is None:
+            line = f"    server {name} {empty}"
+        elif slot.weight:
+            line = (
+                f"    server {name} {word(address(slot.address, slot.port))} weight {slot.weight:d}"
+            )
+        else:
+            line = f"    server {name} {word(address(slot.address, slot.port))} disabled"
+        lines.append(f"{line} cookie {word(CANARY_COOKIE + name)}\n" if sticky else f"{line}\n")
+    return escaping.Escaped("".join(lines))
 
 
 @cache
@@ -532,4 +554,7 @@ def _server_names(count: int) -> tuple[escaping.Escaped, ...]:
 
 
 def _map(entries: Iterable[tuple[str, str]]) -> str:
-    return _render("map.j2", escaping.map_word, entries=entries)
+    """A map file: a `key value` line per entry, each word through `escaping.map_word`
+    (written here: a template's loop costs more than the lines, at 100,000 entries)."""
+    word = escaping.map_word
+    return "".join([f"{word(key)} {word(value)}\n" for key, value in entries])

@@ -66,6 +66,11 @@ def _assign(servers: tuple[Server, ...], previous: tuple[Slot, ...]) -> tuple[Sl
     if not previous:  # a new backend: servers in order, then the empty slots
         return servers + (None,) * (slot_count(len(servers)) - len(servers))
     wanted: Mapping[tuple[str, int], Server] = {(s.address, s.port): s for s in servers}
+    if len(wanted) == len(servers) and len(previous) >= slot_count(len(servers)):
+        kept = set(previous)
+        kept.discard(None)
+        if kept == set(servers):  # the same servers (most backends, most passes): as they were
+            return previous
     slots: list[Slot] = [None] * max(len(previous), slot_count(len(servers)))
     placed: set[tuple[str, int]] = set()
     for index, old in enumerate(previous):

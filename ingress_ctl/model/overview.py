@@ -51,6 +51,8 @@ class BackendView:
     """One backend: the Service it reaches, its servers, and how many of them are ready."""
 
     name: str
+    section: str = ""
+    """The HAProxy section serving it: its name, or the spare (`sp_...`) the Service took."""
     service: str = ""
     """`namespace/name:port` of the Service, or "" for built-in backends."""
     state: str = "UNKNOWN"

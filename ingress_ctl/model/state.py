@@ -97,6 +97,9 @@ class ControllerStatus:
         self.haproxy: Callable[[], HAProxyReport] | None = None
         self.routing: Routing | None = None
         """The routing model of the last sync (the status page's hosts and backends)."""
+        self.sections: dict[str, str] = {}
+        """Backend -> the HAProxy section serving it, where they differ: a Service that took
+        a spare backend (`sp_...`) is counted by HAProxy under the spare's name."""
         self.leader: Callable[[], bool] | None = None
         """Kubernetes mode: whether this replica holds the leader-election Lease now."""
 

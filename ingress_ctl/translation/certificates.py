@@ -145,6 +145,18 @@ def validity_problem(chain_pem: str, *, now: datetime) -> str | None:
     return None
 
 
+def validity_edges(secret: Secret) -> tuple[datetime, ...]:
+    """The instants at which a TLS Secret's certificates become valid or expire (none if it
+    holds no readable certificate): `validity_problem` of its leaf changes only at one."""
+    try:
+        chain = _chain(secret_value(secret, "tls.crt"))
+    except CertificateError:
+        return ()
+    return tuple(
+        edge for cert in chain for edge in (cert.not_valid_before_utc, cert.not_valid_after_utc)
+    )
+
+
 def self_signed(
     *, subject: str = SELF_SIGNED_SUBJECT, names: tuple[str, ...] = (), days: int = 3650
 ) -> Certificate:

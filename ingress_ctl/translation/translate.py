@@ -80,15 +80,13 @@ def translate(
     current time) decides which certificates have expired.
     """
     fold = Fold(index=Index.of(snapshot, external=ExternalNames.of(snapshot, settings)))
-    configmap, source = _configmap(fold, snapshot, settings.configmap, "the defaults apply")
-    config, problems = global_config(configmap, source=source)
-    fold.problems.extend(problems)
+    config = read_config(fold, snapshot, settings)
     _check_services(fold, snapshot)
     tls = TLSFold(secrets=snapshot.objects(Secret), now=now or datetime.now(UTC))
     reports, owned = _owned(fold, tls, snapshot, settings)
     owned.sort(key=lambda item: item[2].canary is not None)  # canaries join the others' routes
     defaults = ingress_options(https.NOTHING, config)  # most Ingresses have no annotations
-    reports += [_fold_ingress(fold, tls, *item, config, defaults) for item in owned]
+    reports += [fold_ingress(fold, tls, *item, config, defaults) for item in owned]
     add_www_redirects(
         fold, ((ingress, source) for ingress, source, found in owned if found.from_to_www)
     )
@@ -155,7 +153,7 @@ def _owned(
     return ignored, owned
 
 
-def _fold_ingress(
+def fold_ingress(
     fold: Fold,
     tls: TLSFold,
     ingress: Ingress,
@@ -164,6 +162,7 @@ def _fold_ingress(
     config: GlobalConfig,
     defaults: IngressOptions,
 ) -> IngressReport:
+    """Fold one of our Ingresses (its annotations read) into `fold`; its report."""
     before = len(fold.problems)
     fold.problems.extend(annotations.problems)
     request = annotations.https
@@ -210,6 +209,14 @@ def _backend_reports(fold: Fold, source: ObjectRef) -> tuple[BackendReport, ...]
             )
         )
     return tuple(found)
+
+
+def read_config(fold: Fold, snapshot: Snapshot, settings: Settings) -> GlobalConfig:
+    """The global ConfigMap's values; its problems go into `fold`."""
+    configmap, source = _configmap(fold, snapshot, settings.configmap, "the defaults apply")
+    config, problems = global_config(configmap, source=source)
+    fold.problems.extend(problems)
+    return config
 
 
 def _configmap(
