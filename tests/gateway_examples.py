@@ -23,6 +23,7 @@ KINDS = (
     "TCPRoute",
     "ReferenceGrant",
     "ListenerSet",
+    "BackendTLSPolicy",
 )
 """What `gateway_api_objects` holds, one of each, in this order."""
 
@@ -31,8 +32,8 @@ def gateway_api_objects(
     namespace: str, *, controller: str = "ingress-ctl.io/haproxy"
 ) -> list[Manifest]:
     """A Namespace labelled for allowedRoutes, our GatewayClass, a Gateway with HTTP, TLS and
-    TCP listeners, a route of each kind attached to it, a ReferenceGrant, and a ListenerSet
-    (the Gateway does not admit it)."""
+    TCP listeners, a route of each kind attached to it, a ReferenceGrant, a ListenerSet
+    (the Gateway does not admit it), and a BackendTLSPolicy."""
     meta = {"namespace": namespace}
     parent = [{"name": "gw"}]
     backend = [{"name": "web", "port": 80}]
@@ -149,6 +150,15 @@ def gateway_api_objects(
                 "listeners": [
                     {"name": "extra", "port": 8080, "protocol": "HTTP", "hostname": "x.example.com"}
                 ],
+            },
+        },
+        {
+            "apiVersion": V1,
+            "kind": "BackendTLSPolicy",
+            "metadata": {"name": "web-tls", **meta},
+            "spec": {
+                "targetRefs": [{"group": "", "kind": "Service", "name": "web"}],
+                "validation": {"wellKnownCACertificates": "System", "hostname": "web.example.com"},
             },
         },
     ]

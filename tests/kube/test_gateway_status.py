@@ -237,6 +237,7 @@ def test_targets_are_what_translation_lists_and_every_route_besides() -> None:
     )
     found = {target.key: target for target in targets(statuses, snapshot)}
     assert sorted(found) == [
+        ("BackendTLSPolicy", "ns", "web-tls"),  # stored policies: our ancestors may go
         ("GRPCRoute", "ns", "grpc"),
         ("GatewayClass", "", "ingress-ctl-ns"),
         ("HTTPRoute", "ns", "web"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingress_ctl.model.gateway_objects import Gateway, HTTPRoute, PathMatch
+from ingress_ctl.model.gateway_objects import API_RESOURCES, Gateway, HTTPRoute, PathMatch
 from ingress_ctl.model.objects import object_key
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import ObjectRef
@@ -445,3 +445,8 @@ def test_a_typo_is_reported_once_settled_and_the_fix_is_taken_at_once(tmp_path: 
 def test_yaml_is_read_with_libyaml_when_pyyaml_has_it() -> None:
     assert yaml.__with_libyaml__
     assert files._LOADER is yaml.CSafeLoader
+
+
+def test_the_examples_hold_every_gateway_api_kind_the_controller_reads() -> None:
+    """The e2e test of the informers applies these: a kind missing here goes unwatched there."""
+    assert set(KINDS) - {"Namespace"} == set(API_RESOURCES)
