@@ -96,35 +96,10 @@ def test_socket_word_escapes_separators() -> None:
 
 def _serve_words(haproxy_bin: str, directory: Path, words: list[str]) -> list[str]:
     """Start HAProxy answering word i at /i, fetch every word back."""
-    port = free_port()
-    lines = [
-        "defaults",
-        "    mode http",
-        "    timeout connect 1s",
-        "    timeout client 5s",
-        "    timeout server 5s",
-        "frontend words",
-        f"    bind 127.0.0.1:{port}",
-    ]
-    for i, word in enumerate(words):
-        lines.append(
-            f"    http-request return status 200 content-type text/plain string {config_word(word)}"
-            f" if {{ path /{i} }}"
-        )
-    config = directory / "words.cfg"
-    config.write_text("\n".join(lines) + "\n")
-    check = subprocess.run([haproxy_bin, "-c", "-f", str(config)], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
-    process = subprocess.Popen([haproxy_bin, "-db", "-f", str(config)], stderr=subprocess.DEVNULL)
-    try:
-        _wait_port(port)
-        return [
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/{i}", timeout=5).read().decode()
-            for i in range(len(words))
-        ]
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
+    answer = "http-request return status 200 content-type text/plain string"
+    return _serve_configured(
+        haproxy_bin, directory, [[f"{answer} {config_word(word)}"] for word in words]
+    )
 
 
 def _wait_port(port: int) -> None:

@@ -453,3 +453,14 @@ spec:
     assert conditions(listener.conditions)["Programmed"] == ("False", "Invalid")
     assert parents(found, "r")[0]["ResolvedRefs"] == ("False", "BackendNotFound")
     assert not [port for port in found.routing.gateway_ports if port.gateway.name == "unresolved"]
+
+
+def test_without_an_address_of_its_own_a_gateway_reports_the_publish_addresses() -> None:
+    # "10.20" is a DNS name to --publish-address (no IP address reads it), digits or not
+    found = translated("", publish_addresses=("192.0.2.1", "2001:db8::1", "10.20"))
+    (gateway,) = found.gateway.gateways
+    assert [(item.type, item.value) for item in gateway.addresses] == [
+        ("IPAddress", "192.0.2.1"),
+        ("IPAddress", "2001:db8::1"),
+        ("Hostname", "10.20"),
+    ]

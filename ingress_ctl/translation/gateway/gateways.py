@@ -50,6 +50,7 @@ from ingress_ctl.model.objects import ConfigMap
 from ingress_ctl.model.routing import CABundle, ObjectRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import NamespacedName, Snapshot
+from ingress_ctl.model.views import canonical_ip
 from ingress_ctl.translation.fold import Fold
 from ingress_ctl.translation.gateway.attachment import Attachment, Parent, attach
 from ingress_ctl.translation.gateway.backend_tls import backend_tls
@@ -528,4 +529,9 @@ def _gateway_status(state: GatewayState, settings: Settings) -> GatewayStatus:
 
 
 def _is_ip(value: str) -> bool:
-    return value.replace(".", "").isdigit() or ":" in value
+    """Whether a status address (an IP address, or a --publish-address DNS name) is an IP."""
+    try:
+        canonical_ip(value)
+    except ValueError:
+        return False
+    return True
