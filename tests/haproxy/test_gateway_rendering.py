@@ -5,15 +5,11 @@ Set UPDATE_GOLDEN=1 to rewrite the expected files after a deliberate change.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from ingress_ctl.haproxy import naming
-from ingress_ctl.haproxy.applying import write_files
 from ingress_ctl.haproxy.rendering import render
 from ingress_ctl.model.gateways import ClientValidation, ListenerCertificate
 from ingress_ctl.model.policies import (
@@ -37,8 +33,8 @@ from tests.gateway_models import (
     tcp_port,
     tls_port,
 )
+from tests.haproxy.test_rendering import GOLDEN, assert_golden, assert_haproxy_accepts_golden
 
-GOLDEN = Path(__file__).parent.parent / "golden"
 CERTIFICATE = parse_pem(
     (GOLDEN / "tls" / "fallback.pem").read_bytes(), (GOLDEN / "tls" / "fallback.pem").read_bytes()
 )
@@ -154,24 +150,12 @@ CASES["gateway-tls"] = gateway_tls_case
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_gateway_rendering_matches_golden_files(case: str) -> None:
-    expected_dir = GOLDEN / case / "expected"
     files = render(CASES[case](), settings=Settings())
-    if os.environ.get("UPDATE_GOLDEN"):
-        write_files(expected_dir, files)
-    for name, content in files.items():
-        assert (expected_dir / name).read_text() == content, f"{case}: {name} differs"
-    on_disk = {str(p.relative_to(expected_dir)) for p in expected_dir.rglob("*") if p.is_file()}
-    assert on_disk == set(files)
+    assert_golden(case, files)
     assert naming.GATEWAY_ROUTES_MAP in files
 
 
 @pytest.mark.haproxy
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_gateway_golden_configuration_passes_haproxy_check(case: str, haproxy_bin: str) -> None:
-    expected_dir = GOLDEN / case / "expected"
-    result = subprocess.run(
-        [haproxy_bin, "-c", "-C", str(expected_dir), "-f", "haproxy.cfg"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert_haproxy_accepts_golden(case, haproxy_bin)

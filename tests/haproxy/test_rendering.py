@@ -68,10 +68,9 @@ def rendered(case: str, placeholder: Certificate | None = None) -> dict[str, str
     return render(translation.routing, settings=settings)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_rendering_matches_golden_files(case: str) -> None:
+def assert_golden(case: str, files: dict[str, str]) -> None:
+    """The rendered files are exactly the golden files of `case` (UPDATE_GOLDEN=1 rewrites them)."""
     expected_dir = GOLDEN / case / "expected"
-    files = rendered(case)
     if os.environ.get("UPDATE_GOLDEN"):
         write_files(expected_dir, files)
     for name, content in files.items():
@@ -80,9 +79,8 @@ def test_rendering_matches_golden_files(case: str) -> None:
     assert on_disk == set(files)
 
 
-@pytest.mark.haproxy
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_golden_configuration_passes_haproxy_check(case: str, haproxy_bin: str) -> None:
+def assert_haproxy_accepts_golden(case: str, haproxy_bin: str) -> None:
+    """The real `haproxy -c` accepts the golden configuration of `case`."""
     expected_dir = GOLDEN / case / "expected"
     result = subprocess.run(
         [haproxy_bin, "-c", "-C", str(expected_dir), "-f", "haproxy.cfg"],
@@ -90,6 +88,17 @@ def test_golden_configuration_passes_haproxy_check(case: str, haproxy_bin: str) 
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rendering_matches_golden_files(case: str) -> None:
+    assert_golden(case, rendered(case))
+
+
+@pytest.mark.haproxy
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_configuration_passes_haproxy_check(case: str, haproxy_bin: str) -> None:
+    assert_haproxy_accepts_golden(case, haproxy_bin)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
