@@ -7,7 +7,9 @@ what serves, what is on disk, what the status says and what the metrics count.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from ingress_ctl.haproxy.rendering import Rendered
 from tests.conftest import (
     EchoBackends,
     Pipeline,
+    TinyFilesystem,
     echo_service,
     free_port,
     short_tmp_dir,
@@ -180,58 +183,61 @@ async def test_a_first_start_that_fails_is_rejected_and_not_ready(
     assert pipeline.get("app.test").backend == "v1"
 
 
-async def test_a_full_disk_keeps_the_last_good_config_serving_until_it_frees(
+@contextlib.asynccontextmanager
+async def serving_on_a_tiny_disk(
     haproxy_bin: str, v1: tuple[Manifest, Manifest]
-) -> None:
+) -> AsyncIterator[tuple[TinyFilesystem, Pipeline, Rendered]]:
+    """HAProxy started with app.test -> v1, its state directory on a 4 MB tmpfs."""
     with tiny_filesystem() as disk:
         pipeline = Pipeline(haproxy_bin=haproxy_bin, state_dir=disk.path / "state")
         try:
             app = pipeline.render(ingress("app", rule("app.test", path("/", "v1"))), *v1)
             assert (await pipeline.apply(app)).action == "start"
-            changed = pipeline.render(*with_policy(*v1))
-            disk.fill()
-
-            outcome = await pipeline.apply(changed)
-
-            assert (outcome.action, outcome.retry) == ("rejected", True)
-            assert "No space left on device" in outcome.detail
-            assert pipeline.status.last_error == outcome.detail
-            assert pipeline.status.readiness() == (
-                True,
-                f"ready: serving the last good configuration; {outcome.detail}",
-            )
-            assert metric(pipeline, "ingress_ctl_apply_failures_total", stage="write") == 1
-            assert pipeline.process.alive
-            assert pipeline.get("app.test").backend == "v1"
-            assert pipeline.get("app.test", "/missing").backend == "v1"
-            assert on_disk(pipeline, app) == app.files
-            disk.free()
-            assert (await pipeline.apply(changed)) == Outcome("reload", "spares")
-            assert pipeline.get("app.test", "/missing").status == 503
-            assert on_disk(pipeline, changed) == changed.files
+            yield disk, pipeline, app
         finally:
             await pipeline.process.stop()
+
+
+async def test_a_full_disk_keeps_the_last_good_config_serving_until_it_frees(
+    haproxy_bin: str, v1: tuple[Manifest, Manifest]
+) -> None:
+    async with serving_on_a_tiny_disk(haproxy_bin, v1) as (disk, pipeline, app):
+        changed = pipeline.render(*with_policy(*v1))
+        disk.fill()
+
+        outcome = await pipeline.apply(changed)
+
+        assert (outcome.action, outcome.retry) == ("rejected", True)
+        assert "No space left on device" in outcome.detail
+        assert pipeline.status.last_error == outcome.detail
+        assert pipeline.status.readiness() == (
+            True,
+            f"ready: serving the last good configuration; {outcome.detail}",
+        )
+        assert metric(pipeline, "ingress_ctl_apply_failures_total", stage="write") == 1
+        assert pipeline.process.alive
+        assert pipeline.get("app.test").backend == "v1"
+        assert pipeline.get("app.test", "/missing").backend == "v1"
+        assert on_disk(pipeline, app) == app.files
+        disk.free()
+        assert (await pipeline.apply(changed)) == Outcome("reload", "spares")
+        assert pipeline.get("app.test", "/missing").status == 503
+        assert on_disk(pipeline, changed) == changed.files
 
 
 async def test_files_a_full_disk_kept_from_a_runtime_update_are_written_later(
     haproxy_bin: str, v1: tuple[Manifest, Manifest]
 ) -> None:
-    with tiny_filesystem() as disk:
-        pipeline = Pipeline(haproxy_bin=haproxy_bin, state_dir=disk.path / "state")
-        try:
-            app = pipeline.render(ingress("app", rule("app.test", path("/", "v1"))), *v1)
-            await pipeline.apply(app)
-            moved = pipeline.render(ingress("app", rule("app.test", path("/v1", "v1"))), *v1)
-            disk.fill()
+    async with serving_on_a_tiny_disk(haproxy_bin, v1) as (disk, pipeline, _):
+        moved = pipeline.render(ingress("app", rule("app.test", path("/v1", "v1"))), *v1)
+        disk.fill()
 
-            outcome = await pipeline.apply(moved)
+        outcome = await pipeline.apply(moved)
 
-            assert (outcome.action, outcome.retry) == ("rejected", True)
-            assert pipeline.get("app.test", "/").status == 404  # the runtime update took
-            assert on_disk(pipeline, moved) != moved.files
-            disk.free()
-            assert await pipeline.apply(moved) == Outcome("none", "the state directory caught up")
-            assert on_disk(pipeline, moved) == moved.files
-            assert await pipeline.apply(moved) == Outcome("none")
-        finally:
-            await pipeline.process.stop()
+        assert (outcome.action, outcome.retry) == ("rejected", True)
+        assert pipeline.get("app.test", "/").status == 404  # the runtime update took
+        assert on_disk(pipeline, moved) != moved.files
+        disk.free()
+        assert await pipeline.apply(moved) == Outcome("none", "the state directory caught up")
+        assert on_disk(pipeline, moved) == moved.files
+        assert await pipeline.apply(moved) == Outcome("none")
