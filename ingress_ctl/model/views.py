@@ -71,3 +71,9 @@ class Metadata:
     generation: int = 0
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def age(self) -> tuple[datetime, str, str]:
+        """The order in which objects win a conflict: the oldest first, then by namespace and
+        name (Ingress paths and hosts, Gateway listeners, routes and policies)."""
+        return (self.creation_timestamp, self.namespace, self.name)

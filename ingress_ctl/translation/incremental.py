@@ -92,8 +92,7 @@ class Digest:
 
     @property
     def order(self) -> FoldOrder:
-        meta = self.ingress.metadata
-        return (self.canary, meta.creation_timestamp, meta.namespace, meta.name)
+        return (self.canary, *self.ingress.metadata.age)
 
 
 @dataclass

@@ -116,11 +116,7 @@ def translate(
 
 
 def _oldest_first(snapshot: Snapshot) -> list[Ingress]:
-    def age(ingress: Ingress) -> tuple[object, ...]:
-        meta = ingress.metadata
-        return (meta.creation_timestamp, meta.namespace, meta.name)
-
-    return sorted(snapshot.objects(Ingress).values(), key=age)
+    return sorted(snapshot.objects(Ingress).values(), key=lambda ingress: ingress.metadata.age)
 
 
 Owned = tuple[Ingress, ObjectRef, IngressAnnotations]

@@ -118,7 +118,7 @@ def backend_tls(
     found = BackendTLS(policies=dict(policies))
     oldest_first = sorted(
         policies.items(),
-        key=lambda item: (item[1].metadata.creation_timestamp, item[0]),
+        key=lambda item: item[1].metadata.age,
     )
     for key, policy in oldest_first:
         found.read[key] = _read(key[0], policy.spec.validation, config_maps, bundles)

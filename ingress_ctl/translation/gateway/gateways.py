@@ -194,12 +194,7 @@ def _ca_bundles(
 
 
 def _oldest_first(objects: Iterable[RouteObject]) -> list[RouteObject]:
-    return sorted(objects, key=_age)
-
-
-def _age(found: Gateway | RouteObject) -> tuple[object, ...]:
-    meta = found.metadata
-    return (meta.creation_timestamp, meta.namespace, meta.name)
+    return sorted(objects, key=lambda found: found.metadata.age)
 
 
 def _routes(snapshot: Snapshot) -> Iterable[RouteObject]:
@@ -220,7 +215,7 @@ def _gateways(
             for found in snapshot.objects(Gateway).values()
             if found.spec.gateway_class_name in classes
         ),
-        key=_age,
+        key=lambda found: found.metadata.age,
     )
     taken = {item.value for found in ours for item in found.spec.addresses}
     held: dict[tuple[str, int], ObjectRef] = {
@@ -345,7 +340,7 @@ def _add(
     meta = listener.gateway.metadata
     key = ((meta.namespace, meta.name), listener.port)
     if isinstance(rules, RouteRules):
-        age = _age(found)
+        age = found.metadata.age
         own = listener.hostname or ""
         others = [
             ascii_lower(item.hostname or "")

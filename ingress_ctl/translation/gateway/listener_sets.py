@@ -38,7 +38,7 @@ def listener_sets_of(
     spec's precedence; those the Gateway does not admit are `refused`."""
     parents = {(item.metadata.namespace, item.metadata.name): item for item in gateways}
     found: dict[NamespacedName, list[ListenerSetState]] = {}
-    for item in sorted(listener_sets, key=_precedence):
+    for item in sorted(listener_sets, key=lambda item: item.metadata.age):
         meta = item.metadata
         ref = item.spec.parent_ref
         key = (ref.namespace or meta.namespace, ref.name)
@@ -53,11 +53,6 @@ def listener_sets_of(
             state.refused = NOT_ALLOWED
         found.setdefault(key, []).append(state)
     return found
-
-
-def _precedence(item: ListenerSet) -> tuple[object, ...]:
-    meta = item.metadata
-    return (meta.creation_timestamp, meta.namespace, meta.name)
 
 
 def _admits(
