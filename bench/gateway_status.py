@@ -28,7 +28,7 @@ from ingress_ctl.model.conditions import (
     ParentStatus,
     RouteStatus,
 )
-from ingress_ctl.model.gateway_objects import GROUP
+from ingress_ctl.model.gateway_api import GROUP
 from ingress_ctl.model.objects import parse_object
 from ingress_ctl.model.snapshot import Snapshot
 

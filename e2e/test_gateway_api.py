@@ -39,7 +39,7 @@ from ingress_ctl.model.conditions import (
     RouteKind,
     RouteStatus,
 )
-from ingress_ctl.model.gateway_objects import GROUP
+from ingress_ctl.model.gateway_api import GROUP
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.sources import informers
 from ingress_ctl.store import Store

@@ -382,6 +382,20 @@ def test_run_imports_them(tmp_path: Path) -> None:
     assert heavy(modules) >= {"aiohttp", "kubernetes_asyncio"}
 
 
+GATEWAY_API_CODE = {"ingress_ctl.model.gateway_objects", "ingress_ctl.translation.gateway.gateways"}
+"""The Gateway API's views and translation: built only for manifests that hold its objects."""
+
+
+def test_render_loads_the_gateway_api_code_only_for_gateway_api_objects(tmp_path: Path) -> None:
+    ingresses = imported_modules("-m", "ingress_ctl", "render", "-f", DEMO, cwd=tmp_path)
+    gateways = imported_modules(
+        "-m", "ingress_ctl", "render", "-f", str(EXAMPLES / "gateway.yaml"), cwd=tmp_path
+    )
+    assert "ingress_ctl.translation.translate" in ingresses
+    assert ingresses & GATEWAY_API_CODE == set()
+    assert gateways >= GATEWAY_API_CODE
+
+
 @pytest.mark.parametrize("command", ["render", "explain"])
 def test_commands_build_the_model_with_the_collector_paused(
     command: str, monkeypatch: pytest.MonkeyPatch

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from ingress_ctl.cli import parse_command_line
-from ingress_ctl.model.gateway_objects import API_RESOURCES
+from ingress_ctl.model.gateway_api import API_RESOURCES
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 

@@ -31,8 +31,8 @@ from ingress_ctl.model.conditions import (
     PolicyStatus,
     RouteStatus,
 )
+from ingress_ctl.model.gateway_api import GROUP
 from ingress_ctl.model.gateway_objects import (
-    GROUP,
     BackendTLSPolicy,
     Gateway,
     GatewayClass,

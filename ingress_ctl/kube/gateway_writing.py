@@ -38,7 +38,7 @@ from ingress_ctl.kube.gateway_status import (
 )
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.conditions import GatewayStatuses
-from ingress_ctl.model.gateway_objects import API_RESOURCES, GROUP
+from ingress_ctl.model.gateway_api import API_RESOURCES, GROUP
 from ingress_ctl.model.snapshot import Snapshot
 
 log = logging.getLogger(__name__)

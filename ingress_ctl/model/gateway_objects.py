@@ -1,9 +1,8 @@
 """Slim, typed views of the Gateway API objects (gateway.networking.k8s.io, v1.6).
 
 GatewayClass, Gateway, ListenerSet, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute,
-ReferenceGrant, BackendTLSPolicy, and the Namespaces that `allowedRoutes` selectors read.
-Like `objects`, only the
-fields the controller uses are kept and names are checked against the
+ReferenceGrant and BackendTLSPolicy. Like `objects` (which imports this module only
+when it meets the first of these kinds), only the fields the controller uses are kept and names are checked against the
 Kubernetes grammar; values the API server's CRD validation already bounds
 (hostnames, paths, header names and values) are kept as strings here and
 parsed by translation, which turns a value it refuses into a route condition
@@ -13,48 +12,13 @@ other controllers wrote and the transition times of unchanged conditions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass as plain_dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 from pydantic.dataclasses import dataclass
 
+from ingress_ctl.model.gateway_api import GROUP
 from ingress_ctl.model.views import VIEW, Label, Metadata, PortNumber, Subdomain
-
-GROUP = "gateway.networking.k8s.io"
-"""The API group of every kind here."""
-
-
-@plain_dataclass(frozen=True, slots=True)
-class ApiResource:
-    """Where the API server serves a kind of this group."""
-
-    plural: str
-    versions: tuple[str, ...]
-    """The versions read, preferred first: v1.6's standard CRDs serve v1 for every kind
-    (ReferenceGrant also v1beta1; TLSRoute and TCPRoute's v1alpha versions only in the
-    experimental channel); older installs may serve only the later ones."""
-    namespaced: bool = True
-
-
-API_RESOURCES = {
-    "GatewayClass": ApiResource("gatewayclasses", ("v1", "v1beta1"), namespaced=False),
-    "Gateway": ApiResource("gateways", ("v1", "v1beta1")),
-    "ListenerSet": ApiResource("listenersets", ("v1",)),
-    "HTTPRoute": ApiResource("httproutes", ("v1", "v1beta1")),
-    "GRPCRoute": ApiResource("grpcroutes", ("v1",)),
-    "TLSRoute": ApiResource("tlsroutes", ("v1", "v1alpha3", "v1alpha2")),
-    "TCPRoute": ApiResource("tcproutes", ("v1", "v1alpha2")),
-    "ReferenceGrant": ApiResource("referencegrants", ("v1", "v1beta1")),
-    "BackendTLSPolicy": ApiResource("backendtlspolicies", ("v1", "v1alpha3")),
-}
-"""Every kind of the group the controller reads, by kind."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
-class Namespace:
-    kind: Literal["Namespace"] = "Namespace"
-    metadata: Metadata
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -568,8 +532,7 @@ Route = HTTPRoute | GRPCRoute | TLSRoute | TCPRoute
 """The route kinds that attach to Gateway listeners."""
 
 GatewayObject = (
-    Namespace
-    | GatewayClass
+    GatewayClass
     | Gateway
     | ListenerSet
     | HTTPRoute
@@ -579,3 +542,8 @@ GatewayObject = (
     | ReferenceGrant
     | BackendTLSPolicy
 )
+
+VIEWS: dict[str, TypeAdapter[GatewayObject]] = {
+    view.__name__: TypeAdapter(view) for view in get_args(GatewayObject)
+}
+"""The view of each kind, by kind (`objects.parse_object` reads them)."""

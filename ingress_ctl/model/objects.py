@@ -10,7 +10,7 @@ makes the whole object fail to parse with an error naming the field.
 from __future__ import annotations
 
 from dataclasses import InitVar, field
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
-from ingress_ctl.model.gateway_objects import GROUP, GatewayObject
+from ingress_ctl.model.gateway_api import API_RESOURCES, GROUP
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.views import (
     VIEW,
@@ -33,6 +33,9 @@ from ingress_ctl.model.views import (
     Subdomain,
     canonical_ip,
 )
+
+if TYPE_CHECKING:
+    from ingress_ctl.model.gateway_objects import GatewayObject
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -319,15 +322,17 @@ class ConfigMap:
     data: dict[str, str] = Field(default_factory=dict)
 
 
-KubeObject = (
-    Ingress
-    | IngressClass
-    | Service
-    | EndpointSlice
-    | Endpoints
-    | Secret
-    | ConfigMap
-    | GatewayObject
+@dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
+class Namespace:
+    """What `allowedRoutes` namespace selectors of Gateway listeners read."""
+
+    kind: Literal["Namespace"] = "Namespace"
+    metadata: Metadata
+
+
+KubeObject: TypeAlias = (
+    "Ingress | IngressClass | Service | EndpointSlice | Endpoints | Secret | ConfigMap"
+    " | Namespace | GatewayObject"
 )
 
 VIEWS: dict[str, TypeAdapter[KubeObject]] = {
@@ -338,16 +343,25 @@ VIEWS: dict[str, TypeAdapter[KubeObject]] = {
     "Endpoints": TypeAdapter(Endpoints),
     "Secret": TypeAdapter(Secret),
     "ConfigMap": TypeAdapter(ConfigMap),
-    **{view.__name__: TypeAdapter(view) for view in get_args(GatewayObject)},
+    "Namespace": TypeAdapter(Namespace),
 }
+"""The view of each core kind, by kind; the Gateway API's are in `gateway_objects`."""
 
 CLUSTER_SCOPED = frozenset({"IngressClass", "GatewayClass", "Namespace"})
-GATEWAY_KINDS = frozenset(view.__name__ for view in get_args(GatewayObject)) - {"Namespace"}
+GATEWAY_KINDS = frozenset(API_RESOURCES)
 """Kinds read only from the Gateway API's group (another group's `Gateway` is not ours)."""
 
 
-def _gateway_api(api_version: object) -> bool:
-    return isinstance(api_version, str) and api_version.startswith(GROUP + "/")
+def _gateway_view(kind: str, api_version: object) -> TypeAdapter[KubeObject] | None:
+    """The view of a Gateway API kind of the Gateway API's group, if it is one; their module
+    is imported here, at the first such object, not by every `render` of Ingresses."""
+    if kind not in GATEWAY_KINDS or not (
+        isinstance(api_version, str) and api_version.startswith(GROUP + "/")
+    ):
+        return None
+    from ingress_ctl.model import gateway_objects  # noqa: PLC0415 (see above)
+
+    return gateway_objects.VIEWS[kind]  # type: ignore[return-value]
 
 
 class ObjectError(ValueError):
@@ -361,8 +375,10 @@ class ObjectError(ValueError):
 def parse_object(raw: dict[str, Any]) -> KubeObject | None:
     """Parse one manifest; None for kinds we do not read, ObjectError for bad ones."""
     kind = raw.get("kind")
-    view = VIEWS.get(kind) if isinstance(kind, str) else None
-    if view is None or (kind in GATEWAY_KINDS and not _gateway_api(raw.get("apiVersion"))):
+    if not isinstance(kind, str):
+        return None
+    view = VIEWS.get(kind) or _gateway_view(kind, raw.get("apiVersion"))
+    if view is None:
         return None
     try:
         return view.validate_python(raw)

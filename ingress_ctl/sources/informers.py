@@ -32,7 +32,7 @@ from kubernetes_asyncio import client
 
 from ingress_ctl.kube.client import ApiErrors, call_json, describe_error, read_json
 from ingress_ctl.metrics import Metrics
-from ingress_ctl.model.gateway_objects import API_RESOURCES, GROUP
+from ingress_ctl.model.gateway_api import API_RESOURCES, GROUP
 from ingress_ctl.model.objects import KubeObject, ObjectError, describe, object_key, parse_object
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.store import ObjectKey, Store

@@ -36,7 +36,7 @@ from ingress_ctl.translation.backends import ExternalNames, Index, endpoint_tota
 from ingress_ctl.translation.canaries import add_canary
 from ingress_ctl.translation.configmap import global_config
 from ingress_ctl.translation.fold import Fold
-from ingress_ctl.translation.gateway import GatewayTranslation, translate_gateways
+from ingress_ctl.translation.gateway.translated import GatewayTranslation
 from ingress_ctl.translation.ingresses import (
     BUILTIN_404,
     add_http,
@@ -105,7 +105,7 @@ def translate(
     names = _tls_names(fold, tls, https=default_certificate is not None)
     if default_certificate is None:
         _no_passthrough(fold)
-    gateways = translate_gateways(fold, snapshot, settings, tls)
+    gateways = _gateways(fold, snapshot, settings, tls)
     routing = _routing(fold, settings, config, tls, default_certificate, names, tcp, gateways)
     return Translation(
         routing=routing,
@@ -113,6 +113,18 @@ def translate(
         ingresses=tuple(sorted(reports, key=lambda r: (r.source.namespace, r.source.name))),
         gateway=gateways.statuses,
     )
+
+
+def _gateways(
+    fold: Fold, snapshot: Snapshot, settings: Settings, tls: TLSFold
+) -> GatewayTranslation:
+    """What Gateways serve: nothing without a GatewayClass, and then the Gateway API's
+    translation (and its views) is not even imported."""
+    if not snapshot.kinds.get("GatewayClass"):
+        return GatewayTranslation()
+    from ingress_ctl.translation.gateway.gateways import translate_gateways  # noqa: PLC0415
+
+    return translate_gateways(fold, snapshot, settings, tls)
 
 
 def _oldest_first(snapshot: Snapshot) -> list[Ingress]:

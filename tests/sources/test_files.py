@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingress_ctl.model.gateway_objects import API_RESOURCES, Gateway, HTTPRoute, PathMatch
+from ingress_ctl.model.gateway_api import API_RESOURCES
+from ingress_ctl.model.gateway_objects import Gateway, HTTPRoute, PathMatch
 from ingress_ctl.model.objects import object_key
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import ObjectRef

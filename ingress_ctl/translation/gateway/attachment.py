@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ingress_ctl.model.conditions import ParentRef
-from ingress_ctl.model.gateway_objects import GROUP, LabelSelector, Namespace, ParentReference
+from ingress_ctl.model.gateway_api import GROUP
+from ingress_ctl.model.gateway_objects import LabelSelector, ParentReference
 from ingress_ctl.model.matching import ascii_lower
+from ingress_ctl.model.objects import Namespace
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.snapshot import NamespacedName
 from ingress_ctl.translation.gateway.listeners import (

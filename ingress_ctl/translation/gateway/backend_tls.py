@@ -22,11 +22,8 @@ from dataclasses import dataclass, field
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.conditions import ParentRef, PolicyAncestor, PolicyStatus
-from ingress_ctl.model.gateway_objects import (
-    GROUP,
-    BackendTLSPolicy,
-    BackendTLSValidation,
-)
+from ingress_ctl.model.gateway_api import GROUP
+from ingress_ctl.model.gateway_objects import BackendTLSPolicy, BackendTLSValidation
 from ingress_ctl.model.matching import parse_host
 from ingress_ctl.model.objects import ConfigMap
 from ingress_ctl.model.policies import Protocol, ServerIdentity, SubjectAltName, Upstream

@@ -30,7 +30,6 @@ from ingress_ctl.model.gateway_objects import (
     GRPCRoute,
     HTTPRoute,
     ListenerSet,
-    Namespace,
     ReferenceGrant,
     TCPRoute,
     TLSRoute,
@@ -43,10 +42,9 @@ from ingress_ctl.model.gateways import (
     ListenerCertificate,
     ListenerProtocol,
     SNIRoute,
-    Split,
 )
 from ingress_ctl.model.matching import ascii_lower
-from ingress_ctl.model.objects import ConfigMap
+from ingress_ctl.model.objects import ConfigMap, Namespace
 from ingress_ctl.model.routing import CABundle, ObjectRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import NamespacedName, Snapshot
@@ -86,22 +84,10 @@ from ingress_ctl.translation.gateway.listeners import (
 )
 from ingress_ctl.translation.gateway.references import Backends, Grants, Unresolved
 from ingress_ctl.translation.gateway.streams import StreamTarget, stream_target
+from ingress_ctl.translation.gateway.translated import GatewayTranslation
 from ingress_ctl.translation.tls import TLSFold
 
 INGRESS_PORTS = ObjectRef(kind="Flag", name="--http-port/--https-port")
-
-
-@dataclass(frozen=True)
-class GatewayTranslation:
-    """What Gateways serve, the weighted splits they use, and the status of every object."""
-
-    ports: tuple[GatewayPort, ...] = ()
-    splits: tuple[Split, ...] = ()
-    statuses: GatewayStatuses = field(default_factory=GatewayStatuses)
-    certificates: frozenset[str] = frozenset()
-    """The certificate files Gateway listeners serve and Gateways present to TLS pods."""
-    ca_bundles: tuple[CABundle, ...] = ()
-    """The CA bundles HTTPS ports check client certificates against."""
 
 
 @dataclass

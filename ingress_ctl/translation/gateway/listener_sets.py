@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ingress_ctl.model.conditions import ListenerSetStatus
-from ingress_ctl.model.gateway_objects import GROUP, Gateway, ListenerSet, Namespace
+from ingress_ctl.model.gateway_api import GROUP
+from ingress_ctl.model.gateway_objects import Gateway, ListenerSet
+from ingress_ctl.model.objects import Namespace
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.snapshot import NamespacedName
 from ingress_ctl.translation.gateway.attachment import namespace_allowed

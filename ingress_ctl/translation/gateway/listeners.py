@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network, ip_address
 
 from ingress_ctl.model.conditions import Condition, ListenerStatus, RouteKind
-from ingress_ctl.model.gateway_objects import GROUP, Gateway, Listener, ListenerSet
+from ingress_ctl.model.gateway_api import GROUP
+from ingress_ctl.model.gateway_objects import Gateway, Listener, ListenerSet
 from ingress_ctl.model.gateways import ListenerProtocol
 from ingress_ctl.model.matching import ascii_lower, parse_host
 from ingress_ctl.model.objects import ConfigMap

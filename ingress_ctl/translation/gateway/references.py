@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ingress_ctl.haproxy import naming
-from ingress_ctl.model.gateway_objects import GROUP, BackendRef, ReferenceGrant
+from ingress_ctl.model.gateway_api import GROUP
+from ingress_ctl.model.gateway_objects import BackendRef, ReferenceGrant
 from ingress_ctl.model.gateways import Split, WeightedBackend
 from ingress_ctl.model.policies import Policy, Protocol, Upstream
 from ingress_ctl.model.routing import Backend, Mode, ObjectRef, ServiceRef
