@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.clusters import cluster, endpoint_slice, ingress, ingress_class, service
 from bench.reporting import report
+from ingress_ctl.building import build
 from ingress_ctl.haproxy.applying import Applier, write_files
 from ingress_ctl.haproxy.process import HAProxyProcess
 from ingress_ctl.metrics import Metrics
@@ -34,7 +35,7 @@ from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.model.state import ControllerStatus
 from ingress_ctl.store import Store
-from ingress_ctl.syncing import Syncer, build
+from ingress_ctl.syncing import Syncer
 
 SIZES = (1000, 10000)
 ENDPOINTS = 10

@@ -109,7 +109,7 @@ async def measure() -> dict[str, object]:
         same = statuses("Accepted")
         held = snapshot(same)
         gc.collect()
-        gc.freeze()  # as `syncing.building` leaves what lives after a sync
+        gc.freeze()  # as `building.building` leaves what lives after a sync
         steady_s, steady_stall, steady_queued = await best_submit(writer, same, held)
         changed_s, changed_stall, changed_queued = await best_submit(
             writer, statuses("Changed"), held

@@ -11,7 +11,6 @@ imports only what it uses (`render` is timed at scale: bench/render_scale.py).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -22,20 +21,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingress_ctl import __version__
+from ingress_ctl.building import building
 from ingress_ctl.fallback import placeholder
 from ingress_ctl.haproxy.rendering import render
-from ingress_ctl.inspecting import DEFAULT_URL, status_command
 from ingress_ctl.model.objects import Ingress, IngressClass
 from ingress_ctl.model.settings import Settings, default_controller_namespace, parse_service_port
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.resolving import external_names, own_addresses, resolve_all
 from ingress_ctl.sources.files import load_manifests
 from ingress_ctl.state_dir import default_state_dir
-from ingress_ctl.syncing import building
 from ingress_ctl.translation import Translation, translate
 from ingress_ctl.translation.ownership import ownership
 
 USAGE_ERROR = 2
+
+
+STATUS_URL = "http://127.0.0.1:10254"
+"""Where `status` asks by default: a local `run` on its default --status-port."""
 
 
 def _routing_flags(parser: argparse.ArgumentParser) -> None:
@@ -217,9 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     migrating.add_argument("-f", "--filename", type=Path, action="append", required=True)
 
     status = commands.add_parser("status", help="show a running controller's hosts and backends")
-    status.add_argument(
-        "--url", default=DEFAULT_URL, help=f"its status port (default {DEFAULT_URL})"
-    )
+    status.add_argument("--url", default=STATUS_URL, help=f"its status port (default {STATUS_URL})")
     status.add_argument(
         "-o", "--output", choices=("table", "wide", "json", "yaml"), default="table"
     )
@@ -348,7 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         return _migrate(args, settings)
     if args.command == "status":
+        from ingress_ctl.inspecting import status_command  # noqa: PLC0415
+
         return status_command(url=args.url, output=args.output)
+    import asyncio  # noqa: PLC0415 (`run` only)
+
     from ingress_ctl.app import run  # noqa: PLC0415 (the Kubernetes and HTTP code: `run` only)
 
     return asyncio.run(run(settings))

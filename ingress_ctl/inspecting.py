@@ -17,7 +17,6 @@ from typing import Any, TextIO
 
 import yaml
 
-DEFAULT_URL = "http://127.0.0.1:10254"
 TIMEOUT_S = 10.0
 
 

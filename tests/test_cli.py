@@ -333,8 +333,8 @@ def test_migrate_reports_each_nginx_annotation(
     assert cli(capsys, "migrate", "-f", clean)[0] == 0
 
 
-HEAVY = ("kubernetes_asyncio", "aiohttp")
-"""The Kubernetes client and the HTTP server: imported by `run` only."""
+HEAVY = ("kubernetes_asyncio", "aiohttp", "asyncio")
+"""The Kubernetes client, the HTTP server and the event loop: imported by `run` only."""
 
 
 def imported_modules(*args: str, cwd: Path) -> set[str]:
@@ -368,7 +368,7 @@ def heavy(modules: set[str]) -> set[str]:
     ],
     ids=lambda command: command[0],
 )
-def test_commands_but_run_import_no_kubernetes_or_http_server(
+def test_commands_but_run_import_no_kubernetes_http_server_or_event_loop(
     command: list[str], tmp_path: Path
 ) -> None:
     modules = imported_modules("-m", "ingress_ctl", *command, cwd=tmp_path)
@@ -379,7 +379,7 @@ def test_commands_but_run_import_no_kubernetes_or_http_server(
 def test_run_imports_them(tmp_path: Path) -> None:
     """The check sees them when they are imported."""
     modules = imported_modules("-c", "import ingress_ctl.app", cwd=tmp_path)
-    assert heavy(modules) >= {"aiohttp", "kubernetes_asyncio"}
+    assert heavy(modules) >= {"aiohttp", "kubernetes_asyncio", "asyncio"}
 
 
 GATEWAY_API_CODE = {"ingress_ctl.model.gateway_objects", "ingress_ctl.translation.gateway.gateways"}

@@ -3,36 +3,23 @@ background resolver's cache and refresh."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import tempfile
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 
 import pytest
 
-from ingress_ctl import syncing
-from ingress_ctl.model.objects import parse_object
 from ingress_ctl.resolving import (
     IPAddress,
-    Resolver,
     external_names,
     own_addresses,
     refusal,
     resolve,
 )
-from tests.conftest import EchoBackends, free_port
-from tests.http import get_or_none, wait_for
 from tests.manifests import (
-    ingress,
-    ingress_class,
-    path,
-    rule,
     service,
-    service_port,
     snapshot,
 )
-from tests.test_zero_downtime import Controller
 
 OWN: frozenset[IPAddress] = frozenset({IPv4Address("10.244.0.7"), IPv6Address("fd00::7")})
 
@@ -96,19 +83,6 @@ def test_external_names_of_a_snapshot() -> None:
     assert external_names(found) == {"db.example.com"}
 
 
-async def test_the_resolver_caches_refreshes_and_forgets() -> None:
-    resolver = Resolver(own=OWN)
-    first = await resolver.with_resolved(
-        snapshot([service("a", external_name="localhost"), service("b", external_name="x.invalid")])
-    )
-    assert first.resolved["localhost"] == "resolves to 127.0.0.1, a loopback address; refused"
-    assert str(first.resolved["x.invalid"]).startswith("does not resolve")
-    assert resolver.names == 2
-    assert await resolver.refresh() is False  # same answers
-    second = await resolver.with_resolved(snapshot([service("a", external_name="localhost")]))
-    assert set(second.resolved) == {"localhost"} and resolver.names == 1
-
-
 def test_a_name_found_only_through_the_search_domains_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -127,58 +101,3 @@ def test_a_name_found_only_through_the_search_domains_is_refused(
     )
     assert resolve("example.org", OWN) == ("192.0.2.80",)
     assert resolve("missing.example", OWN) == "does not resolve (Name or service not known)"
-
-
-class Answers(Resolver):
-    """A resolver whose answers the test sets (addresses, unchecked: they are on 127.0.0.x)."""
-
-    def __init__(self, answers: dict[str, tuple[str, ...] | str]) -> None:
-        super().__init__(own=OWN)
-        self.answers = answers
-
-    async def _resolve(self, name: str) -> tuple[str, ...] | str:
-        return self.answers.get(name, "does not resolve")
-
-
-async def test_a_changed_answer_reaches_haproxy_without_a_reload(
-    haproxy_bin: str, echo_backends: EchoBackends, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The syncing loop resolves the names again every REFRESH_S (shortened here) and
-    moves the ExternalName's slot to the new address through the runtime API."""
-    monkeypatch.setattr(syncing, "REFRESH_S", 0.1)
-    port = free_port()
-    for name, address in (("old", "127.0.0.71"), ("new", "127.0.0.72")):
-        echo_backends.start(name=name, host=address, port=port)
-    answers: dict[str, tuple[str, ...] | str] = {"db.example.com": ("127.0.0.71",)}
-    with tempfile.TemporaryDirectory(prefix="icrs") as state:
-        controller = Controller(
-            haproxy_bin=haproxy_bin,
-            state_dir=Path(state),
-            http_port=free_port(),
-            resolver=Answers(answers),
-            allow_external_name=True,
-        )
-        objects = [
-            parse_object(raw)
-            for raw in (
-                ingress_class(),
-                ingress("ext", rule("ext.test", path("/", "db", port))),
-                service("db", service_port(port), external_name="db.example.com"),
-            )
-        ]
-        controller.store.replace_all([found for found in objects if found is not None], ())
-        task = asyncio.create_task(controller.syncer.run())
-        try:
-
-            def answered_by() -> str | None:
-                found = get_or_none(controller.settings.http_port, "/", host="ext.test")
-                return found.backend if found is not None else None
-
-            assert await asyncio.to_thread(wait_for, answered_by, timeout=10) == "old"
-            answers["db.example.com"] = ("127.0.0.72",)
-            await asyncio.to_thread(wait_for, lambda: answered_by() == "new" or None, timeout=10)
-            assert controller.syncer.last_outcome is not None
-            assert controller.syncer.last_outcome.action == "runtime"
-        finally:
-            task.cancel()
-            await controller.process.stop()

@@ -27,7 +27,7 @@ from ingress_ctl.model.objects import KubeObject, parse_object
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
 from ingress_ctl.observing import Observer
-from ingress_ctl.resolving import Resolver
+from ingress_ctl.refreshing import Resolver
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
 from tests.conftest import EchoBackends, free_port

@@ -19,7 +19,6 @@ not parse keeps its last good objects, with a problem naming it.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -274,6 +273,8 @@ async def watch_manifests(
     paths: Sequence[Path], *, interval: float = 0.2, settle: float = SETTLE_S
 ) -> AsyncIterator[Loaded]:
     """Yield a load now, then again each time what the manifests hold changes."""
+    import asyncio  # noqa: PLC0415 (`render` reads manifests with this module, without asyncio)
+
     watch = ManifestWatch(paths, settle=settle)
     await asyncio.to_thread(watch.poll, monotonic())
     yield watch.loaded()
