@@ -9,8 +9,8 @@ makes the whole object fail to parse with an error naming the field.
 
 from __future__ import annotations
 
-from dataclasses import InitVar, field
 from collections.abc import Iterable
+from dataclasses import InitVar, field
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (

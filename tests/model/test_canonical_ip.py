@@ -16,8 +16,11 @@ from ingress_ctl.model.objects import EndpointSlice, ObjectError, parse_object
 from ingress_ctl.model.views import all_canonical_ipv4, canonical_ip
 
 NEAR_OCTET = st.sampled_from(
-    ["0", "00", "01", "1", "9", "10", "99", "100", "199", "200", "249", "250", "255", "256"]
-    + ["260", "300", "999", "1000", "0x1", "+1", "-1", " 1", "1 ", "", "٣", "１", "²", "1\n"]
+    [
+        *("0", "00", "01", "1", "9", "10", "99", "100", "199", "200", "249", "250", "255"),
+        *("256", "260", "300", "999", "1000", "0x1", "+1", "-1", " 1", "1 ", "", "1\n"),
+        *("\u0663", "\uff11", "\u00b2"),
+    ]
 )
 """Octets that canonical_ip takes, and near misses: leading zeros, too big, signs, spaces,
 empty, unicode digits (Arabic-Indic, fullwidth, superscript), a newline."""
@@ -73,7 +76,7 @@ def test_the_fast_form_agrees_on_every_address(addresses: list[str]) -> None:
         (["10.0.0.256"], False),
         (["10.0.0.259", "10.0.0.1"], False),
         (["10.0.0.1\n"], False),  # `$` would match before this newline
-        (["10.0.0.١"], False),  # `\d` would match this digit
+        (["10.0.0.\u0661"], False),  # `\d` would match this digit
         (["::1"], False),
     ],
 )
