@@ -171,7 +171,8 @@ class Endpoint:
     conditions: EndpointConditions = EndpointConditions()
 
 
-EndpointState = tuple[tuple[str, ...], bool | None, bool | None, bool | None]
+Addresses = tuple[str, ...]
+EndpointState = tuple[Addresses, bool | None, bool | None, bool | None]
 """An endpoint as EndpointSlice keeps it while made: addresses, ready, serving, terminating."""
 
 _ENDPOINTS: TypeAdapter[tuple[Endpoint, ...]] = TypeAdapter(tuple[Endpoint, ...])
@@ -254,6 +255,9 @@ class EndpointSlice:
     """Never routed to; counted in /status."""
 
     def __post_init__(self, endpoints: tuple[EndpointState, ...]) -> None:
+        """Sort the addresses by condition. IPv4 addresses in canonical form (as the API server
+        writes them) are checked a slice at a time; any other form is checked and made
+        canonical address by address, the first bad one named."""
         if self.address_type not in ("IPv4", "IPv6"):
             return
         found = _by_condition(endpoints)
@@ -263,9 +267,6 @@ class EndpointSlice:
         object.__setattr__(self, "ready", ready)  # frozen: set once, while made
         object.__setattr__(self, "terminating", terminating)
         object.__setattr__(self, "not_ready", not_ready)
-
-
-Addresses = tuple[str, ...]
 
 
 def _by_condition(endpoints: Iterable[EndpointState]) -> tuple[Addresses, Addresses, Addresses]:
