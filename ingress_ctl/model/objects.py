@@ -9,6 +9,7 @@ makes the whole object fail to parse with an error naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import InitVar, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
@@ -31,6 +32,7 @@ from ingress_ctl.model.views import (
     PortName,
     PortNumber,
     Subdomain,
+    all_canonical_ipv4,
     canonical_ip,
 )
 
@@ -172,7 +174,8 @@ class Endpoint:
     conditions: EndpointConditions = EndpointConditions()
 
 
-EndpointState = tuple[tuple[str, ...], bool | None, bool | None, bool | None]
+Addresses = tuple[str, ...]
+EndpointState = tuple[Addresses, bool | None, bool | None, bool | None]
 """An endpoint as EndpointSlice keeps it while made: addresses, ready, serving, terminating."""
 
 _ENDPOINTS: TypeAdapter[tuple[Endpoint, ...]] = TypeAdapter(tuple[Endpoint, ...])
@@ -192,15 +195,9 @@ def _endpoint_states(value: Any) -> tuple[EndpointState, ...]:
     (tests/model/test_endpoint_states.py checks that both agree)."""
     if value is None:  # the API server writes `"endpoints": null` for a Service with no pods
         return ()
-    if type(value) is list or type(value) is tuple:
-        states = []
-        for raw in value:
-            state = _exact_endpoint(raw)
-            if state is None:
-                break
-            states.append(state)
-        else:
-            return tuple(states)
+    exact = _exact_endpoints(value) if type(value) is list or type(value) is tuple else None
+    if exact is not None:
+        return exact
     return tuple(
         (
             found.addresses,
@@ -212,26 +209,28 @@ def _endpoint_states(value: Any) -> tuple[EndpointState, ...]:
     )
 
 
-def _exact_endpoint(raw: Any) -> EndpointState | None:
-    """An endpoint whose addresses are a list of strings and whose conditions, if given, are
-    booleans or null; None for anything else."""
-    if type(raw) is not dict:
-        return None
-    addresses = raw.get("addresses")
-    if type(addresses) is not list:
-        return None
-    for address in addresses:
-        if type(address) is not str:
+def _exact_endpoints(endpoints: list[Any] | tuple[Any, ...]) -> tuple[EndpointState, ...] | None:
+    """The endpoints when each one's addresses are a list of strings and its conditions, if
+    given, are booleans or null; None for anything else. One loop, no call per endpoint."""
+    states = []
+    for raw in endpoints:
+        if type(raw) is not dict:
             return None
-    conditions = raw.get("conditions", _NO_CONDITIONS)
-    if type(conditions) is not dict:
-        return None
-    ready = conditions.get("ready")
-    serving = conditions.get("serving")
-    terminating = conditions.get("terminating")
-    if type(ready) in _FLAGS and type(serving) in _FLAGS and type(terminating) in _FLAGS:
-        return (tuple(addresses), ready, serving, terminating)
-    return None
+        addresses = raw.get("addresses")
+        conditions = raw.get("conditions", _NO_CONDITIONS)
+        if type(addresses) is not list or type(conditions) is not dict:
+            return None
+        for address in addresses:
+            if type(address) is not str:
+                return None
+        ready = conditions.get("ready")
+        serving = conditions.get("serving")
+        terminating = conditions.get("terminating")
+        if type(ready) in _FLAGS and type(serving) in _FLAGS and type(terminating) in _FLAGS:
+            states.append((tuple(addresses), ready, serving, terminating))
+        else:
+            return None
+    return tuple(states)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -259,32 +258,46 @@ class EndpointSlice:
     """Never routed to; counted in /status."""
 
     def __post_init__(self, endpoints: tuple[EndpointState, ...]) -> None:
+        """Sort the addresses by condition. IPv4 addresses in canonical form (as the API server
+        writes them) are checked a slice at a time; any other form is checked and made
+        canonical address by address, the first bad one named."""
         if self.address_type not in ("IPv4", "IPv6"):
             return
-        ready: list[str] = []
-        terminating: list[str] = []
-        not_ready: list[str] = []
-        for i, (addresses, is_ready, serving, is_terminating) in enumerate(endpoints):
-            canonical = _canonical(i, addresses)
-            if is_ready is not False:  # unknown readiness counts as ready
-                ready.extend(canonical)
-            elif serving and is_terminating:
-                terminating.extend(canonical)
-            else:
-                not_ready.extend(canonical)
-        object.__setattr__(self, "ready", tuple(ready))  # frozen: set once, while made
-        object.__setattr__(self, "terminating", tuple(terminating))
-        object.__setattr__(self, "not_ready", tuple(not_ready))
+        found = _by_condition(endpoints)
+        if not all(map(all_canonical_ipv4, found)):
+            found = _by_condition(_canonical(i, endpoint) for i, endpoint in enumerate(endpoints))
+        ready, terminating, not_ready = found
+        object.__setattr__(self, "ready", ready)  # frozen: set once, while made
+        object.__setattr__(self, "terminating", terminating)
+        object.__setattr__(self, "not_ready", not_ready)
 
 
-def _canonical(index: int, addresses: tuple[str, ...]) -> tuple[str, ...]:
+def _by_condition(endpoints: Iterable[EndpointState]) -> tuple[Addresses, Addresses, Addresses]:
+    """The addresses of ready endpoints (unknown readiness counts as ready), of serving and
+    terminating ones, and of the others."""
+    ready: list[str] = []
+    terminating: list[str] = []
+    not_ready: list[str] = []
+    for addresses, is_ready, serving, is_terminating in endpoints:
+        if is_ready is not False:
+            ready.extend(addresses)
+        elif serving and is_terminating:
+            terminating.extend(addresses)
+        else:
+            not_ready.extend(addresses)
+    return tuple(ready), tuple(terminating), tuple(not_ready)
+
+
+def _canonical(index: int, endpoint: EndpointState) -> EndpointState:
+    """The endpoint with its addresses in canonical form; ValueError naming the first bad one."""
+    addresses, ready, serving, terminating = endpoint
     found = []
     for j, address in enumerate(addresses):
         try:
             found.append(canonical_ip(address))
         except ValueError as error:
             raise ValueError(f"endpoints[{index}].addresses[{j}]: {error}") from None
-    return tuple(found)
+    return (tuple(found), ready, serving, terminating)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -381,9 +394,12 @@ def parse_object(raw: dict[str, Any]) -> KubeObject | None:
     if view is None:
         return None
     try:
-        return view.validate_python(raw)
+        # pydantic-core's validator itself: TypeAdapter.validate_python's handling of its
+        # keyword arguments costs as much as a tenth of validating a Service
+        found: KubeObject = view.validator.validate_python(raw)
     except ValidationError as error:
         raise ObjectError(failed_fields(error)) from None
+    return found
 
 
 def failed_fields(error: ValidationError) -> list[tuple[str, str]]:

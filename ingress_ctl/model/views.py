@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -30,6 +31,28 @@ def canonical_ip(text: str) -> str:
         return socket.inet_ntop(family, socket.inet_pton(family, text))
     except (OSError, ValueError):
         raise ValueError(f"{text!r} is not an IP address") from None
+
+
+_OCTET = r"(?:1[0-9]{0,2}|2(?:[0-4][0-9]?|5[0-5]?|[6-9])?|[3-9][0-9]?|0)"
+"""0 to 255 in decimal without leading zeros, its first digits choosing the one branch that
+can match (the regex engine backtracks little, and not at all out of the atomic groups)."""
+_IPV4 = rf"(?>{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET})"
+_IPV4S = re.compile(rf"{_IPV4}(?:,{_IPV4})*+")
+"""IPv4 addresses as `canonical_ip` writes them, comma-separated."""
+
+
+def all_canonical_ipv4(addresses: Sequence[str]) -> bool:
+    """Whether every address is an IPv4 address that `canonical_ip` returns unchanged.
+
+    The fast form of `canonical_ip` for the 100,000 addresses of EndpointSlices at scale: one
+    regex over the joined addresses instead of an inet_pton/inet_ntop round trip for each.
+    False (an IPv6 address, another form, an address holding a comma) sends the caller to
+    `canonical_ip`, which canonicalises or names the bad address
+    (tests/model/test_canonical_ip.py checks that both agree)."""
+    joined = ",".join(addresses)
+    if not addresses or joined.count(",") != len(addresses) - 1:
+        return not addresses
+    return _IPV4S.fullmatch(joined) is not None
 
 
 EPOCH = datetime.fromtimestamp(0).astimezone()
