@@ -15,15 +15,12 @@ section's name, which the map values name too.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from http import HTTPStatus
-from pathlib import Path
 
-import jinja2
-
-from ingress_ctl.haproxy import escaping, gateway_tables, naming
+from ingress_ctl.haproxy import escaping, gateway_tables, naming, templating
 from ingress_ctl.haproxy.gateway_tables import PortTable, Step
 from ingress_ctl.haproxy.slots import Layout, Slot, assign_slots
 from ingress_ctl.haproxy.spares import Pool, assign_pool
@@ -33,32 +30,12 @@ from ingress_ctl.model.policies import CANARY_COOKIE, GatewayRedirect, Policy
 from ingress_ctl.model.routing import Routing, TLSName
 from ingress_ctl.model.settings import Settings
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = templating.TEMPLATES
+"""The templates' directory (package data)."""
 
 HOST_HEADER = r"^([a-z0-9_-]+\.)*[a-z0-9_-]+\.?(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$"
 """What a Host header may hold (case-insensitively): a DNS name or an IP address, and a port.
 Anything else (a NUL, a control character, a space, a second value) is answered 400."""
-
-
-@cache
-def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        finalize=finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-        auto_reload=False,
-    )
-    environment.filters["log_format_literal"] = escaping.log_format_literal
-    environment.filters["sample_argument"] = escaping.sample_argument
-    return environment
-
-
-def _render(template: str, finalize: Callable[[object], str], **context: object) -> str:
-    return _environment(finalize).get_template(template).render(**context)
 
 
 @dataclass(frozen=True)
@@ -99,7 +76,7 @@ def render_state(
     sections = pool.names()
     tables = gateway_tables.http_tables(routing)
     gateway = _gateway_frontends(routing, tables, sections, bind_host)
-    config = _render(
+    config = templating.render(
         "haproxy.cfg.j2",
         escaping.config_word,
         routing=routing,
@@ -134,12 +111,14 @@ def render_state(
     files = {naming.CONFIG_FILE: config}
     files.update((name, _map(entries.items())) for name, entries in maps.items())
     if lines:
-        files[naming.CRT_LIST] = _render("crt-list.j2", escaping.crt_list_line, lines=lines)
+        files[naming.CRT_LIST] = templating.render(
+            "crt-list.j2", escaping.crt_list_line, lines=lines
+        )
     gateway_crt_lists = {
         naming.gateway_crt_list(port.frontend): port.crt_lines for port in gateway if port.crt_lines
     }
     files.update(
-        (name, _render("crt-list.j2", escaping.crt_list_line, lines=found))
+        (name, templating.render("crt-list.j2", escaping.crt_list_line, lines=found))
         for name, found in gateway_crt_lists.items()
     )
     files.update(certificates)
@@ -187,7 +166,7 @@ def _policy_blocks(
 
 
 def _policy_block(policy: Policy) -> escaping.Escaped:
-    text = _render(
+    text = templating.render(
         "policy.cfg.j2",
         escaping.config_word,
         policy=policy,
