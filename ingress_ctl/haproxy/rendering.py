@@ -504,32 +504,36 @@ def _server_lines(slots: tuple[Slot, ...], *, sticky: bool = False) -> escaping.
     """The `server` lines of a backend's slots, made here rather than in the template (a
     loop in Python is far cheaper than template calls, at 100,000 servers) and kept for the
     next render (most backends' slots do not change between two): each printed value goes
-    through `escaping.config_word`, as `finalize` would, and the weight is printed as an
-    integer. An empty slot, or one of weight 0, is a disabled server; `sticky` gives each
-    server its canary cookie value."""
-    word, address = escaping.config_word, naming.server_address
-    empty = f"{word(naming.EMPTY_SLOT)} disabled"
-    lines = []
-    for name, slot in zip(_server_names(len(slots)), slots, strict=True):
-        if slot is None:
-            line = f"    server {name} {empty}"
-        elif slot.weight:
-            line = (
-                f"    server {name} {word(address(slot.address, slot.port))} weight {slot.weight:d}"
-            )
-        else:
-            line = f"    server {name} {word(address(slot.address, slot.port))} disabled"
-        lines.append(f"{line} cookie {word(CANARY_COOKIE + name)}\n" if sticky else f"{line}\n")
+    through `escaping.config_word` (the addresses of a backend at once, through
+    `escaping.config_words`), as `finalize` would, and the weight is printed as an integer.
+    An empty slot, or one of weight 0, is a disabled server; `sticky` gives each server its
+    canary cookie value."""
+    names, ends, empty = _slot_lines(len(slots), sticky=sticky)
+    lines = list(empty)
+    servers = [(index, slot) for index, slot in enumerate(slots) if slot is not None]
+    addresses = escaping.config_words(
+        [naming.server_address(slot.address, slot.port) for _, slot in servers]
+    )
+    for (index, slot), address in zip(servers, addresses, strict=True):
+        state = f"weight {slot.weight:d}" if slot.weight else "disabled"
+        lines[index] = f"    server {names[index]} {address} {state}{ends[index]}"
     return escaping.Escaped("".join(lines))
 
 
 @cache
-def _server_names(count: int) -> tuple[escaping.Escaped, ...]:
-    """Escaped once: printed 100,000 times at scale."""
-    return tuple(
-        escaping.Escaped(escaping.config_word(naming.server_name(index)))
-        for index in range(1, count + 1)
+def _slot_lines(
+    count: int, *, sticky: bool
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The escaped name of each of `count` slots, the end of its line (with its canary cookie
+    when `sticky`), and its line while empty: made once, printed 100,000 times at scale."""
+    word = escaping.config_word
+    names = tuple(word(naming.server_name(index)) for index in range(1, count + 1))
+    ends = tuple(f" cookie {word(CANARY_COOKIE + name)}\n" if sticky else "\n" for name in names)
+    empty = tuple(
+        f"    server {name} {word(naming.EMPTY_SLOT)} disabled{end}"
+        for name, end in zip(names, ends, strict=True)
     )
+    return names, ends, empty
 
 
 def _map(entries: Iterable[tuple[str, str]]) -> str:

@@ -16,6 +16,7 @@ from ingress_ctl.haproxy.escaping import (
     Escaped,
     UnsafeValue,
     config_word,
+    config_words,
     crt_list_line,
     log_format_literal,
     map_word,
@@ -28,6 +29,9 @@ from tests.conftest import free_port
 PRINTABLE = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1)
 ANY_TEXT = st.text(min_size=1)
 CONTROL = st.sampled_from(["\n", "\r", "\x00", "\t", "\x1b", "\x7f", "é", "\u2028"])
+NEAR_BARE = st.text(alphabet="a1.:[]_-/@+ '$#\\\n\r\x00é")
+"""Mostly bare words (empty too), some with a newline between bare parts: what a check of
+words joined by newlines could mistake for several bare ones."""
 
 
 @given(ANY_TEXT)
@@ -47,6 +51,26 @@ def test_control_characters_are_refused_by_every_sink(head: str, bad: str, tail:
     for sink in (config_word, map_word, socket_word):
         with pytest.raises(UnsafeValue):
             sink(value)
+
+
+@given(st.lists(st.one_of(NEAR_BARE, ANY_TEXT, st.just("a\nb"))))
+def test_config_words_are_config_word_of_each_value(values: list[str]) -> None:
+    try:
+        expected = [config_word(value) for value in values]
+    except UnsafeValue:
+        with pytest.raises(UnsafeValue):
+            config_words(values)
+        return
+    assert list(config_words(values)) == expected
+
+
+def test_config_words_check_each_word_whole() -> None:
+    assert config_words(["10.0.0.1:80", "[::1]:80"]) == ["10.0.0.1:80", "[::1]:80"]
+    assert config_words(["a b", "c"]) == ["'a b'", "c"]
+    assert config_words([""]) == ["''"]
+    assert config_words([]) == []
+    with pytest.raises(UnsafeValue):
+        config_words(["a", "b\nc"])
 
 
 def test_config_word_leaves_harmless_words_bare_and_quotes_the_rest() -> None:
