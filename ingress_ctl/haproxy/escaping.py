@@ -22,7 +22,7 @@ nothing a tenant writes can end a directive or start a new one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 _BARE_CHARACTER = r"[A-Za-z0-9_.:/@+\-\[\]]"
 _BARE = re.compile(f"^{_BARE_CHARACTER}+$")
@@ -30,8 +30,10 @@ _BARE_LINES = re.compile(f"{_BARE_CHARACTER}+(?:\n{_BARE_CHARACTER}+)*")
 """Bare words, one a line."""
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
 _MAP_WORD = re.compile(r"^[\x21-\x7e]+$")
-_PLAIN_MAP_WORD = re.compile(r"^[\x21\x22\x24-\x5b\x5d-\x7e][\x21-\x5b\x5d-\x7e]*$")
+_PLAIN = r"[\x21\x22\x24-\x5b\x5d-\x7e][\x21-\x5b\x5d-\x7e]*"
+_PLAIN_MAP_WORD = re.compile(f"^{_PLAIN}$")
 """A map word that needs no further check: no backslash, no leading `#`."""
+_PLAIN_MAP_LINES = re.compile(f"(?:{_PLAIN} {_PLAIN}\n)*")
 _CRT_LIST_WORD = re.compile(r"^!?[A-Za-z0-9*][A-Za-z0-9*._/-]*$")
 
 
@@ -108,6 +110,17 @@ def map_word(value: object) -> str:
     if text.startswith("#"):
         raise UnsafeValue(f"map file: {value!r} would start a comment")
     return text
+
+
+def map_lines(entries: Collection[tuple[str, str]]) -> str:
+    """A map file: a `key value` line per entry, each word `map_word` (a property test holds
+    the two equal), checked at once: the file is lines of two plain words, and its spaces
+    and newlines are only those put between them (no plain word holds one). One regex
+    instead of two calls per entry: a map holds 100,000 entries at scale."""
+    text = "".join([f"{key} {value}\n" for key, value in entries])
+    if text.count(" ") == text.count("\n") == len(entries) and _PLAIN_MAP_LINES.fullmatch(text):
+        return text
+    return "".join([f"{map_word(key)} {map_word(value)}\n" for key, value in entries])
 
 
 def socket_word(value: str) -> str:

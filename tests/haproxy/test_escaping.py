@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingress_ctl.haproxy.escaping import (
@@ -19,6 +19,7 @@ from ingress_ctl.haproxy.escaping import (
     config_words,
     crt_list_line,
     log_format_literal,
+    map_lines,
     map_word,
     sample_argument,
     socket_payload,
@@ -53,7 +54,9 @@ def test_control_characters_are_refused_by_every_sink(head: str, bad: str, tail:
             sink(value)
 
 
-@given(st.lists(st.one_of(NEAR_BARE, ANY_TEXT, st.just("a\nb"))))
+@given(st.lists(st.one_of(NEAR_BARE, ANY_TEXT)))
+@example(["a\nb"])
+@example(["a", "b\nc"])
 def test_config_words_are_config_word_of_each_value(values: list[str]) -> None:
     try:
         expected = [config_word(value) for value in values]
@@ -103,6 +106,35 @@ def test_only_rendered_blocks_pass_config_word_as_they_are() -> None:
 def test_map_word_refuses_what_a_map_line_cannot_hold(value: str) -> None:
     with pytest.raises(UnsafeValue):
         map_word(value)
+
+
+MAP_WORDS = st.one_of(
+    st.lists(st.sampled_from(["a", "b.c", "#", " ", "\n", "\\", "é"]), max_size=5).map("".join),
+    ANY_TEXT,
+)
+"""Words and fragments of words: a word holding a space or a newline between plain parts, as
+a check of whole lines could mistake for two entries."""
+
+
+@given(st.lists(st.tuples(MAP_WORDS, MAP_WORDS)))
+@example([("a", "b\nc d")])
+@example([("a b\nc", "d")])
+def test_map_lines_are_map_word_of_each_word(entries: list[tuple[str, str]]) -> None:
+    try:
+        expected = "".join(f"{map_word(key)} {map_word(value)}\n" for key, value in entries)
+    except UnsafeValue:
+        with pytest.raises(UnsafeValue):
+            map_lines(entries)
+        return
+    assert map_lines(entries) == expected
+
+
+def test_map_lines_check_each_word_whole() -> None:
+    assert map_lines([("a.example/", "be_a"), ("b?", "be_b")]) == "a.example/ be_a\nb? be_b\n"
+    assert map_lines([]) == ""
+    for entries in ([("a b", "c")], [("a", "b\nc d")], [("a", "")], [("a", "#b")]):
+        with pytest.raises(UnsafeValue):
+            map_lines(entries)
 
 
 def test_map_word_keeps_plain_words() -> None:
