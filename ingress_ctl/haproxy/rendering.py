@@ -508,14 +508,17 @@ def _server_lines(slots: tuple[Slot, ...], *, sticky: bool = False) -> escaping.
     An empty slot, or one of weight 0, is a disabled server; `sticky` gives each server its
     canary cookie value."""
     names, ends, empty = _slot_lines(len(slots), sticky=sticky)
-    lines = list(empty)
-    servers = [(index, slot) for index, slot in enumerate(slots) if slot is not None]
-    addresses = escaping.config_words(
-        [naming.server_address(slot.address, slot.port) for _, slot in servers]
+    address = naming.server_address
+    addresses = iter(
+        escaping.config_words(
+            [address(slot.address, slot.port) for slot in slots if slot is not None]
+        )
     )
-    for (index, slot), address in zip(servers, addresses, strict=True):
-        state = f"weight {slot.weight:d}" if slot.weight else "disabled"
-        lines[index] = f"    server {names[index]} {address} {state}{ends[index]}"
+    lines = list(empty)
+    for index, slot in enumerate(slots):
+        if slot is not None:
+            state = f"weight {slot.weight:d}" if slot.weight else "disabled"
+            lines[index] = f"    server {names[index]} {next(addresses)} {state}{ends[index]}"
     return escaping.Escaped("".join(lines))
 
 
