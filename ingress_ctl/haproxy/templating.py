@@ -67,6 +67,17 @@ def salt(finalize: Callable[[object], str]) -> str:
     return digest.hexdigest()
 
 
+def _kept(finalize: Callable[[object], str], compiled: Path | None) -> CompiledTemplates | None:
+    """Compiled templates kept in `compiled`, if any; none when the code they depend on cannot
+    be read (a package installed without its sources)."""
+    if compiled is None:
+        return None
+    try:
+        return CompiledTemplates(compiled, salt(finalize))
+    except OSError:
+        return None
+
+
 def cache_directory(templates: Path = TEMPLATES) -> Path | None:
     """Where Python would keep the bytecode of a module in `templates`; None when Python
     writes no bytecode."""
@@ -94,7 +105,7 @@ def make_environment(
         keep_trailing_newline=True,
         autoescape=False,
         auto_reload=False,
-        bytecode_cache=None if compiled is None else CompiledTemplates(compiled, salt(finalize)),
+        bytecode_cache=_kept(finalize, compiled),
     )
     environment.filters["log_format_literal"] = escaping.log_format_literal
     environment.filters["sample_argument"] = escaping.sample_argument

@@ -99,6 +99,15 @@ def test_changed_escaping_code_is_compiled_again(
     assert compiles == ["t.j2", "t.j2"]
 
 
+def test_without_the_sources_it_depends_on_nothing_is_kept(
+    templates: Path, tmp_path: Path, compiles: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(templating, "_COMPILED_WITH", (tmp_path / "missing.py",))
+    assert render(templates, tmp_path / "compiled") == render(templates, tmp_path / "compiled")
+    assert compiles == ["t.j2", "t.j2"]
+    assert not (tmp_path / "compiled").exists()
+
+
 def test_a_place_that_cannot_be_written_only_costs_the_compile(
     templates: Path, tmp_path: Path, compiles: list[str]
 ) -> None:
