@@ -2,10 +2,11 @@
 
 Compiling the templates (lexing, parsing, generating and compiling Python) costs more than
 rendering them once does, so each process does it once per template, and keeps the
-compiled code for the next process where Python keeps the package's own bytecode: under
-`sys.pycache_prefix` when set (PYTHONPYCACHEPREFIX), else in the templates' `__pycache__`;
-nothing is kept when Python writes no bytecode either (PYTHONDONTWRITEBYTECODE, as in the
-image), and a place that cannot be written only costs the compile. A kept template is
+compiled code for the next process where Python keeps the package's own bytecode, as Python
+does: under `sys.pycache_prefix` when set (PYTHONPYCACHEPREFIX), else in the templates'
+`__pycache__`; read but never written when Python writes no bytecode
+(PYTHONDONTWRITEBYTECODE, as in the image); a place that cannot be written only costs the
+compile. A kept template is
 used only when its source, Jinja2's version and the escaping and rendering code it was
 compiled with are unchanged (Jinja2 escapes a template's constants while compiling it), and
 by the same Python. Only compiled code is kept, never a rendered file.
@@ -35,7 +36,8 @@ module (the environment's options)."""
 
 class CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """Compiled templates in `directory`, each valid only for the `salt` it was compiled
-    with (see `salt`) and its source; writing them is best effort."""
+    with (see `salt`) and its source; written (best effort) only when Python writes
+    bytecode."""
 
     def __init__(self, directory: Path, salt: str) -> None:
         super().__init__(str(directory), "%s.cache")
@@ -51,6 +53,8 @@ class CompiledTemplates(jinja2.FileSystemBytecodeCache):
             bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if sys.dont_write_bytecode:
+            return
         try:
             Path(self.directory).mkdir(parents=True, exist_ok=True)
             super().dump_bytecode(bucket)
@@ -78,11 +82,8 @@ def _kept(finalize: Callable[[object], str], compiled: Path | None) -> CompiledT
         return None
 
 
-def cache_directory(templates: Path = TEMPLATES) -> Path | None:
-    """Where Python would keep the bytecode of a module in `templates`; None when Python
-    writes no bytecode."""
-    if sys.dont_write_bytecode:
-        return None
+def cache_directory(templates: Path = TEMPLATES) -> Path:
+    """Where Python keeps the bytecode of a module in `templates`."""
     if sys.pycache_prefix:
         return Path(sys.pycache_prefix, os.path.abspath(templates).lstrip(os.sep))
     return templates / "__pycache__"

@@ -21,6 +21,12 @@ def shout(value: object) -> str:
     return str(value).upper()
 
 
+@pytest.fixture(autouse=True)
+def python_writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As without PYTHONDONTWRITEBYTECODE (which this machine sets)."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+
+
 @pytest.fixture
 def templates(tmp_path: Path) -> Path:
     folder = tmp_path / "templates"
@@ -135,13 +141,23 @@ def test_a_damaged_file_is_compiled_again_and_replaced(
 def test_compiled_templates_are_kept_where_python_keeps_bytecode(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sys, "dont_write_bytecode", False)
     monkeypatch.setattr(sys, "pycache_prefix", None)
     assert templating.cache_directory(Path("/pkg/templates")) == Path("/pkg/templates/__pycache__")
     monkeypatch.setattr(sys, "pycache_prefix", "/tmp/pyc")
     assert templating.cache_directory(Path("/pkg/templates")) == Path("/tmp/pyc/pkg/templates")
+
+
+def test_where_python_writes_no_bytecode_kept_templates_are_read_and_none_written(
+    templates: Path, tmp_path: Path, compiles: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    assert templating.cache_directory(Path("/pkg/templates")) is None
+    render(templates, tmp_path / "compiled")
+    assert not (tmp_path / "compiled").exists()
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    render(templates, tmp_path / "compiled")
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    assert render(templates, tmp_path / "compiled") == "'a b' 'c'\\''d'\n"
+    assert compiles == ["t.j2", "t.j2"]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
