@@ -5,7 +5,8 @@ function of its sink (chosen by the template's name) as the environment's
 `finalize` hook, so no template can print a raw value. The lines printed by the
 hundred thousand are joined in Python instead (server lines here, map files by
 `escaping.map_lines`), each word checked by its sink's function or by a bulk form of it
-that a property test holds equal. Output is deterministic: the same model gives byte-identical files. Certificate and CA
+that a property test holds equal. Output is deterministic: the same model gives
+byte-identical files. Certificate and CA
 files hold the PEM that `certificates` serialized from parsed objects. The
 lines a backend's policy asks for are in `policy.cfg.j2`. Pooled Service
 backends and spares (spares.py) are rendered after the others, under their

@@ -6,10 +6,10 @@ compiled code for the next process where Python keeps the package's own bytecode
 does: under `sys.pycache_prefix` when set (PYTHONPYCACHEPREFIX), else in the templates'
 `__pycache__`; read but never written when Python writes no bytecode
 (PYTHONDONTWRITEBYTECODE, as in the image); a place that cannot be written only costs the
-compile. A kept template is
-used only when its source, Jinja2's version and the escaping and rendering code it was
-compiled with are unchanged (Jinja2 escapes a template's constants while compiling it), and
-by the same Python. Only compiled code is kept, never a rendered file.
+compile. A kept template is used only when its source, Jinja2's version and the escaping
+and templating code it was compiled with are unchanged (Jinja2 escapes a template's
+constants while compiling it), and by the same Python. Only compiled code is kept, never a
+rendered file.
 """
 
 from __future__ import annotations
