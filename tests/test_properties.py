@@ -460,7 +460,7 @@ CONFIG_LINES = [
 ]
 """haproxy.cfg.j2, policy.cfg.j2 and the templates they include, and server lines."""
 MAP_LINES = [re.compile(f"{MAP_WORD} {MAP_WORD}")]
-"""A map entry's line: `rendering._map` joins them (too many for a template's loop)."""
+"""A map entry's line: `escaping.map_lines` joins them (too many for a template's loop)."""
 CRT_LIST_LINES = template_lines(TEMPLATES / "crt-list.j2", CRT_LIST_WORDS)
 CERTIFICATE_FILE = re.compile(r"certs/[0-9a-f]{32}\.pem")
 """Certificate files are named by their content's hash, never by anything a tenant wrote."""

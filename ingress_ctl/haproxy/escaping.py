@@ -22,12 +22,18 @@ nothing a tenant writes can end a directive or start a new one.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 
-_BARE = re.compile(r"^[A-Za-z0-9_.:/@+\-\[\]]+$")
+_BARE_CHARACTER = r"[A-Za-z0-9_.:/@+\-\[\]]"
+_BARE = re.compile(f"^{_BARE_CHARACTER}+$")
+_BARE_LINES = re.compile(f"{_BARE_CHARACTER}+(?:\n{_BARE_CHARACTER}+)*")
+"""Bare words, one a line."""
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
 _MAP_WORD = re.compile(r"^[\x21-\x7e]+$")
-_PLAIN_MAP_WORD = re.compile(r"^[\x21\x22\x24-\x5b\x5d-\x7e][\x21-\x5b\x5d-\x7e]*$")
+_PLAIN = r"[\x21\x22\x24-\x5b\x5d-\x7e][\x21-\x5b\x5d-\x7e]*"
+_PLAIN_MAP_WORD = re.compile(f"^{_PLAIN}$")
 """A map word that needs no further check: no backslash, no leading `#`."""
+_PLAIN_MAP_LINES = re.compile(f"(?:{_PLAIN} {_PLAIN}\n)*")
 _CRT_LIST_WORD = re.compile(r"^!?[A-Za-z0-9*][A-Za-z0-9*._/-]*$")
 
 
@@ -67,6 +73,17 @@ def config_word(value: object) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+def config_words(values: Sequence[str]) -> Sequence[str]:
+    """`config_word` of each value (a property test holds the two equal), checked at once: the
+    values joined by newlines are bare words one a line, and the newlines are only the joins
+    (a value holding one is no bare word). One regex instead of a call per word: haproxy.cfg
+    holds 100,000 server addresses at scale."""
+    text = "\n".join(values)
+    if text.count("\n") == len(values) - 1 and _BARE_LINES.fullmatch(text):
+        return values
+    return [config_word(value) for value in values]
+
+
 def sample_argument(value: str) -> str:
     """An argument inside `fetch(...)`, read back by HAProxy's argument parser as exactly `value`:
     double-quoted, its `"` and backslashes backslash-escaped (commas, parentheses, spaces and
@@ -93,6 +110,17 @@ def map_word(value: object) -> str:
     if text.startswith("#"):
         raise UnsafeValue(f"map file: {value!r} would start a comment")
     return text
+
+
+def map_lines(entries: Collection[tuple[str, str]]) -> str:
+    """A map file: a `key value` line per entry, each word `map_word` (a property test holds
+    the two equal), checked at once: the file is lines of two plain words, and its spaces
+    and newlines are only those put between them (no plain word holds one). One regex
+    instead of two calls per entry: a map holds 100,000 entries at scale."""
+    text = "".join([f"{key} {value}\n" for key, value in entries])
+    if text.count(" ") == text.count("\n") == len(entries) and _PLAIN_MAP_LINES.fullmatch(text):
+        return text
+    return "".join([f"{map_word(key)} {map_word(value)}\n" for key, value in entries])
 
 
 def socket_word(value: str) -> str:

@@ -3,9 +3,10 @@
 Templates only loop and print. Every printed value passes through the escaping
 function of its sink (chosen by the template's name) as the environment's
 `finalize` hook, so no template can print a raw value. The lines printed by the
-hundred thousand (servers, map entries) are joined here instead, each word through
-the same escaping function. Output is
-deterministic: the same model gives byte-identical files. Certificate and CA
+hundred thousand are joined in Python instead (server lines here, map files by
+`escaping.map_lines`), each word checked by its sink's function or by a bulk form of it
+that a property test holds equal. Output is deterministic: the same model gives
+byte-identical files. Certificate and CA
 files hold the PEM that `certificates` serialized from parsed objects. The
 lines a backend's policy asks for are in `policy.cfg.j2`. Pooled Service
 backends and spares (spares.py) are rendered after the others, under their
@@ -15,15 +16,11 @@ section's name, which the map values name too.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from http import HTTPStatus
-from pathlib import Path
 
-import jinja2
-
-from ingress_ctl.haproxy import escaping, gateway_tables, naming
+from ingress_ctl.haproxy import escaping, gateway_tables, naming, templating
 from ingress_ctl.haproxy.gateway_tables import PortTable, Step
 from ingress_ctl.haproxy.slots import Layout, Slot, assign_slots
 from ingress_ctl.haproxy.spares import Pool, assign_pool
@@ -33,32 +30,12 @@ from ingress_ctl.model.policies import CANARY_COOKIE, GatewayRedirect, Policy
 from ingress_ctl.model.routing import Routing, TLSName
 from ingress_ctl.model.settings import Settings
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = templating.TEMPLATES
+"""The templates' directory (package data)."""
 
 HOST_HEADER = r"^([a-z0-9_-]+\.)*[a-z0-9_-]+\.?(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$"
 """What a Host header may hold (case-insensitively): a DNS name or an IP address, and a port.
 Anything else (a NUL, a control character, a space, a second value) is answered 400."""
-
-
-@cache
-def _environment(finalize: Callable[[object], str]) -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        finalize=finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-        auto_reload=False,
-    )
-    environment.filters["log_format_literal"] = escaping.log_format_literal
-    environment.filters["sample_argument"] = escaping.sample_argument
-    return environment
-
-
-def _render(template: str, finalize: Callable[[object], str], **context: object) -> str:
-    return _environment(finalize).get_template(template).render(**context)
 
 
 @dataclass(frozen=True)
@@ -99,7 +76,7 @@ def render_state(
     sections = pool.names()
     tables = gateway_tables.http_tables(routing)
     gateway = _gateway_frontends(routing, tables, sections, bind_host)
-    config = _render(
+    config = templating.render(
         "haproxy.cfg.j2",
         escaping.config_word,
         routing=routing,
@@ -132,14 +109,16 @@ def render_state(
     lines = crt_list(routing)
     certificates = {certificate.file: certificate.pem for certificate in routing.certificates}
     files = {naming.CONFIG_FILE: config}
-    files.update((name, _map(entries.items())) for name, entries in maps.items())
+    files.update((name, escaping.map_lines(entries.items())) for name, entries in maps.items())
     if lines:
-        files[naming.CRT_LIST] = _render("crt-list.j2", escaping.crt_list_line, lines=lines)
+        files[naming.CRT_LIST] = templating.render(
+            "crt-list.j2", escaping.crt_list_line, lines=lines
+        )
     gateway_crt_lists = {
         naming.gateway_crt_list(port.frontend): port.crt_lines for port in gateway if port.crt_lines
     }
     files.update(
-        (name, _render("crt-list.j2", escaping.crt_list_line, lines=found))
+        (name, templating.render("crt-list.j2", escaping.crt_list_line, lines=found))
         for name, found in gateway_crt_lists.items()
     )
     files.update(certificates)
@@ -187,7 +166,7 @@ def _policy_blocks(
 
 
 def _policy_block(policy: Policy) -> escaping.Escaped:
-    text = _render(
+    text = templating.render(
         "policy.cfg.j2",
         escaping.config_word,
         policy=policy,
@@ -525,36 +504,36 @@ def _server_lines(slots: tuple[Slot, ...], *, sticky: bool = False) -> escaping.
     """The `server` lines of a backend's slots, made here rather than in the template (a
     loop in Python is far cheaper than template calls, at 100,000 servers) and kept for the
     next render (most backends' slots do not change between two): each printed value goes
-    through `escaping.config_word`, as `finalize` would, and the weight is printed as an
-    integer. An empty slot, or one of weight 0, is a disabled server; `sticky` gives each
-    server its canary cookie value."""
-    word, address = escaping.config_word, naming.server_address
-    empty = f"{word(naming.EMPTY_SLOT)} disabled"
-    lines = []
-    for name, slot in zip(_server_names(len(slots)), slots, strict=True):
-        if slot is None:
-            line = f"    server {name} {empty}"
-        elif slot.weight:
-            line = (
-                f"    server {name} {word(address(slot.address, slot.port))} weight {slot.weight:d}"
-            )
-        else:
-            line = f"    server {name} {word(address(slot.address, slot.port))} disabled"
-        lines.append(f"{line} cookie {word(CANARY_COOKIE + name)}\n" if sticky else f"{line}\n")
+    through `escaping.config_word` (the addresses of a backend at once, through
+    `escaping.config_words`), as `finalize` would, and the weight is printed as an integer.
+    An empty slot, or one of weight 0, is a disabled server; `sticky` gives each server its
+    canary cookie value."""
+    names, ends, empty = _slot_lines(len(slots), sticky=sticky)
+    address = naming.server_address
+    addresses = iter(
+        escaping.config_words(
+            [address(slot.address, slot.port) for slot in slots if slot is not None]
+        )
+    )
+    lines = list(empty)
+    for index, slot in enumerate(slots):
+        if slot is not None:
+            state = f"weight {slot.weight:d}" if slot.weight else "disabled"
+            lines[index] = f"    server {names[index]} {next(addresses)} {state}{ends[index]}"
     return escaping.Escaped("".join(lines))
 
 
 @cache
-def _server_names(count: int) -> tuple[escaping.Escaped, ...]:
-    """Escaped once: printed 100,000 times at scale."""
-    return tuple(
-        escaping.Escaped(escaping.config_word(naming.server_name(index)))
-        for index in range(1, count + 1)
+def _slot_lines(
+    count: int, *, sticky: bool
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The escaped name of each of `count` slots, the end of its line (with its canary cookie
+    when `sticky`), and its line while empty: made once, printed 100,000 times at scale."""
+    word = escaping.config_word
+    names = tuple(word(naming.server_name(index)) for index in range(1, count + 1))
+    ends = tuple(f" cookie {word(CANARY_COOKIE + name)}\n" if sticky else "\n" for name in names)
+    empty = tuple(
+        f"    server {name} {word(naming.EMPTY_SLOT)} disabled{end}"
+        for name, end in zip(names, ends, strict=True)
     )
-
-
-def _map(entries: Iterable[tuple[str, str]]) -> str:
-    """A map file: a `key value` line per entry, each word through `escaping.map_word`
-    (written here: a template's loop costs more than the lines, at 100,000 entries)."""
-    word = escaping.map_word
-    return "".join([f"{word(key)} {word(value)}\n" for key, value in entries])
+    return names, ends, empty

@@ -147,7 +147,7 @@ def _sized(
 ) -> dict[str, Section]:
     """Sections with every pool's free spares at its target: pools exist for the default
     policy and every policy in use; a pool that came up short doubles."""
-    in_use = Counter(wanted.values())
+    in_use = _count(wanted.values())
     before = Counter(
         s.policy for n, s in (previous.sections if previous else {}).items() if naming.is_spare(n)
     )
@@ -172,6 +172,17 @@ def _sized(
         for name in islice(names, target):
             result[name] = Section(policy, None)
     return result
+
+
+def _count(policies: Iterable[Policy]) -> Counter[Policy]:
+    """How often each policy occurs, counted by identity first: thousands of backends share a
+    few policy objects, and hashing a model hashes every field of it, every time."""
+    found = list(policies)
+    by_identity = {id(policy): policy for policy in found}
+    counted: Counter[Policy] = Counter()
+    for identity, count in Counter(map(id, found)).items():
+        counted[by_identity[identity]] += count
+    return counted
 
 
 def _new_names(policy: Policy, taken: Iterable[str]) -> Iterator[str]:

@@ -9,15 +9,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingress_ctl.haproxy.escaping import (
     Escaped,
     UnsafeValue,
     config_word,
+    config_words,
     crt_list_line,
     log_format_literal,
+    map_lines,
     map_word,
     sample_argument,
     socket_payload,
@@ -28,6 +30,9 @@ from tests.conftest import free_port
 PRINTABLE = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1)
 ANY_TEXT = st.text(min_size=1)
 CONTROL = st.sampled_from(["\n", "\r", "\x00", "\t", "\x1b", "\x7f", "é", "\u2028"])
+NEAR_BARE = st.text(alphabet="a1.:[]_-/@+ '$#\\\n\r\x00é")
+"""Mostly bare words (empty too), some with a newline between bare parts: what a check of
+words joined by newlines could mistake for several bare ones."""
 
 
 @given(ANY_TEXT)
@@ -47,6 +52,28 @@ def test_control_characters_are_refused_by_every_sink(head: str, bad: str, tail:
     for sink in (config_word, map_word, socket_word):
         with pytest.raises(UnsafeValue):
             sink(value)
+
+
+@given(st.lists(st.one_of(NEAR_BARE, ANY_TEXT)))
+@example(["a\nb"])
+@example(["a", "b\nc"])
+def test_config_words_are_config_word_of_each_value(values: list[str]) -> None:
+    try:
+        expected = [config_word(value) for value in values]
+    except UnsafeValue:
+        with pytest.raises(UnsafeValue):
+            config_words(values)
+        return
+    assert list(config_words(values)) == expected
+
+
+def test_config_words_check_each_word_whole() -> None:
+    assert config_words(["10.0.0.1:80", "[::1]:80"]) == ["10.0.0.1:80", "[::1]:80"]
+    assert config_words(["a b", "c"]) == ["'a b'", "c"]
+    assert config_words([""]) == ["''"]
+    assert config_words([]) == []
+    with pytest.raises(UnsafeValue):
+        config_words(["a", "b\nc"])
 
 
 def test_config_word_leaves_harmless_words_bare_and_quotes_the_rest() -> None:
@@ -79,6 +106,35 @@ def test_only_rendered_blocks_pass_config_word_as_they_are() -> None:
 def test_map_word_refuses_what_a_map_line_cannot_hold(value: str) -> None:
     with pytest.raises(UnsafeValue):
         map_word(value)
+
+
+MAP_WORDS = st.one_of(
+    st.lists(st.sampled_from(["a", "b.c", "#", " ", "\n", "\\", "é"]), max_size=5).map("".join),
+    ANY_TEXT,
+)
+"""Words and fragments of words: a word holding a space or a newline between plain parts, as
+a check of whole lines could mistake for two entries."""
+
+
+@given(st.lists(st.tuples(MAP_WORDS, MAP_WORDS)))
+@example([("a", "b\nc d")])
+@example([("a b\nc", "d")])
+def test_map_lines_are_map_word_of_each_word(entries: list[tuple[str, str]]) -> None:
+    try:
+        expected = "".join(f"{map_word(key)} {map_word(value)}\n" for key, value in entries)
+    except UnsafeValue:
+        with pytest.raises(UnsafeValue):
+            map_lines(entries)
+        return
+    assert map_lines(entries) == expected
+
+
+def test_map_lines_check_each_word_whole() -> None:
+    assert map_lines([("a.example/", "be_a"), ("b?", "be_b")]) == "a.example/ be_a\nb? be_b\n"
+    assert map_lines([]) == ""
+    for entries in ([("a b", "c")], [("a", "b\nc d")], [("a", "")], [("a", "#b")]):
+        with pytest.raises(UnsafeValue):
+            map_lines(entries)
 
 
 def test_map_word_keeps_plain_words() -> None:

@@ -9,15 +9,20 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingress_ctl.model.matching import (
     ANY_HOST,
+    WHOLE_PATH,
+    Table,
     build_table,
     host_key,
     lookup,
     parse_host,
     parse_path,
     prefix_base,
+    route_entries,
 )
 from ingress_ctl.model.routing import ObjectRef, PathType, Route, Routing, VirtualHost
 from tests.manifests import ingress, path, rule, run, service, service_port, where
@@ -252,6 +257,22 @@ def test_build_table_contents() -> None:
 
 def test_build_table_is_deterministic() -> None:
     assert build_table(ROUTING) == build_table(ROUTING)
+
+
+ROUTES = [route for vhost in ROUTING.hosts for route in vhost.routes]
+KEYS = st.text(alphabet="ab/", max_size=4)
+
+
+@given(
+    st.dictionaries(KEYS, st.sampled_from(ROUTES)),
+    st.lists(st.tuples(KEYS, st.sampled_from(ROUTES))),
+)
+def test_route_entries_are_longest_first_then_by_key_equal_keys_in_table_order(
+    exact: dict[str, Route], prefix: list[tuple[str, Route]]
+) -> None:
+    entries = [(key + WHOLE_PATH, route) for key, route in exact.items()] + prefix
+    expected = sorted(entries, key=lambda item: (-len(item[0]), item[0]))
+    assert route_entries(Table(exact=exact, prefix=list(prefix))) == expected
 
 
 @pytest.mark.parametrize(
