@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -380,6 +381,16 @@ def test_run_imports_them(tmp_path: Path) -> None:
     """The check sees them when they are imported."""
     modules = imported_modules("-c", "import ingress_ctl.app", cwd=tmp_path)
     assert heavy(modules) >= {"aiohttp", "kubernetes_asyncio", "asyncio"}
+
+
+def test_a_json_list_renders_without_pyyaml(tmp_path: Path) -> None:
+    listed = tmp_path / "cluster.json"
+    items = [ingress_class(), ingress("web", rule("web.test", path("/", "web")))]
+    listed.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    assert "yaml" not in imported_modules(
+        "-m", "ingress_ctl", "render", "-f", str(listed), cwd=tmp_path
+    )
+    assert "yaml" in imported_modules("-m", "ingress_ctl", "render", "-f", DEMO, cwd=tmp_path)
 
 
 GATEWAY_API_CODE = {"ingress_ctl.model.gateway_objects", "ingress_ctl.translation.gateway.gateways"}

@@ -28,7 +28,6 @@ from pathlib import Path
 from time import monotonic
 from typing import Any
 
-import yaml
 from pydantic_core import from_json
 
 from ingress_ctl.model.objects import KubeObject, ObjectError, describe, object_key, parse_object
@@ -39,8 +38,6 @@ SUFFIXES = (".yaml", ".yml", ".json")
 SETTLE_S = 1.0
 """How long a file must stay unchanged before a change that loses objects is believed."""
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader (about 8 times faster) when PyYAML was built with it."""
 
 Mark = tuple[int, int, int]
 """What tells a file changed without reading it: modification time, size, inode."""
@@ -88,7 +85,27 @@ def _documents(file: Path, data: bytes) -> list[Any]:
     """The documents of a file: one for JSON (which YAML 1.1 misreads: tabs), any for YAML."""
     if file.suffix == ".json":
         return [_json(data)]
-    return list(yaml.load_all(data.decode("utf-8"), Loader=_LOADER))
+    return _yaml(data.decode("utf-8"))
+
+
+def _yaml(text: str) -> list[Any]:
+    """The documents of a YAML file, read by libyaml's safe loader (about 8 times faster) when
+    PyYAML was built with it; a YAML error is raised as a ValueError with its words. PyYAML
+    is imported here, at the first YAML file: a JSON List is read without it."""
+    import yaml  # noqa: PLC0415 (see above)
+
+    try:
+        return list(yaml.load_all(text, Loader=yaml_loader()))
+    except yaml.YAMLError as error:
+        raise ValueError(str(error)) from error
+
+
+def yaml_loader() -> type:
+    """libyaml's safe loader when PyYAML has it, else PyYAML's own."""
+    import yaml  # noqa: PLC0415 (see _yaml)
+
+    loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
 
 
 def _json(data: bytes) -> Any:
@@ -106,7 +123,7 @@ def _json(data: bytes) -> Any:
 def parse_manifest(file: Path, data: bytes) -> Loaded:
     """The objects in one file's bytes, and their problems.
 
-    Raises ValueError (bad UTF-8 or JSON) or yaml.YAMLError when the file does not parse.
+    Raises ValueError (bad UTF-8, JSON or YAML) when the file does not parse.
     """
     objects: list[KubeObject] = []
     problems: list[Problem] = []
@@ -121,7 +138,7 @@ def load_manifests(paths: Sequence[Path]) -> Loaded:
     for file in manifest_files(paths):
         try:
             loads.append(parse_manifest(file, file.read_bytes()))
-        except (OSError, ValueError, yaml.YAMLError) as error:
+        except (OSError, ValueError) as error:
             loads.append(Loaded(objects=(), problems=(_unreadable(file, error),)))
     return _joined(loads)
 
@@ -266,7 +283,7 @@ def _parsed(
 ) -> _Applied:
     try:
         return _Applied(mark, digest, parse_manifest(file, data))
-    except (ValueError, yaml.YAMLError) as error:
+    except ValueError as error:
         good = applied.good if applied is not None else EMPTY
         return _Applied(mark, digest, good, _unreadable(file, error, kept=len(good.objects)))
 

@@ -445,7 +445,7 @@ def test_a_typo_is_reported_once_settled_and_the_fix_is_taken_at_once(tmp_path: 
 
 def test_yaml_is_read_with_libyaml_when_pyyaml_has_it() -> None:
     assert yaml.__with_libyaml__
-    assert files._LOADER is yaml.CSafeLoader
+    assert files.yaml_loader() is yaml.CSafeLoader
 
 
 def test_the_examples_hold_every_gateway_api_kind_the_controller_reads() -> None:
