@@ -34,6 +34,7 @@ from ingress_ctl.model.views import (
     Subdomain,
     all_canonical_ipv4,
     canonical_ip,
+    name_error,
 )
 
 if TYPE_CHECKING:
@@ -405,7 +406,7 @@ def parse_object(raw: dict[str, Any]) -> KubeObject | None:
 def failed_fields(error: ValidationError) -> list[tuple[str, str]]:
     """(field, reason) for every failed field, e.g. `spec.rules.0.host`."""
     return [
-        (".".join(str(part) for part in item["loc"]) or "(object)", item["msg"])
+        (".".join(str(part) for part in item["loc"]) or "(object)", name_error(item))
         for item in error.errors()
     ]
 
