@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from itertools import repeat, starmap
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.matching import parse_host
@@ -61,6 +62,9 @@ class Index:
     external: ExternalNames = ExternalNames()
     resolved: dict[ServiceRef, tuple[Backend, str | None]] = field(default_factory=dict)
     """Backends already resolved in this translation (many paths share one Service)."""
+    totals: dict[ServiceRef, int] = field(default_factory=dict)
+    """Every endpoint of the Service ports resolved so far, ready or not (counted with their
+    servers: each report of an Ingress names them)."""
     send_proxy: dict[NamespacedName, ProxyProtocol] = field(default_factory=dict)
     """The PROXY protocol of the Services that ask for one (read once, with their problems)."""
 
@@ -95,33 +99,15 @@ def endpoint_servers(ref: ServiceRef, *, index: Index) -> tuple[Server, ...]:
         port, service = _service_port(ref, index=index)
     except BackendError:
         return ()
-    return _servers(service, port, index=index)
+    return _servers(service, port, index=index)[0]
 
 
 def endpoint_total(ref: ServiceRef, *, index: Index) -> int:
     """Every endpoint of a Service port, ready or not (0 if the Service or port is missing);
-    an ExternalName's addresses."""
-    try:
-        port, service = _service_port(ref, index=index)
-    except BackendError:
-        return 0
-    key = (service.metadata.namespace, service.metadata.name)
-    if service.spec.type == "ExternalName":
-        return len(index.resolved[ref][0].servers) if ref in index.resolved else 0
-    slices = index.slices.get(key)
-    if slices:
-        return sum(
-            len(eps.ready) + len(eps.terminating) + len(eps.not_ready)
-            for eps in slices
-            if eps.address_type in ("IPv4", "IPv6") and _target_port(eps.ports, port) is not None
-        )
-    legacy = index.endpoints.get(key)
-    subsets = legacy.subsets if legacy is not None else ()
-    return sum(
-        len(subset.addresses) + len(subset.not_ready_addresses)
-        for subset in subsets
-        if _target_port(subset.ports, port) is not None
-    )
+    an ExternalName's addresses. Counted when the port is resolved."""
+    if ref not in index.totals:
+        resolve_backend(ref, index=index)
+    return index.totals[ref]
 
 
 class BackendError(ValueError):
@@ -137,15 +123,17 @@ def resolve_backend(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | No
 
 
 def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
+    """The backend of a Service port, and why it has no server; its endpoints counted."""
     name = naming.backend_name(ref)
+    index.totals[ref] = 0
     try:
         port, service = _service_port(ref, index=index)
         external = service.spec.type == "ExternalName"
-        servers = (
-            _external(service, port, index.external)
-            if external
-            else _servers(service, port, index=index)
-        )
+        if external:
+            servers = _external(service, port, index.external)
+            index.totals[ref] = len(servers)
+        else:
+            servers, index.totals[ref] = _servers(service, port, index=index)
     except BackendError as error:
         return Backend(name=name, service=ref), str(error)
     proxy = index.send_proxy.get((ref.namespace, ref.name))
@@ -198,15 +186,24 @@ def _external(service: Service, port: ServicePort, policy: ExternalNames) -> tup
     return tuple(Server(address=address, port=target) for address in found)
 
 
-def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:
+EndpointSets = tuple[set[tuple[str, int]], set[tuple[str, int]], int]
+"""The (address, port) of a Service port's ready endpoints, of its serving, terminating ones,
+and the count of every endpoint, ready or not."""
+
+
+def _servers(
+    service: Service, port: ServicePort, *, index: Index
+) -> tuple[tuple[Server, ...], int]:
+    """The servers of a Service port, sorted: its ready endpoints, else its serving,
+    terminating ones; and the count of every endpoint, ready or not."""
     key = (service.metadata.namespace, service.metadata.name)
     slices = index.slices.get(key)
     if slices:
-        ready, fallback = _slice_servers(slices, port)
+        ready, fallback, total = _slice_servers(slices, port)
     else:
         legacy = index.endpoints.get(key)
-        ready, fallback = _legacy_servers(legacy, port) if legacy else (set(), set())
-    return tuple(sorted(ready or fallback))
+        ready, fallback, total = _legacy_servers(legacy, port) if legacy else (set(), set(), 0)
+    return tuple(starmap(Server, sorted(ready or fallback))), total
 
 
 def _target_port(ports: Iterable[EndpointPort], port: ServicePort) -> int | None:
@@ -224,26 +221,28 @@ def _target_port(ports: Iterable[EndpointPort], port: ServicePort) -> int | None
     return None
 
 
-def _slice_servers(
-    slices: list[EndpointSlice], port: ServicePort
-) -> tuple[set[Server], set[Server]]:
-    ready: set[Server] = set()
-    terminating: set[Server] = set()
+def _slice_servers(slices: list[EndpointSlice], port: ServicePort) -> EndpointSets:
+    ready: set[tuple[str, int]] = set()
+    terminating: set[tuple[str, int]] = set()
+    total = 0
     for eps in slices:
         if eps.address_type not in ("IPv4", "IPv6"):
             continue
         target = _target_port(eps.ports, port)
         if target is None:
             continue
-        ready.update([Server(address, target) for address in eps.ready])
-        terminating.update([Server(address, target) for address in eps.terminating])
-    return ready, terminating
+        ready.update(zip(eps.ready, repeat(target)))
+        terminating.update(zip(eps.terminating, repeat(target)))
+        total += len(eps.ready) + len(eps.terminating) + len(eps.not_ready)
+    return ready, terminating, total
 
 
-def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> tuple[set[Server], set[Server]]:
-    ready: set[Server] = set()
+def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> EndpointSets:
+    ready: set[tuple[str, int]] = set()
+    total = 0
     for subset in endpoints.subsets:
         target = _target_port(subset.ports, port)
         if target is not None:
-            ready.update([Server(address.ip, target) for address in subset.addresses])
-    return ready, set()
+            ready.update((address.ip, target) for address in subset.addresses)
+            total += len(subset.addresses) + len(subset.not_ready_addresses)
+    return ready, set(), total
