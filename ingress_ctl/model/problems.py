@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ingress_ctl.model.records import fast_init
 from ingress_ctl.model.routing import ObjectRef
 
 Severity = Literal["error", "warning"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Problem:
     """One thing wrong with one object; errors reject a part of it, warnings do not."""

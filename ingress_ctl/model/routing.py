@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, InstanceOf
 
 from ingress_ctl.model.globals import GlobalConfig
 from ingress_ctl.model.policies import Policy
+from ingress_ctl.model.records import fast_init
 
 
 class Value(BaseModel):
@@ -30,13 +31,12 @@ RECORD = ConfigDict(extra="forbid")
 status (model/conditions.py, model/gateways.py): a tenth of a model's memory."""
 
 # Values made by the thousand by every translation (references, backends, routes, hosts;
-# problems and reports, model/problems.py and model/verdicts.py) are frozen, slotted *stdlib*
-# dataclasses: a tenth of a model's memory, and built without a second validation. Translation
-# makes them only from values it has already parsed and checked (hosts and paths by
-# model/matching.py, object fields by model/objects.py, flags by model/settings.py), and mypy
-# checks the type of every constructor call; pydantic still serialises them (/status) and
-# checks their type where a pydantic model holds them. Re-validating each of them cost a
-# quarter of a 10,000-Ingress translation.
+# problems and reports, model/problems.py and model/verdicts.py) are records
+# (model/records.py): frozen, slotted stdlib dataclasses, a tenth of a model's memory, built
+# without a second validation. Translation makes them only from values it has already parsed
+# and checked (hosts and paths by model/matching.py, object fields by model/objects.py, flags
+# by model/settings.py), and mypy checks the type of every constructor call; pydantic still
+# serialises them (/status) and checks their type where a pydantic model holds them.
 
 
 class PathType(StrEnum):
@@ -46,6 +46,7 @@ class PathType(StrEnum):
     PREFIX = "Prefix"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectRef:
     """Names a Kubernetes object in problems and reports."""
@@ -59,6 +60,7 @@ class ObjectRef:
         return f"{self.kind} {where}"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceRef:
     """A Service port as an Ingress backend names it (port by number or by name)."""
@@ -101,6 +103,7 @@ NO_POLICY = Policy()
 """What a backend no annotation reaches does (a frozen value: one default for all)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Backend:
     """A HAProxy backend: the servers behind one Service port, or a built-in answer."""
@@ -123,6 +126,7 @@ class Backend:
     """What annotations ask of this backend; a backend of a Service per distinct policy."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Route:
     """One path of one host, and the backend it reaches."""
@@ -137,6 +141,7 @@ class Route:
     """Where in the source the route comes from, e.g. `spec.rules[0].http.paths[1]`."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VirtualHost:
     """Everything routed for one host key; the most specific host key owns a request."""

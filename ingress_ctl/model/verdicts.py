@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.records import fast_init
 from ingress_ctl.model.routing import ObjectRef
 
 IngressState = Literal["serving", "ignored"]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BackendReport:
     """A backend an Ingress sends to: the servers HAProxy routes to, out of every endpoint."""
@@ -26,6 +28,7 @@ class BackendReport:
     """Why it has no server: the Service or its port is missing, ..."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngressReport:
     """One Ingress as /status shows it: the routes it serves, or why it is ignored."""
