@@ -107,9 +107,11 @@ def endpoint_servers(ref: ServiceRef, *, index: Index) -> tuple[Server, ...]:
 def endpoint_total(ref: ServiceRef, *, index: Index) -> int:
     """Every endpoint of a Service port, ready or not (0 if the Service or port is missing);
     an ExternalName's addresses. Counted when the port is resolved."""
-    if ref not in index.totals:
+    total = index.totals.get(ref)
+    if total is None:
         resolve_backend(ref, index=index)
-    return index.totals[ref]
+        total = index.totals[ref]
+    return total
 
 
 class BackendError(ValueError):

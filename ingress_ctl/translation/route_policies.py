@@ -33,6 +33,7 @@ from ingress_ctl.model.policies import (
     User,
 )
 from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.records import fast_init
 from ingress_ctl.model.routing import ObjectRef, PathType, ProxyProtocol
 from ingress_ctl.model.snapshot import NamespacedName
 from ingress_ctl.translation.certificates import CA_KEY, ca_bundle, secret_value
@@ -150,7 +151,8 @@ class RoutePolicies:
         return upstream.model_copy(update={"ca_file": file})
 
 
-@dataclass(frozen=True)
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IngressAnnotations:
     """What translation needs of an Ingress's annotations."""
 
@@ -204,7 +206,11 @@ def ingress_annotations(
         regex_idiom=nginx and nginx_keys.regex_paths(ingress.metadata.annotations),
     )
     return IngressAnnotations(
-        policies, request.https, request.canary, request.from_to_www, found_problems
+        policies=policies,
+        https=request.https,
+        canary=request.canary,
+        from_to_www=request.from_to_www,
+        problems=found_problems,
     )
 
 

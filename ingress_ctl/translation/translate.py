@@ -230,8 +230,14 @@ def _configmap(
 
 
 def _check_services(fold: Fold, snapshot: Snapshot) -> None:
-    """A problem for every Service annotation of ours that cannot be read."""
-    for key, service in sorted(snapshot.objects(Service).items()):
+    """A problem for every Service annotation of ours that cannot be read (those of Services
+    with annotations, in the order of their names)."""
+    annotated = (
+        (key, found)
+        for key, found in snapshot.objects(Service).items()
+        if found.metadata.annotations
+    )
+    for key, service in sorted(annotated):
         proxy, problems = read_service(service)
         fold.problems.extend(problems)
         if proxy is not None:
