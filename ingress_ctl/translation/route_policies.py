@@ -12,7 +12,7 @@ features fail closed: an unusable auth Secret leaves auth on with no user.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -94,7 +94,9 @@ class RoutePolicies:
                 path, exact=kind is PathType.EXACT, to=self.rewrite_target
             )
             route = route.model_copy(update={"rewrite": rewritten})
-        backend = self._backend(service)
+        backend = self._backends.get(service)
+        if backend is None:
+            backend = self._backend(service)
         if backend.affinity is not None and backend.affinity.path is None:
             affinity = backend.affinity.model_copy(update={"path": _cookie_path(path)})
             backend = backend.model_copy(update={"affinity": affinity})
@@ -103,25 +105,26 @@ class RoutePolicies:
         return Policy(backend=backend, route=route)
 
     def _backend(self, name: str) -> BackendPolicy:
-        if name not in self._backends:
-            service = self.services.get((self.source.namespace, name))
-            annotations = service.metadata.annotations if service is not None else {}
-            found, _ = reading.gather(annotations, "Service")
-            merged = reading.merged(found, self.found)
-            reader = Reader(merged)
-            request = reading.backend_request(reader)
-            self._report(issue for issue in reader.issues if issue.owner == "Ingress")
-            policy = request.policy
-            if request.ca_secret is not None:
-                key = _written(merged, protocol.CA_SECRET.key)
-                upstream = self._verified(policy.upstream, request.ca_secret, key)
-                policy = policy.model_copy(update={"upstream": upstream})
-            self._backends[name] = policy
-        return self._backends[name]
+        """The backend part of the policies of routes to Service `name` (read once, kept)."""
+        service = self.services.get((self.source.namespace, name))
+        annotations = service.metadata.annotations if service is not None else {}
+        found, _ = reading.gather(annotations, "Service")
+        merged = reading.merged(found, self.found)
+        reader = Reader(merged)
+        request = reading.backend_request(reader)
+        self._report([issue for issue in reader.issues if issue.owner == "Ingress"])
+        policy = request.policy
+        if request.ca_secret is not None:
+            key = _written(merged, protocol.CA_SECRET.key)
+            upstream = self._verified(policy.upstream, request.ca_secret, key)
+            policy = policy.model_copy(update={"upstream": upstream})
+        self._backends[name] = policy
+        return policy
 
-    def _report(self, issues: Iterable[Issue]) -> None:
-        for problem in problems(self.source, list(issues)):
-            self._add(problem)
+    def _report(self, issues: list[Issue]) -> None:
+        if issues:
+            for problem in problems(self.source, issues):
+                self._add(problem)
 
     def _add(self, problem: Problem) -> None:
         """Once: an Ingress reaching several Services reads its backend keys once for each."""
