@@ -129,17 +129,18 @@ def resolve_backend(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | No
 def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
     """The backend of a Service port, and why it has no server; its endpoints counted."""
     name = naming.backend_name(ref)
-    index.totals[ref] = 0
     try:
         port, service = _service_port(ref, index=index)
         external = service.spec.type == "ExternalName"
         if external:
             servers = _external(service, port, index.external)
-            index.totals[ref] = len(servers)
+            total = len(servers)
         else:
-            servers, index.totals[ref] = _servers(service, port, index=index)
+            servers, total = _servers(service, port, index=index)
     except BackendError as error:
+        index.totals[ref] = 0
         return Backend(name=name, service=ref), str(error)
+    index.totals[ref] = total
     proxy = index.send_proxy.get((ref.namespace, ref.name))
     return Backend(
         name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy
