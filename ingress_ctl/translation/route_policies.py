@@ -110,9 +110,8 @@ class RoutePolicies:
         annotations = service.metadata.annotations if service is not None else {}
         found, _ = reading.gather(annotations, "Service")
         merged = reading.merged(found, self.found)
-        reader = Reader(merged)
-        request = reading.backend_request(reader)
-        self._report([issue for issue in reader.issues if issue.owner == "Ingress"])
+        request, issues = reading.read(merged, reading.backend_request)
+        self._report([issue for issue in issues if issue.owner == "Ingress"])
         policy = request.policy
         if request.ca_secret is not None:
             key = _written(merged, protocol.CA_SECRET.key)
@@ -178,10 +177,10 @@ def ingress_annotations(
 ) -> IngressAnnotations:
     """Read an Ingress's annotations once: its route policies, canary settings and problems."""
     found, issues = reading.gather(ingress.metadata.annotations, "Ingress", nginx_compat=nginx)
-    reader = Reader(found)
-    request = reading.ingress_request(reader)  # backend keys: read with each Service's
+    # Backend keys are read with each Service's (`RoutePolicies._backend`).
+    request, read = reading.read(found, reading.ingress_request)
     route = request.route.policy
-    found_problems = problems(source, issues + reader.issues)
+    found_problems = problems(source, issues + read)
     if request.route.auth is not None:
         users, reasons = _users(request.route.auth, source.namespace, secrets)
         realm = request.route.auth.realm
