@@ -12,7 +12,8 @@ annotations merge (the Ingress's win) for the backend of that pair.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from ingress_ctl.annotations import (
     access,
@@ -133,6 +134,20 @@ class IngressRequest(Part):
 NOTHING_BACKEND = BackendRequest()
 NOTHING_INGRESS = IngressRequest()
 """What objects without annotations of ours ask for (most objects: read without parsing)."""
+_NO_READER = Reader({})
+"""The reader of nothing: requests answer NOTHING_* at once and it never records an issue."""
+
+
+R = TypeVar("R", BackendRequest, IngressRequest)
+
+
+def read(found: Mapping[str, Found], request: Callable[[Reader], R]) -> tuple[R, list[Issue]]:
+    """What found annotations ask for (`backend_request` or `ingress_request`), and the issues
+    of reading them. Nothing found asks for nothing: no reader is made (most objects)."""
+    if not found:
+        return request(_NO_READER), []
+    reader = Reader(found)
+    return request(reader), reader.issues
 
 
 def backend_request(reader: Reader) -> BackendRequest:

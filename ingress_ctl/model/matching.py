@@ -91,15 +91,19 @@ _PATH = re.compile(r"^/[A-Za-z0-9\-._~!$&()*+,;=:@/%]*$")
 _BAD_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
 _BAD_SUFFIXES = ("/..", "/.")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_NUMBER_CHARACTERS = frozenset("0123456789abcdefx.")
+"""Every character that libc's IPv4 numbers-and-dots may hold in a lowercase name (decimal,
+octal, `0x` hexadecimal parts)."""
 
 
 def ascii_lower(text: str) -> str:
     """Lowercase ASCII letters only, as HAProxy's `lower` converter does.
 
     `str.lower` also folds some non-ASCII letters into ASCII ones (the Kelvin
-    sign becomes `k`), which HAProxy never does.
+    sign becomes `k`), which HAProxy never does. On ASCII text, `str.lower` is the same and
+    ten times faster than the table (most hosts are ASCII).
     """
-    return text.translate(_ASCII_LOWER)
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def parse_host(raw: str) -> str:
@@ -113,7 +117,16 @@ def parse_host(raw: str) -> str:
 
 
 def _is_ip(host: str) -> bool:
-    """Whether libc would read the name as an IPv4 address (`10.0.0.1`, `0x7f.1`, `2130706433`)."""
+    """Whether libc would read a lowercase DNS name (one `_HOST` matches) as an IPv4 address
+    (`10.0.0.1`, `0x7f.1`, `2130706433`).
+
+    A name with a character no number holds is none: most names, which would cost an
+    exception each if asked of libc."""
+    return _NUMBER_CHARACTERS.issuperset(host) and _libc_reads_as_ip(host)
+
+
+def _libc_reads_as_ip(host: str) -> bool:
+    """Whether libc would read the name as an IPv4 address."""
     try:
         socket.inet_aton(host)
     except OSError:

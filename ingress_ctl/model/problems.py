@@ -6,16 +6,17 @@ the object and the field, and serves everything else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
-from pydantic.dataclasses import dataclass
-
-from ingress_ctl.model.routing import RECORD, ObjectRef
+from ingress_ctl.model.records import fast_init
+from ingress_ctl.model.routing import ObjectRef
 
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Problem:
     """One thing wrong with one object; errors reject a part of it, warnings do not."""
 

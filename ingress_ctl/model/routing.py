@@ -8,15 +8,16 @@ HAProxy spells it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf
-from pydantic.dataclasses import dataclass
 
 from ingress_ctl.model.globals import GlobalConfig
 from ingress_ctl.model.policies import Policy
+from ingress_ctl.model.records import fast_init
 
 
 class Value(BaseModel):
@@ -26,8 +27,16 @@ class Value(BaseModel):
 
 
 RECORD = ConfigDict(extra="forbid")
-"""Values made by the thousand (routes, hosts, backends, references, problems, reports) are
-frozen, slotted dataclasses validated by pydantic: a tenth of a model's memory."""
+"""The pydantic configuration of the frozen, slotted pydantic dataclasses of the Gateway API
+status (model/conditions.py, model/gateways.py): a tenth of a model's memory."""
+
+# Values made by the thousand by every translation (references, backends, routes, hosts;
+# problems and reports, model/problems.py and model/verdicts.py) are records
+# (model/records.py): frozen, slotted stdlib dataclasses, a tenth of a model's memory, built
+# without a second validation. Translation makes them only from values it has already parsed
+# and checked (hosts and paths by model/matching.py, object fields by model/objects.py, flags
+# by model/settings.py), and mypy checks the type of every constructor call; pydantic still
+# serialises them (/status) and checks their type where a pydantic model holds them.
 
 
 class PathType(StrEnum):
@@ -37,7 +46,8 @@ class PathType(StrEnum):
     PREFIX = "Prefix"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectRef:
     """Names a Kubernetes object in problems and reports."""
 
@@ -50,7 +60,8 @@ class ObjectRef:
         return f"{self.kind} {where}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceRef:
     """A Service port as an Ingress backend names it (port by number or by name)."""
 
@@ -88,7 +99,12 @@ class ProxyProtocol(StrEnum):
     V2 = "v2"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+NO_POLICY = Policy()
+"""What a backend no annotation reaches does (a frozen value: one default for all)."""
+
+
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Backend:
     """A HAProxy backend: the servers behind one Service port, or a built-in answer."""
 
@@ -106,11 +122,12 @@ class Backend:
     mode: Mode = Mode.HTTP
     send_proxy: ProxyProtocol | None = None
     """Connections to every server start with a PROXY protocol header (a backend-wide setting)."""
-    policy: Policy = Policy()
+    policy: Policy = NO_POLICY
     """What annotations ask of this backend; a backend of a Service per distinct policy."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Route:
     """One path of one host, and the backend it reaches."""
 
@@ -124,7 +141,8 @@ class Route:
     """Where in the source the route comes from, e.g. `spec.rules[0].http.paths[1]`."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VirtualHost:
     """Everything routed for one host key; the most specific host key owns a request."""
 

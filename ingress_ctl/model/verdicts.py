@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
-from pydantic.dataclasses import dataclass
-
 from ingress_ctl.model.problems import Problem
-from ingress_ctl.model.routing import RECORD, ObjectRef
+from ingress_ctl.model.records import fast_init
+from ingress_ctl.model.routing import ObjectRef
 
 IngressState = Literal["serving", "ignored"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BackendReport:
     """A backend an Ingress sends to: the servers HAProxy routes to, out of every endpoint."""
 
@@ -27,7 +28,8 @@ class BackendReport:
     """Why it has no server: the Service or its port is missing, ..."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, config=RECORD)
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IngressReport:
     """One Ingress as /status shows it: the routes it serves, or why it is ignored."""
 

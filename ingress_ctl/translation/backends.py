@@ -12,6 +12,9 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
+from operator import attrgetter
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.matching import parse_host
@@ -61,6 +64,9 @@ class Index:
     external: ExternalNames = ExternalNames()
     resolved: dict[ServiceRef, tuple[Backend, str | None]] = field(default_factory=dict)
     """Backends already resolved in this translation (many paths share one Service)."""
+    totals: dict[ServiceRef, int] = field(default_factory=dict)
+    """Every endpoint of the Service ports resolved so far, ready or not (counted with their
+    servers: each report of an Ingress names them)."""
     send_proxy: dict[NamespacedName, ProxyProtocol] = field(default_factory=dict)
     """The PROXY protocol of the Services that ask for one (read once, with their problems)."""
 
@@ -80,7 +86,7 @@ class Index:
             if service and (only is None or (namespace, service) in only):
                 slices[(namespace, service)].append(eps)
         for found in slices.values():
-            found.sort(key=lambda eps: eps.metadata.name)
+            found.sort(key=attrgetter("metadata.name"))
         return cls(
             services=snapshot.objects(Service),
             slices=slices,
@@ -95,33 +101,17 @@ def endpoint_servers(ref: ServiceRef, *, index: Index) -> tuple[Server, ...]:
         port, service = _service_port(ref, index=index)
     except BackendError:
         return ()
-    return _servers(service, port, index=index)
+    return _servers(service, port, index=index)[0]
 
 
 def endpoint_total(ref: ServiceRef, *, index: Index) -> int:
     """Every endpoint of a Service port, ready or not (0 if the Service or port is missing);
-    an ExternalName's addresses."""
-    try:
-        port, service = _service_port(ref, index=index)
-    except BackendError:
-        return 0
-    key = (service.metadata.namespace, service.metadata.name)
-    if service.spec.type == "ExternalName":
-        return len(index.resolved[ref][0].servers) if ref in index.resolved else 0
-    slices = index.slices.get(key)
-    if slices:
-        return sum(
-            len(eps.ready) + len(eps.terminating) + len(eps.not_ready)
-            for eps in slices
-            if eps.address_type in ("IPv4", "IPv6") and _target_port(eps.ports, port) is not None
-        )
-    legacy = index.endpoints.get(key)
-    subsets = legacy.subsets if legacy is not None else ()
-    return sum(
-        len(subset.addresses) + len(subset.not_ready_addresses)
-        for subset in subsets
-        if _target_port(subset.ports, port) is not None
-    )
+    an ExternalName's addresses. Counted when the port is resolved."""
+    total = index.totals.get(ref)
+    if total is None:
+        resolve_backend(ref, index=index)
+        total = index.totals[ref]
+    return total
 
 
 class BackendError(ValueError):
@@ -137,17 +127,20 @@ def resolve_backend(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | No
 
 
 def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
+    """The backend of a Service port, and why it has no server; its endpoints counted."""
     name = naming.backend_name(ref)
     try:
         port, service = _service_port(ref, index=index)
         external = service.spec.type == "ExternalName"
-        servers = (
-            _external(service, port, index.external)
-            if external
-            else _servers(service, port, index=index)
-        )
+        if external:
+            servers = _external(service, port, index.external)
+            total = len(servers)
+        else:
+            servers, total = _servers(service, port, index=index)
     except BackendError as error:
+        index.totals[ref] = 0
         return Backend(name=name, service=ref), str(error)
+    index.totals[ref] = total
     proxy = index.send_proxy.get((ref.namespace, ref.name))
     return Backend(
         name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy
@@ -198,15 +191,30 @@ def _external(service: Service, port: ServicePort, policy: ExternalNames) -> tup
     return tuple(Server(address=address, port=target) for address in found)
 
 
-def _servers(service: Service, port: ServicePort, *, index: Index) -> tuple[Server, ...]:
+Triples = set[tuple[str, int, int]]
+EndpointSets = tuple[Triples, Triples, int]
+"""The (address, port, weight) of a Service port's ready endpoints, of its serving,
+terminating ones, and the count of every endpoint, ready or not."""
+
+_WEIGHT: int = Server._field_defaults["weight"]
+_server = partial(tuple.__new__, Server)
+"""The Server of an (address, port, weight) triple, as `Server._make` makes it but without a
+Python call each (a pass makes 100,000 of them)."""
+
+
+def _servers(
+    service: Service, port: ServicePort, *, index: Index
+) -> tuple[tuple[Server, ...], int]:
+    """The servers of a Service port, sorted: its ready endpoints, else its serving,
+    terminating ones; and the count of every endpoint, ready or not."""
     key = (service.metadata.namespace, service.metadata.name)
     slices = index.slices.get(key)
     if slices:
-        ready, fallback = _slice_servers(slices, port)
+        ready, fallback, total = _slice_servers(slices, port)
     else:
         legacy = index.endpoints.get(key)
-        ready, fallback = _legacy_servers(legacy, port) if legacy else (set(), set())
-    return tuple(sorted(ready or fallback))
+        ready, fallback, total = _legacy_servers(legacy, port) if legacy else (set(), set(), 0)
+    return tuple(map(_server, sorted(ready or fallback))), total
 
 
 def _target_port(ports: Iterable[EndpointPort], port: ServicePort) -> int | None:
@@ -224,26 +232,28 @@ def _target_port(ports: Iterable[EndpointPort], port: ServicePort) -> int | None
     return None
 
 
-def _slice_servers(
-    slices: list[EndpointSlice], port: ServicePort
-) -> tuple[set[Server], set[Server]]:
-    ready: set[Server] = set()
-    terminating: set[Server] = set()
+def _slice_servers(slices: list[EndpointSlice], port: ServicePort) -> EndpointSets:
+    ready: Triples = set()
+    terminating: Triples = set()
+    total = 0
     for eps in slices:
         if eps.address_type not in ("IPv4", "IPv6"):
             continue
         target = _target_port(eps.ports, port)
         if target is None:
             continue
-        ready.update([Server(address, target) for address in eps.ready])
-        terminating.update([Server(address, target) for address in eps.terminating])
-    return ready, terminating
+        ready.update(zip(eps.ready, repeat(target), repeat(_WEIGHT)))
+        terminating.update(zip(eps.terminating, repeat(target), repeat(_WEIGHT)))
+        total += len(eps.ready) + len(eps.terminating) + len(eps.not_ready)
+    return ready, terminating, total
 
 
-def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> tuple[set[Server], set[Server]]:
-    ready: set[Server] = set()
+def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> EndpointSets:
+    ready: Triples = set()
+    total = 0
     for subset in endpoints.subsets:
         target = _target_port(subset.ports, port)
         if target is not None:
-            ready.update([Server(address.ip, target) for address in subset.addresses])
-    return ready, set()
+            ready.update((address.ip, target, _WEIGHT) for address in subset.addresses)
+            total += len(subset.addresses) + len(subset.not_ready_addresses)
+    return ready, set(), total

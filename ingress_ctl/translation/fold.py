@@ -49,8 +49,9 @@ class Fold:
     default: tuple[str, str] | None = None
     ca_bundles: dict[str, str] = field(default_factory=dict)
     """CA files that backends verify their pods against (file -> PEM), made so far."""
-    refs: dict[tuple[str, str, int | str], ServiceRef] = field(default_factory=dict)
-    """Service ports named so far: most are named by several paths."""
+    made: dict[BackendKey, tuple[Backend, str | None]] = field(default_factory=dict)
+    """The backends made so far by `backend`, and why each has no server: most are reached by
+    several paths (every path of an Ingress, often), each the same for its key."""
     uses: dict[ObjectRef, dict[str, str | None]] = field(default_factory=dict)
     """The backends each object sends to, and why one has no server (None: it has some)."""
 
@@ -80,12 +81,14 @@ class Fold:
         if port is None:
             self.problem(source, f"{where}.service.port", "needs a number or a name")
             return None
-        key = (source.namespace, ref.service.name, port)
-        service = self.refs.get(key)
-        if service is None:
-            service = self.refs[key] = ServiceRef(namespace=key[0], name=key[1], port=port)
-        name = naming.passthrough_backend_name(service) if passthrough else None
-        backend, missing = self.service_backend(service, tcp_name=name, policy=policy)
+        key = (source.namespace, ref.service.name, port, passthrough, _own(policy))
+        made = self.made.get(key)
+        if made is None:
+            service = ServiceRef(namespace=source.namespace, name=ref.service.name, port=port)
+            name = naming.passthrough_backend_name(service) if passthrough else None
+            made = self.made[key] = self.service_backend(service, tcp_name=name, policy=key[4])
+        backend, missing = made
+        self.backends[backend.name] = backend  # a canary may have taken it out since
         self.uses.setdefault(source, {})[backend.name] = missing
         if missing is not None:
             answer = "connections are closed" if passthrough else "requests answer 503"
@@ -101,8 +104,18 @@ class Fold:
         backend, missing = resolve_backend(service, index=self.index)
         if tcp_name is not None:
             backend = replace(backend, name=tcp_name, mode=Mode.TCP)
-        elif policy is not None and policy is not NOTHING and policy != NOTHING:
+        elif (policy := _own(policy)) is not None:
             name = naming.policy_backend_name(service, policy)
             backend = replace(backend, name=name, policy=policy)
         self.backends[backend.name] = backend
         return backend, missing
+
+
+BackendKey = tuple[str, str, int | str, bool, Policy | None]
+"""What the backend of an IngressBackend depends on: the namespace, Service name and port,
+whether it is passed through, and its own policy (`_own`)."""
+
+
+def _own(policy: Policy | None) -> Policy | None:
+    """The policy a backend of its own is made for; None for none and for the default."""
+    return None if policy is None or policy is NOTHING or policy == NOTHING else policy

@@ -8,6 +8,7 @@ reported. `translation/translate.py` calls this for every Ingress it serves.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter
 
 from ingress_ctl.annotations.nginx import idiom_prefix
 from ingress_ctl.haproxy import naming
@@ -150,7 +151,7 @@ def virtual_hosts(fold: Fold) -> tuple[VirtualHost, ...]:
     return tuple(
         VirtualHost(
             host=host,
-            routes=tuple(sorted(state.routes.values(), key=lambda r: (r.path, r.path_type))),
+            routes=tuple(sorted(state.routes.values(), key=attrgetter("path", "path_type"))),
             default_backend=state.default_backend,
             default_source=state.default_source,
         )

@@ -12,7 +12,7 @@ features fail closed: an unusable auth Secret leaves auth on with no user.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -33,6 +33,7 @@ from ingress_ctl.model.policies import (
     User,
 )
 from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.records import fast_init
 from ingress_ctl.model.routing import ObjectRef, PathType, ProxyProtocol
 from ingress_ctl.model.snapshot import NamespacedName
 from ingress_ctl.translation.certificates import CA_KEY, ca_bundle, secret_value
@@ -93,7 +94,9 @@ class RoutePolicies:
                 path, exact=kind is PathType.EXACT, to=self.rewrite_target
             )
             route = route.model_copy(update={"rewrite": rewritten})
-        backend = self._backend(service)
+        backend = self._backends.get(service)
+        if backend is None:
+            backend = self._backend(service)
         if backend.affinity is not None and backend.affinity.path is None:
             affinity = backend.affinity.model_copy(update={"path": _cookie_path(path)})
             backend = backend.model_copy(update={"affinity": affinity})
@@ -102,25 +105,25 @@ class RoutePolicies:
         return Policy(backend=backend, route=route)
 
     def _backend(self, name: str) -> BackendPolicy:
-        if name not in self._backends:
-            service = self.services.get((self.source.namespace, name))
-            annotations = service.metadata.annotations if service is not None else {}
-            found, _ = reading.gather(annotations, "Service")
-            merged = reading.merged(found, self.found)
-            reader = Reader(merged)
-            request = reading.backend_request(reader)
-            self._report(issue for issue in reader.issues if issue.owner == "Ingress")
-            policy = request.policy
-            if request.ca_secret is not None:
-                key = _written(merged, protocol.CA_SECRET.key)
-                upstream = self._verified(policy.upstream, request.ca_secret, key)
-                policy = policy.model_copy(update={"upstream": upstream})
-            self._backends[name] = policy
-        return self._backends[name]
+        """The backend part of the policies of routes to Service `name` (read once, kept)."""
+        service = self.services.get((self.source.namespace, name))
+        annotations = service.metadata.annotations if service is not None else {}
+        found, _ = reading.gather(annotations, "Service")
+        merged = reading.merged(found, self.found)
+        request, issues = reading.read(merged, reading.backend_request)
+        self._report([issue for issue in issues if issue.owner == "Ingress"])
+        policy = request.policy
+        if request.ca_secret is not None:
+            key = _written(merged, protocol.CA_SECRET.key)
+            upstream = self._verified(policy.upstream, request.ca_secret, key)
+            policy = policy.model_copy(update={"upstream": upstream})
+        self._backends[name] = policy
+        return policy
 
-    def _report(self, issues: Iterable[Issue]) -> None:
-        for problem in problems(self.source, list(issues)):
-            self._add(problem)
+    def _report(self, issues: list[Issue]) -> None:
+        if issues:
+            for problem in problems(self.source, issues):
+                self._add(problem)
 
     def _add(self, problem: Problem) -> None:
         """Once: an Ingress reaching several Services reads its backend keys once for each."""
@@ -150,7 +153,8 @@ class RoutePolicies:
         return upstream.model_copy(update={"ca_file": file})
 
 
-@dataclass(frozen=True)
+@fast_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IngressAnnotations:
     """What translation needs of an Ingress's annotations."""
 
@@ -173,10 +177,10 @@ def ingress_annotations(
 ) -> IngressAnnotations:
     """Read an Ingress's annotations once: its route policies, canary settings and problems."""
     found, issues = reading.gather(ingress.metadata.annotations, "Ingress", nginx_compat=nginx)
-    reader = Reader(found)
-    request = reading.ingress_request(reader)  # backend keys: read with each Service's
+    # Backend keys are read with each Service's (`RoutePolicies._backend`).
+    request, read = reading.read(found, reading.ingress_request)
     route = request.route.policy
-    found_problems = problems(source, issues + reader.issues)
+    found_problems = problems(source, issues + read)
     if request.route.auth is not None:
         users, reasons = _users(request.route.auth, source.namespace, secrets)
         realm = request.route.auth.realm
@@ -204,7 +208,11 @@ def ingress_annotations(
         regex_idiom=nginx and nginx_keys.regex_paths(ingress.metadata.annotations),
     )
     return IngressAnnotations(
-        policies, request.https, request.canary, request.from_to_www, found_problems
+        policies=policies,
+        https=request.https,
+        canary=request.canary,
+        from_to_www=request.from_to_www,
+        problems=found_problems,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from ingress_ctl.annotations import https
 from ingress_ctl.model.conditions import GatewayStatuses
@@ -110,7 +111,7 @@ def translate(
     return Translation(
         routing=routing,
         problems=tuple(fold.problems),
-        ingresses=tuple(sorted(reports, key=lambda r: (r.source.namespace, r.source.name))),
+        ingresses=tuple(sorted(reports, key=attrgetter("source.namespace", "source.name"))),
         gateway=gateways.statuses,
     )
 
@@ -128,7 +129,7 @@ def _gateways(
 
 
 def _oldest_first(snapshot: Snapshot) -> list[Ingress]:
-    return sorted(snapshot.objects(Ingress).values(), key=lambda ingress: ingress.metadata.age)
+    return sorted(snapshot.objects(Ingress).values(), key=attrgetter("metadata.age"))
 
 
 Owned = tuple[Ingress, ObjectRef, IngressAnnotations]
@@ -139,6 +140,7 @@ def _owned(
 ) -> tuple[list[IngressReport], list[Owned]]:
     """Reports of the Ingresses we ignore, and ours with their annotations read, oldest first."""
     classes = {name: cls for (_, name), cls in snapshot.objects(IngressClass).items()}
+    config_maps = snapshot.objects(ConfigMap)
     ignored: list[IngressReport] = []
     owned: list[Owned] = []
     for ingress in _oldest_first(snapshot):
@@ -153,7 +155,7 @@ def _owned(
             source,
             services=fold.index.services,
             secrets=tls.secrets,
-            config_maps=snapshot.objects(ConfigMap),
+            config_maps=config_maps,
             bundles=fold.ca_bundles,
             nginx=settings.nginx_compat,
         )
@@ -240,8 +242,14 @@ def _configmap(
 
 
 def _check_services(fold: Fold, snapshot: Snapshot) -> None:
-    """A problem for every Service annotation of ours that cannot be read."""
-    for key, service in sorted(snapshot.objects(Service).items()):
+    """A problem for every Service annotation of ours that cannot be read (those of Services
+    with annotations, in the order of their names)."""
+    annotated = (
+        (key, found)
+        for key, found in snapshot.objects(Service).items()
+        if found.metadata.annotations
+    )
+    for key, service in sorted(annotated):
         proxy, problems = read_service(service)
         fold.problems.extend(problems)
         if proxy is not None:

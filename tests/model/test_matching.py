@@ -13,9 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingress_ctl.model.matching import (
+    _ASCII_LOWER,
+    _HOST,
     ANY_HOST,
     WHOLE_PATH,
     Table,
+    _is_ip,
+    _libc_reads_as_ip,
+    ascii_lower,
     build_table,
     host_key,
     lookup,
@@ -28,6 +33,26 @@ from ingress_ctl.model.routing import ObjectRef, PathType, Route, Routing, Virtu
 from tests.manifests import ingress, path, rule, run, service, service_port, where
 
 # --- parse_host ---------------------------------------------------------------
+
+
+@given(st.text() | st.from_regex(r"[A-Za-z\u212a\u0130]{0,20}", fullmatch=True))
+def test_ascii_lower_is_the_table_on_any_text(text: str) -> None:
+    """The fast form (`str.lower` on ASCII text) lowers exactly as the table does."""
+    assert ascii_lower(text) == text.translate(_ASCII_LOWER)
+
+
+NUMBERS_AND_DOTS = st.from_regex(
+    r"(0x[0-9a-fA-F]{0,9}|[0-9]{1,11}|[0-9a-fx]{1,4})(\.(0x[0-9a-f]{0,4}|[0-9]{1,4}|[a-fx0-9]{1,3})){0,4}",
+    fullmatch=True,
+)
+
+
+@given(NUMBERS_AND_DOTS | st.from_regex(_HOST, fullmatch=True))
+def test_is_ip_asks_libc_only_of_names_that_can_be_numbers(raw: str) -> None:
+    """The shortcut (a character no number holds) gives libc's answer on every DNS name."""
+    host = ascii_lower(raw)
+    if _HOST.fullmatch(host):
+        assert _is_ip(host) == _libc_reads_as_ip(host)
 
 
 @pytest.mark.parametrize(

@@ -283,3 +283,25 @@ def test_the_former_main_backend_goes_when_nothing_reaches_it() -> None:
         site("beta", "a.test", CANARY, path("/", "next", 80), minute=1),
     )
     assert "be_default_web_80" not in {backend.name for backend in found.routing.backends}
+
+
+def test_a_backend_a_canary_dropped_is_back_when_a_later_canary_reaches_its_service() -> None:
+    """The first canary moves a.example.com to a backend of its own and drops the former one
+    (nothing else reaches s1); the second canary's own backend is s1's again: made anew, not
+    remembered as dropped. Every backend a route or a split names is in the model."""
+    canary = {"ingress-ctl.io/canary": "true", "ingress-ctl.io/canary-weight": "30"}
+    found = run(
+        ingress("a", rule("a.example.com", path("/", "s1")), minute=1),
+        ingress("b", rule("b.example.com", path("/", "s3")), minute=2),
+        ingress("ca", rule("a.example.com", path("/", "s2")), minute=3, annotations=canary),
+        ingress("cb", rule("b.example.com", path("/", "s1")), minute=4, annotations=canary),
+    )
+    names = {backend.name for backend in found.routing.backends}
+    splits = {
+        backend.policy.route.canary.backend
+        for backend in found.routing.backends
+        if backend.policy.route.canary is not None
+    }
+    reached = {route.backend for vhost in found.routing.hosts for route in vhost.routes}
+    assert splits == {"be_default_s2_80", "be_default_s1_80"}
+    assert reached | splits <= names
