@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from ingress_ctl import __version__
 from ingress_ctl.building import building
-from ingress_ctl.fallback import placeholder
+from ingress_ctl.fallback import named_placeholder, placeholder
 from ingress_ctl.haproxy.rendering import render
 from ingress_ctl.model.objects import Ingress, IngressClass
 from ingress_ctl.model.settings import Settings, default_controller_namespace, parse_service_port
@@ -257,7 +257,8 @@ def _translate(args: argparse.Namespace, settings: Settings) -> tuple[Translatio
         names = external_names(snapshot)
         if names:
             snapshot = replace(snapshot, resolved=resolve_all(names, own_addresses()))
-        translation = translate(snapshot, settings=settings, fallback_certificate=placeholder())
+        fallback = placeholder() if getattr(args, "out", None) else named_placeholder()
+        translation = translate(snapshot, settings=settings, fallback_certificate=fallback)
     problems = loaded.problems + translation.problems
     for problem in problems:
         print(f"{problem.severity}: {problem}", file=sys.stderr)

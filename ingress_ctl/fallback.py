@@ -9,19 +9,38 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.routing import Certificate
-from ingress_ctl.translation.certificates import CertificateError, parse_pem, self_signed
+from ingress_ctl.translation.certificates import (
+    SELF_SIGNED_DAYS,
+    SELF_SIGNED_SUBJECT,
+    CertificateError,
+    parse_pem,
+    self_signed,
+)
 
 log = logging.getLogger(__name__)
 
 
 def placeholder() -> Certificate:
-    """A fresh self-signed default certificate under a fixed file name: what `render` shows
-    in place of the one `run` keeps in its state directory."""
+    """A fresh self-signed default certificate under a fixed file name: what `render --out`
+    writes in place of the one `run` keeps in its state directory."""
     return self_signed().model_copy(update={"file": naming.PLACEHOLDER_CERTIFICATE})
+
+
+def named_placeholder() -> Certificate:
+    """The placeholder as `render` (to standard output) and `explain` name it: its file,
+    subject and validity without the key pair and certificate that only a written file
+    needs (so they run without making a key, or importing cryptography)."""
+    return Certificate(
+        file=naming.PLACEHOLDER_CERTIFICATE,
+        pem="",
+        subject=f"CN={SELF_SIGNED_SUBJECT}",
+        not_after=datetime.now(UTC) + timedelta(days=SELF_SIGNED_DAYS),
+    )
 
 
 def load_or_create(state_dir: Path) -> Certificate:

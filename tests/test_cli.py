@@ -393,6 +393,16 @@ def test_a_json_list_renders_without_pyyaml(tmp_path: Path) -> None:
     assert "yaml" in imported_modules("-m", "ingress_ctl", "render", "-f", DEMO, cwd=tmp_path)
 
 
+def test_render_makes_a_key_only_for_the_files_it_writes(tmp_path: Path) -> None:
+    """The placeholder certificate's key is made (with cryptography) only for --out."""
+    printed = imported_modules("-m", "ingress_ctl", "render", "-f", DEMO, cwd=tmp_path)
+    written = imported_modules(
+        "-m", "ingress_ctl", "render", "-f", DEMO, "--out", str(tmp_path / "out"), cwd=tmp_path
+    )
+    assert "cryptography" not in printed
+    assert "cryptography" in written
+
+
 GATEWAY_API_CODE = {"ingress_ctl.model.gateway_objects", "ingress_ctl.translation.gateway.gateways"}
 """The Gateway API's views and translation: built only for manifests that hold its objects."""
 

@@ -5,7 +5,9 @@ chain) and `tls.key` are parsed with `cryptography`, checked (RSA of 2048
 bits or more, or ECDSA on P-256/384/521; the key must belong to the leaf),
 and serialized again as PEM; so is the `ca.crt` that verifies pods. The file
 name is the hash of that PEM. Pure: no I/O (making a key pair for the
-self-signed certificate draws random bytes).
+self-signed certificate draws random bytes). `cryptography` is imported by the functions
+that use it, at the first certificate parsed or made: `render` of a cluster without TLS
+Secrets prints its haproxy.cfg without it (see `fallback.named_placeholder`).
 """
 
 from __future__ import annotations
@@ -13,26 +15,27 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime, timedelta
-
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.objects import Secret
 from ingress_ctl.model.routing import Certificate
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 TLS_SECRET_TYPE = "kubernetes.io/tls"
 CA_KEY = "ca.crt"
 MAX_PEM_BYTES = 256 * 1024
 MAX_CHAIN = 10
 MIN_RSA_BITS = 2048
-CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
+CURVES = ("secp256r1", "secp384r1", "secp521r1")
+"""The ECDSA curves served (P-256, P-384, P-521), by name."""
 SELF_SIGNED_SUBJECT = "ingress-ctl default certificate"
-
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+SELF_SIGNED_DAYS = 3650
 
 
 class CertificateError(ValueError):
@@ -68,6 +71,8 @@ def parse_pem(chain_pem: bytes, key_pem: bytes) -> Certificate:
 
 
 def _chain(pem: bytes, key: str = "tls.crt") -> list[x509.Certificate]:
+    from cryptography import x509
+
     if len(pem) > MAX_PEM_BYTES:
         raise CertificateError(f"{key} is larger than {MAX_PEM_BYTES} bytes")
     try:
@@ -81,6 +86,8 @@ def _chain(pem: bytes, key: str = "tls.crt") -> list[x509.Certificate]:
 
 def ca_bundle(pem: bytes) -> str:
     """The CA certificates of a Secret's `ca.crt` (to verify pods), parsed and serialized again."""
+    from cryptography.hazmat.primitives import serialization
+
     found = _chain(pem, CA_KEY)
     return "".join(
         certificate.public_bytes(serialization.Encoding.PEM).decode() for certificate in found
@@ -88,6 +95,10 @@ def ca_bundle(pem: bytes) -> str:
 
 
 def _key(pem: bytes) -> PrivateKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     if len(pem) > MAX_PEM_BYTES:
         raise CertificateError(f"tls.key is larger than {MAX_PEM_BYTES} bytes")
     try:
@@ -101,13 +112,16 @@ def _key(pem: bytes) -> PrivateKey:
             raise CertificateError(f"tls.key is RSA of {key.key_size} bits (< {MIN_RSA_BITS})")
         return key
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        if not isinstance(key.curve, CURVES):
+        if key.curve.name not in CURVES:
             raise CertificateError(f"tls.key uses the unsupported curve {key.curve.name}")
         return key
     raise CertificateError(f"tls.key is a {type(key).__name__}: only RSA and ECDSA are served")
 
 
 def _public(key: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
         return b""
     return key.public_bytes(
@@ -117,6 +131,8 @@ def _public(key: object) -> bytes:
 
 def certificate(chain: list[x509.Certificate], key: PrivateKey) -> Certificate:
     """Serialize parsed objects as the PEM that HAProxy reads: the chain, then the key."""
+    from cryptography.hazmat.primitives import serialization
+
     parts = [cert.public_bytes(serialization.Encoding.PEM) for cert in chain]
     parts.append(
         key.private_bytes(
@@ -137,6 +153,8 @@ def certificate(chain: list[x509.Certificate], key: PrivateKey) -> Certificate:
 
 def validity_problem(chain_pem: str, *, now: datetime) -> str | None:
     """Why the leaf is not valid at `now` (expired, or not yet valid), else None."""
+    from cryptography import x509
+
     leaf = x509.load_pem_x509_certificate(chain_pem.encode("ascii"))
     if leaf.not_valid_after_utc < now:
         return f"the certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
@@ -158,14 +176,20 @@ def validity_edges(secret: Secret) -> tuple[datetime, ...]:
 
 
 def self_signed(
-    *, subject: str = SELF_SIGNED_SUBJECT, names: tuple[str, ...] = (), days: int = 3650
+    *, subject: str = SELF_SIGNED_SUBJECT, names: tuple[str, ...] = (), days: int = SELF_SIGNED_DAYS
 ) -> Certificate:
     """A fresh ECDSA P-256 self-signed certificate (for the fallback default, and for tests)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = ec.generate_private_key(ec.SECP256R1())
     return certificate([_sign(key, subject=subject, names=names, days=days)], key)
 
 
 def _sign(key: PrivateKey, *, subject: str, names: tuple[str, ...], days: int) -> x509.Certificate:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
     start = datetime.now(UTC) - timedelta(minutes=5)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     builder = (
