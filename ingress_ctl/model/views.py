@@ -36,9 +36,10 @@ def canonical_ip(text: str) -> str:
 
 _OCTET = r"(?:1[0-9]{0,2}|2(?:[0-4][0-9]?|5[0-5]?|[6-9])?|[3-9][0-9]?|0)"
 """0 to 255 in decimal without leading zeros, its first digits choosing the one branch that
-can match (the regex engine backtracks little, and not at all out of the atomic groups)."""
-_IPV4 = rf"(?>{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET})"
-_IPV4S = re.compile(rf"{_IPV4}(?:,{_IPV4})*+")
+can match (the regex engine backtracks little). No atomic groups or possessive quantifiers:
+Debian bookworm's CPython 3.11.2 matches wrongly with them (`10.0.0.2,`)."""
+_IPV4 = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
+_IPV4S = re.compile(rf"{_IPV4}(?:,{_IPV4})*")
 """IPv4 addresses as `canonical_ip` writes them, comma-separated."""
 
 
