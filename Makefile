@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+# Debian's python3 (3.11 on bookworm): the distribution's build (PGO and LTO), the one a
+# bookworm host has; not whichever python3 comes first in PATH.
+PYTHON ?= /usr/bin/python3
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
@@ -11,8 +14,10 @@ all: test
 
 # Says what it does: the first install takes a minute or two.
 $(STAMP): pyproject.toml
-	@echo "==> creating the virtualenv $(VENV) (first run only, 1-2 minutes)"
-	python3 -m venv $(VENV)
+	@echo "==> creating the virtualenv $(VENV) with $(PYTHON) (first run only, 1-2 minutes)"
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { echo "==> installing python3-venv"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+	$(PYTHON) -m venv $(VENV)
 	@echo "==> upgrading pip"
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	@echo "==> installing ingress-ctl and its development tools into $(VENV)"
