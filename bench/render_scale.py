@@ -5,9 +5,9 @@ a child process; `json.load` of the same file runs in this process in the same
 run, in alternate rounds, so that both meet the same load of the machine.
 Targets (issue #12): the ratio at most 3 and the command's peak RSS at most 300 MB.
 
-The command runs as installed from the wheel, with its bytecode compiled: the child's
-bytecode goes to a cache of the run's own (one untimed run fills it) even where
-PYTHONDONTWRITEBYTECODE is set, which would otherwise have every run compile the package.
+The command is the venv's `ingress-ctl`, with its bytecode compiled: the child's bytecode
+(and its compiled templates) go to a cache of the run's own (one untimed run fills it) even
+where PYTHONDONTWRITEBYTECODE is set, which would otherwise have every run compile them.
 """
 
 from __future__ import annotations
