@@ -54,6 +54,11 @@ class ExternalNames:
         )
 
 
+PortKey = tuple[str, str, int | str]
+"""A Service port (namespace, name, port) as the key of `Index.resolved` and `Index.totals`:
+a tuple hashes without a Python call, a ServiceRef with one."""
+
+
 @dataclass(frozen=True)
 class Index:
     """Services and their endpoint objects, indexed for lookups by Service."""
@@ -62,9 +67,9 @@ class Index:
     slices: Mapping[NamespacedName, list[EndpointSlice]]
     endpoints: Mapping[NamespacedName, Endpoints]
     external: ExternalNames = ExternalNames()
-    resolved: dict[ServiceRef, tuple[Backend, str | None]] = field(default_factory=dict)
+    resolved: dict[PortKey, tuple[Backend, str | None]] = field(default_factory=dict)
     """Backends already resolved in this translation (many paths share one Service)."""
-    totals: dict[ServiceRef, int] = field(default_factory=dict)
+    totals: dict[PortKey, int] = field(default_factory=dict)
     """Every endpoint of the Service ports resolved so far, ready or not (counted with their
     servers: each report of an Ingress names them)."""
     send_proxy: dict[NamespacedName, ProxyProtocol] = field(default_factory=dict)
@@ -86,7 +91,8 @@ class Index:
             if service and (only is None or (namespace, service) in only):
                 slices[(namespace, service)].append(eps)
         for found in slices.values():
-            found.sort(key=attrgetter("metadata.name"))
+            if len(found) > 1:  # most Services have one slice
+                found.sort(key=attrgetter("metadata.name"))
         return cls(
             services=snapshot.objects(Service),
             slices=slices,
@@ -107,10 +113,11 @@ def endpoint_servers(ref: ServiceRef, *, index: Index) -> tuple[Server, ...]:
 def endpoint_total(ref: ServiceRef, *, index: Index) -> int:
     """Every endpoint of a Service port, ready or not (0 if the Service or port is missing);
     an ExternalName's addresses. Counted when the port is resolved."""
-    total = index.totals.get(ref)
+    key = (ref.namespace, ref.name, ref.port)
+    total = index.totals.get(key)
     if total is None:
         resolve_backend(ref, index=index)
-        total = index.totals[ref]
+        total = index.totals[key]
     return total
 
 
@@ -120,14 +127,16 @@ class BackendError(ValueError):
 
 def resolve_backend(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
     """The Backend for a Service port, and the reason it has no servers, if any."""
-    found = index.resolved.get(ref)
+    key = (ref.namespace, ref.name, ref.port)
+    found = index.resolved.get(key)
     if found is None:
-        found = index.resolved[ref] = _resolve(ref, index=index)
+        backend, missing, index.totals[key] = _resolve(ref, index=index)
+        found = index.resolved[key] = (backend, missing)
     return found
 
 
-def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
-    """The backend of a Service port, and why it has no server; its endpoints counted."""
+def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None, int]:
+    """The backend of a Service port, why it has no server, and its endpoints counted."""
     name = naming.backend_name(ref)
     try:
         port, service = _service_port(ref, index=index)
@@ -138,13 +147,10 @@ def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None]:
         else:
             servers, total = _servers(service, port, index=index)
     except BackendError as error:
-        index.totals[ref] = 0
-        return Backend(name=name, service=ref), str(error)
-    index.totals[ref] = total
+        return Backend(name=name, service=ref), str(error), 0
     proxy = index.send_proxy.get((ref.namespace, ref.name))
-    return Backend(
-        name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy
-    ), None
+    backend = Backend(name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy)
+    return backend, None, total
 
 
 def _service_port(ref: ServiceRef, *, index: Index) -> tuple[ServicePort, Service]:

@@ -74,26 +74,31 @@ class Fold:
         A passthrough backend is the `mode tcp` twin of the HTTP one; an HTTP one with a
         policy is a backend of its own (see naming.policy_backend_name).
         """
-        if ref.service is None:
+        target = ref.service
+        if target is None:
             self.problem(source, where, "only Service backends are supported")
             return None
-        port = ref.service.port.number or ref.service.port.name
+        port = target.port.number or target.port.name
         if port is None:
             self.problem(source, f"{where}.service.port", "needs a number or a name")
             return None
-        key = (source.namespace, ref.service.name, port, passthrough, _own(policy))
+        key = (source.namespace, target.name, port, passthrough, _own(policy))
         made = self.made.get(key)
         if made is None:
-            service = ServiceRef(namespace=source.namespace, name=ref.service.name, port=port)
-            name = naming.passthrough_backend_name(service) if passthrough else None
-            made = self.made[key] = self.service_backend(service, tcp_name=name, policy=key[4])
+            service = ServiceRef(namespace=source.namespace, name=target.name, port=port)
+            tcp = naming.passthrough_backend_name(service) if passthrough else None
+            made = self.made[key] = self.service_backend(service, tcp_name=tcp, policy=key[4])
         backend, missing = made
-        self.backends[backend.name] = backend  # a canary may have taken it out since
-        self.uses.setdefault(source, {})[backend.name] = missing
+        name = backend.name
+        self.backends[name] = backend  # a canary may have taken it out since
+        uses = self.uses.get(source)
+        if uses is None:
+            uses = self.uses[source] = {}
+        uses[name] = missing
         if missing is not None:
             answer = "connections are closed" if passthrough else "requests answer 503"
             self.problem(source, f"{where}.service", f"{missing}; {answer}")
-        return backend.name
+        return name
 
     def service_backend(
         self, service: ServiceRef, *, tcp_name: str | None = None, policy: Policy | None = None

@@ -13,8 +13,7 @@ from operator import attrgetter
 from ingress_ctl.annotations.nginx import idiom_prefix
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.matching import parse_host, parse_path, prefix_base
-from ingress_ctl.model.objects import HTTPIngressPath, Ingress, IngressBackend
-from ingress_ctl.model.policies import Policy
+from ingress_ctl.model.objects import HTTPIngressPath, Ingress
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import Backend, ObjectRef, PathType, Route, VirtualHost
 from ingress_ctl.model.settings import Settings
@@ -24,27 +23,28 @@ from ingress_ctl.translation.route_policies import RoutePolicies
 BUILTIN_404 = Backend(name=naming.NOT_FOUND_BACKEND, status=404)
 
 
-def add_http(
-    fold: Fold, ingress: Ingress, source: ObjectRef, policies: RoutePolicies | None = None
-) -> list[str]:
+def add_http(fold: Fold, ingress: Ingress, source: ObjectRef, policies: RoutePolicies) -> list[str]:
     """Fold an Ingress's rules and default backend (with the policies its annotations ask
     for); returns a report line per route."""
     default = None
     if ingress.spec.default_backend is not None:
         backend = ingress.spec.default_backend
-        policy = _policy(policies, backend)
+        policy = policies.of(backend)
         default = fold.backend(source, "spec.defaultBackend", backend, policy=policy)
         if default is not None and not ingress.spec.rules:
             _claim_global_default(fold, source, default)
     served = []
     for host, rule_paths in rule_hosts(fold, ingress, source):
-        vhost = fold.hosts.setdefault(host, HostState())
+        vhost = fold.hosts.get(host)
+        if vhost is None:
+            vhost = fold.hosts[host] = HostState()
         if default is not None:
             _claim_host_default(fold, vhost, host, source, default)
+        shown = host or "*"
         for where, path in rule_paths:
             route = route_of(fold, source, host, where, path, policies)
             if route is not None and _claim_route(fold, vhost, route):
-                served.append(f"{host or '*'}{route.path} ({route.path_type}) -> {route.backend}")
+                served.append(f"{shown}{route.path} ({route.path_type}) -> {route.backend}")
     return served
 
 
@@ -64,34 +64,23 @@ def rule_hosts(
         yield host, [(f"{where}.http.paths[{j}]", path) for j, path in enumerate(paths)]
 
 
-def _policy(
-    policies: RoutePolicies | None,
-    backend: IngressBackend,
-    path: str | None = None,
-    kind: PathType | None = None,
-) -> Policy | None:
-    if policies is None or backend.service is None:
-        return None
-    return policies.of(backend.service.name, path, kind)
-
-
 def route_of(
     fold: Fold,
     source: ObjectRef,
     host: str,
     where: str,
     path: HTTPIngressPath,
-    policies: RoutePolicies | None,
+    policies: RoutePolicies,
 ) -> Route | None:
     """The route of one path of a rule (its backend made), or None with a problem."""
-    idiom = policies is not None and policies.regex_idiom and idiom_prefix(path.path or "/")
+    idiom = policies.regex_idiom and idiom_prefix(path.path or "/")
     try:
         value = parse_path(idiom or path.path)
     except ValueError as error:
         fold.problem(source, f"{where}.path", f"{error}; path ignored")
         return None
     kind = PathType.EXACT if path.path_type == "Exact" and not idiom else PathType.PREFIX
-    policy = _policy(policies, path.backend, value, kind)
+    policy = policies.of(path.backend, value, kind)
     backend = fold.backend(source, f"{where}.backend", path.backend, policy=policy)
     if backend is None:
         return None

@@ -21,7 +21,7 @@ from ingress_ctl.annotations import nginx as nginx_keys
 from ingress_ctl.annotations.https import HTTPSRequest
 from ingress_ctl.annotations.registry import Found, Issue, Reader, field_of
 from ingress_ctl.haproxy import naming
-from ingress_ctl.model.objects import ConfigMap, Ingress, Secret, Service
+from ingress_ctl.model.objects import ConfigMap, Ingress, IngressBackend, Secret, Service
 from ingress_ctl.model.policies import (
     BackendPolicy,
     BasicAuth,
@@ -86,17 +86,25 @@ class RoutePolicies:
     problems: list[Problem] = field(default_factory=list)
     _backends: dict[str, BackendPolicy] = field(default_factory=dict)
 
-    def of(self, service: str, path: str | None = None, kind: PathType | None = None) -> Policy:
-        """The policy of a route to `service` (`path` None: the Ingress's defaultBackend)."""
+    def of(
+        self, target: IngressBackend, path: str | None = None, kind: PathType | None = None
+    ) -> Policy | None:
+        """The policy of a route to a Service (`path` None: the Ingress's defaultBackend);
+        None when nothing of ours asks anything of it (most routes) or it is no Service's."""
+        if target.service is None:
+            return None
+        service = target.service.name
+        backend = self._backends.get(service)
+        if backend is None:
+            backend = self._backend(service)
         route = self.route
+        if backend is NOTHING.backend and route is NOTHING.route and self.rewrite_target is None:
+            return None
         if self.rewrite_target is not None and path is not None:
             rewritten = rewrite.prefix_rewrite(
                 path, exact=kind is PathType.EXACT, to=self.rewrite_target
             )
             route = route.model_copy(update={"rewrite": rewritten})
-        backend = self._backends.get(service)
-        if backend is None:
-            backend = self._backend(service)
         if backend.affinity is not None and backend.affinity.path is None:
             affinity = backend.affinity.model_copy(update={"path": _cookie_path(path)})
             backend = backend.model_copy(update={"affinity": affinity})
@@ -108,7 +116,10 @@ class RoutePolicies:
         """The backend part of the policies of routes to Service `name` (read once, kept)."""
         service = self.services.get((self.source.namespace, name))
         annotations = service.metadata.annotations if service is not None else {}
-        found, _ = reading.gather(annotations, "Service")
+        found = reading.gather(annotations, "Service")[0] if annotations else {}
+        if not found and not self.found:
+            self._backends[name] = NOTHING.backend  # nothing to read (most Services)
+            return NOTHING.backend
         merged = reading.merged(found, self.found)
         request, issues = reading.read(merged, reading.backend_request)
         self._report([issue for issue in issues if issue.owner == "Ingress"])

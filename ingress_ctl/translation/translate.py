@@ -186,17 +186,18 @@ def fold_ingress(
         served += tls.add_ingress(fold, ingress, source, options)
     fold.problems.extend(annotations.policies.finish())
     backends = _backend_reports(fold, source)
+    not_serving = [
+        f"{backend.name}: {backend.reason or 'no ready endpoint'}"
+        for backend in backends
+        if not backend.ready
+    ]
     return IngressReport(
         source=source,
         state="serving",
         routes=tuple(served),
         problems=tuple(fold.problems[before:]),
         backends=backends,
-        not_serving="; ".join(
-            f"{backend.name}: {backend.reason or 'no ready endpoint'}"
-            for backend in backends
-            if not backend.ready
-        ),
+        not_serving="; ".join(not_serving),
     )
 
 
