@@ -257,6 +257,32 @@ def test_the_report_counts_ready_and_all_endpoints_per_backend() -> None:
     assert report.not_serving == "be_default_gone_80: Service default/gone not found"
 
 
+def test_the_report_counts_the_endpoints_of_each_port_of_a_service_on_its_own() -> None:
+    translation = run(
+        ingress(
+            "app",
+            rule(
+                "foo.com",
+                path("/", "web", 80),
+                path("/named", "web", "http"),
+                path("/tls", "web", 443),
+                path("/none", "web", 81),
+            ),
+        ),
+        service("web", service_port(80, "http", 8080), service_port(443, "https", 8443)),
+        endpoint_slice("web-a", "web", endpoint("10.0.0.1", "10.0.0.2"), ports=[("http", 8080)]),
+        endpoint_slice("web-b", "web", endpoint("10.0.0.3"), ports=[("https", 8443)]),
+        endpoint_slice("web-c", "web", endpoint("10.0.0.4", ready=False), ports=[("https", 8443)]),
+    )
+    (report,) = translation.ingresses
+    assert [(b.service, b.ready, b.total, b.reason) for b in report.backends] == [
+        ("default/web:443", 1, 2, ""),
+        ("default/web:80", 2, 2, ""),
+        ("default/web:81", 0, 0, "Service default/web has no port 81"),
+        ("default/web:http", 2, 2, ""),
+    ]
+
+
 def test_a_service_without_ready_endpoints_is_reported_not_serving() -> None:
     translation = _app(80, service("web"))
     (report,) = translation.ingresses
