@@ -135,12 +135,16 @@ def _claim_global_default(fold: Fold, source: ObjectRef, backend: str) -> None:
         )
 
 
+_ROUTE_ORDER = attrgetter("path", "path_type")
+"""The order of a host's routes in the Routing."""
+
+
 def virtual_hosts(fold: Fold) -> tuple[VirtualHost, ...]:
     """The folded hosts, frozen and sorted."""
     return tuple(
         VirtualHost(
             host=host,
-            routes=tuple(sorted(state.routes.values(), key=attrgetter("path", "path_type"))),
+            routes=tuple(sorted(state.routes.values(), key=_ROUTE_ORDER)),
             default_backend=state.default_backend,
             default_source=state.default_source,
         )
