@@ -82,7 +82,8 @@ class Fold:
         if port is None:
             self.problem(source, f"{where}.service.port", "needs a number or a name")
             return None
-        key = (source.namespace, target.name, port, passthrough, _own(policy))
+        own = None if policy is None else _own(policy)  # None for most routes: no call
+        key = (source.namespace, target.name, port, passthrough, own)
         made = self.made.get(key)
         if made is None:
             service = ServiceRef(namespace=source.namespace, name=target.name, port=port)

@@ -66,7 +66,7 @@ def read_service(service: Service) -> tuple[ProxyProtocol | None, list[Problem]]
     return proxy, problems(source, issues + reader.issues)
 
 
-@dataclass
+@dataclass(slots=True)
 class RoutePolicies:
     """The policies of one Ingress's routes (a backend part per Service, cached), and the
     problems found while routes are folded: the Ingress's backend annotations, read with each
