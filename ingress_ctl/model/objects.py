@@ -9,9 +9,9 @@ makes the whole object fail to parse with an error naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, field
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -177,11 +177,32 @@ class Endpoint:
 
 Addresses = tuple[str, ...]
 EndpointState = tuple[Addresses, bool | None, bool | None, bool | None]
-"""An endpoint as EndpointSlice keeps it while made: addresses, ready, serving, terminating."""
+"""An endpoint as the `Endpoint` views read it: addresses, ready, serving, terminating."""
+ByCondition = tuple[Addresses, Addresses, Addresses]
+"""A slice's addresses: of ready endpoints, of serving and terminating ones, of the others."""
 
 _ENDPOINTS: TypeAdapter[tuple[Endpoint, ...]] = TypeAdapter(tuple[Endpoint, ...])
-_NO_CONDITIONS: dict[str, Any] = {}
+_ABSENT: dict[str, Any] = {}
 _FLAGS = frozenset({bool, type(None)})
+_STRINGS = frozenset({str})
+
+
+class ReadEndpoints(NamedTuple):
+    """The endpoints of a slice as read, before their addresses are checked."""
+
+    by_condition: ByCondition
+    states: tuple[EndpointState, ...] | None
+    """The endpoints, for naming a bad address; None when read by hand (see `endpoint_states`)."""
+    source: Sequence[Any] = ()
+    """What was read by hand: a list or tuple, read again by the views when states are needed."""
+
+    def endpoint_states(self) -> tuple[EndpointState, ...]:
+        """The endpoints one by one (only for a slice whose addresses are not all canonical
+        IPv4: the views read by hand endpoints again, then)."""
+        return self.states if self.states is not None else _endpoint_states(self.source)
+
+
+NO_ENDPOINTS = ReadEndpoints(by_condition=((), (), ()), states=())
 
 
 def _none_as_empty(value: Any) -> Any:
@@ -189,16 +210,22 @@ def _none_as_empty(value: Any) -> Any:
     return () if value is None else value
 
 
-def _endpoint_states(value: Any) -> tuple[EndpointState, ...]:
+def _read_endpoints(value: Any) -> ReadEndpoints:
     """The endpoints of a slice, read by hand when every value has exactly its type (as the
     API server writes them; 100,000 at scale, where the views cost twice as much), else by
     the `Endpoint` views, which coerce what pydantic coerces and name each field that fails
     (tests/model/test_endpoint_states.py checks that both agree)."""
     if value is None:  # the API server writes `"endpoints": null` for a Service with no pods
-        return ()
-    exact = _exact_endpoints(value) if type(value) is list or type(value) is tuple else None
+        return NO_ENDPOINTS
+    exact = _exact_by_condition(value) if type(value) is list or type(value) is tuple else None
     if exact is not None:
-        return exact
+        return ReadEndpoints(by_condition=exact, states=None, source=value)
+    states = _endpoint_states(value)
+    return ReadEndpoints(by_condition=_by_condition(states), states=states)
+
+
+def _endpoint_states(value: Any) -> tuple[EndpointState, ...]:
+    """The endpoints as the `Endpoint` views read them; ValidationError naming bad fields."""
     return tuple(
         (
             found.addresses,
@@ -210,28 +237,41 @@ def _endpoint_states(value: Any) -> tuple[EndpointState, ...]:
     )
 
 
-def _exact_endpoints(endpoints: list[Any] | tuple[Any, ...]) -> tuple[EndpointState, ...] | None:
-    """The endpoints when each one's addresses are a list of strings and its conditions, if
-    given, are booleans or null; None for anything else. One loop, no call per endpoint."""
-    states = []
+def _exact_by_condition(endpoints: list[Any] | tuple[Any, ...]) -> ByCondition | None:
+    """`_by_condition` of the endpoints when each one's addresses are a list of strings and
+    its conditions, if given, are booleans or null; None for anything else. One loop over the
+    endpoints, no call per endpoint, one type check of all the addresses at the end."""
+    ready: list[Any] = []
+    terminating: list[Any] = []
+    not_ready: list[Any] = []
     for raw in endpoints:
         if type(raw) is not dict:
             return None
         addresses = raw.get("addresses")
-        conditions = raw.get("conditions", _NO_CONDITIONS)
-        if type(addresses) is not list or type(conditions) is not dict:
+        if type(addresses) is not list:
             return None
-        for address in addresses:
-            if type(address) is not str:
-                return None
-        ready = conditions.get("ready")
+        conditions = raw.get("conditions", _ABSENT)
+        if conditions is _ABSENT:  # no conditions: readiness unknown, counted as ready
+            ready.extend(addresses)
+            continue
+        if type(conditions) is not dict:
+            return None
+        is_ready = conditions.get("ready")
         serving = conditions.get("serving")
-        terminating = conditions.get("terminating")
-        if type(ready) in _FLAGS and type(serving) in _FLAGS and type(terminating) in _FLAGS:
-            states.append((tuple(addresses), ready, serving, terminating))
-        else:
+        is_terminating = conditions.get("terminating")
+        if not (
+            type(is_ready) in _FLAGS and type(serving) in _FLAGS and type(is_terminating) in _FLAGS
+        ):
             return None
-    return tuple(states)
+        if is_ready is not False:
+            ready.extend(addresses)
+        elif serving and is_terminating:
+            terminating.extend(addresses)
+        else:
+            not_ready.extend(addresses)
+    if not _STRINGS.issuperset(map(type, ready + terminating + not_ready)):
+        return None
+    return tuple(ready), tuple(terminating), tuple(not_ready)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -251,29 +291,30 @@ class EndpointSlice:
     kind: Literal["EndpointSlice"] = "EndpointSlice"
     metadata: Metadata
     address_type: str = Field(default="IPv4", alias="addressType")
-    endpoints: InitVar[Annotated[tuple[EndpointState, ...], PlainValidator(_endpoint_states)]] = ()
+    endpoints: InitVar[Annotated[ReadEndpoints, PlainValidator(_read_endpoints)]] = NO_ENDPOINTS
     ports: Annotated[tuple[EndpointPort, ...], BeforeValidator(_none_as_empty)] = ()
     ready: tuple[str, ...] = field(init=False, default=())
     terminating: tuple[str, ...] = field(init=False, default=())
     not_ready: tuple[str, ...] = field(init=False, default=())
     """Never routed to; counted in /status."""
 
-    def __post_init__(self, endpoints: tuple[EndpointState, ...]) -> None:
-        """Sort the addresses by condition. IPv4 addresses in canonical form (as the API server
+    def __post_init__(self, endpoints: ReadEndpoints) -> None:
+        """Keep the addresses by condition. IPv4 addresses in canonical form (as the API server
         writes them) are checked a slice at a time; any other form is checked and made
         canonical address by address, the first bad one named."""
         if self.address_type not in ("IPv4", "IPv6"):
             return
-        found = _by_condition(endpoints)
-        if not all(map(all_canonical_ipv4, found)):
-            found = _by_condition(_canonical(i, endpoint) for i, endpoint in enumerate(endpoints))
+        found = endpoints.by_condition
+        if not all_canonical_ipv4(found[0] + found[1] + found[2]):
+            states = endpoints.endpoint_states()
+            found = _by_condition(_canonical(i, endpoint) for i, endpoint in enumerate(states))
         ready, terminating, not_ready = found
         object.__setattr__(self, "ready", ready)  # frozen: set once, while made
         object.__setattr__(self, "terminating", terminating)
         object.__setattr__(self, "not_ready", not_ready)
 
 
-def _by_condition(endpoints: Iterable[EndpointState]) -> tuple[Addresses, Addresses, Addresses]:
+def _by_condition(endpoints: Iterable[EndpointState]) -> ByCondition:
     """The addresses of ready endpoints (unknown readiness counts as ready), of serving and
     terminating ones, and of the others."""
     ready: list[str] = []
