@@ -198,3 +198,20 @@ def test_what_a_view_refuses_is_left_unread(data: bytes) -> None:
 @pytest.mark.parametrize("data", [b'{"kind": "List", "items": {}}', b'{"kind": 1}', b"[", b"{}"])
 def test_other_json_is_not_a_list(data: bytes) -> None:
     assert parse_list_json(data) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"kind": "List", "items": [' + b"[" * 300 + b"]" * 300 + b"]}",  # too deep for it
+        b'{"kind": "List", "items": [{"kind": "Service", "metadata": {"name": "\\ud800"}}]}',
+        b'{"kind": "List", "items": [{"kind": "Service", "metadata": {"name": "a",'
+        b' "labels": {"\\udc00": "x"}}}]}',
+        b'\xef\xbb\xbf{"kind": "List", "items": []}',
+        b'{"kind": "List", "items": ["\xff"]}',
+        b'{"kind": "List", "items": []} x',
+        b'{"kind": "List", "items": [1e400, -0.0, NaN]}',
+    ],
+)
+def test_what_pydantic_core_refuses_loads_as_ever(data: bytes) -> None:
+    assert outcome(parse_manifest, data) == outcome(by_python_tree, data)
