@@ -9,9 +9,9 @@ makes the whole object fail to parse with an error naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, field
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypeAlias
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
 )
 from pydantic.dataclasses import dataclass
+from pydantic_core import SchemaValidator, core_schema
 
 from ingress_ctl.model.gateway_api import API_RESOURCES, GROUP
 from ingress_ctl.model.routing import ObjectRef
@@ -177,11 +178,32 @@ class Endpoint:
 
 Addresses = tuple[str, ...]
 EndpointState = tuple[Addresses, bool | None, bool | None, bool | None]
-"""An endpoint as EndpointSlice keeps it while made: addresses, ready, serving, terminating."""
+"""An endpoint as the `Endpoint` views read it: addresses, ready, serving, terminating."""
+ByCondition = tuple[Addresses, Addresses, Addresses]
+"""A slice's addresses: of ready endpoints, of serving and terminating ones, of the others."""
 
 _ENDPOINTS: TypeAdapter[tuple[Endpoint, ...]] = TypeAdapter(tuple[Endpoint, ...])
-_NO_CONDITIONS: dict[str, Any] = {}
+_ABSENT: dict[str, Any] = {}
 _FLAGS = frozenset({bool, type(None)})
+_STRINGS = frozenset({str})
+
+
+class ReadEndpoints(NamedTuple):
+    """The endpoints of a slice as read, before their addresses are checked."""
+
+    by_condition: ByCondition
+    states: tuple[EndpointState, ...] | None
+    """The endpoints, for naming a bad address; None when read by hand (see `endpoint_states`)."""
+    source: Sequence[Any] = ()
+    """What was read by hand: a list or tuple, read again by the views when states are needed."""
+
+    def endpoint_states(self) -> tuple[EndpointState, ...]:
+        """The endpoints one by one (only for a slice whose addresses are not all canonical
+        IPv4: the views read by hand endpoints again, then)."""
+        return self.states if self.states is not None else _endpoint_states(self.source)
+
+
+NO_ENDPOINTS = ReadEndpoints(by_condition=((), (), ()), states=())
 
 
 def _none_as_empty(value: Any) -> Any:
@@ -189,16 +211,22 @@ def _none_as_empty(value: Any) -> Any:
     return () if value is None else value
 
 
-def _endpoint_states(value: Any) -> tuple[EndpointState, ...]:
+def _read_endpoints(value: Any) -> ReadEndpoints:
     """The endpoints of a slice, read by hand when every value has exactly its type (as the
     API server writes them; 100,000 at scale, where the views cost twice as much), else by
     the `Endpoint` views, which coerce what pydantic coerces and name each field that fails
     (tests/model/test_endpoint_states.py checks that both agree)."""
     if value is None:  # the API server writes `"endpoints": null` for a Service with no pods
-        return ()
-    exact = _exact_endpoints(value) if type(value) is list or type(value) is tuple else None
+        return NO_ENDPOINTS
+    exact = _exact_by_condition(value) if type(value) is list or type(value) is tuple else None
     if exact is not None:
-        return exact
+        return ReadEndpoints(by_condition=exact, states=None, source=value)
+    states = _endpoint_states(value)
+    return ReadEndpoints(by_condition=_by_condition(states), states=states)
+
+
+def _endpoint_states(value: Any) -> tuple[EndpointState, ...]:
+    """The endpoints as the `Endpoint` views read them; ValidationError naming bad fields."""
     return tuple(
         (
             found.addresses,
@@ -210,28 +238,41 @@ def _endpoint_states(value: Any) -> tuple[EndpointState, ...]:
     )
 
 
-def _exact_endpoints(endpoints: list[Any] | tuple[Any, ...]) -> tuple[EndpointState, ...] | None:
-    """The endpoints when each one's addresses are a list of strings and its conditions, if
-    given, are booleans or null; None for anything else. One loop, no call per endpoint."""
-    states = []
+def _exact_by_condition(endpoints: list[Any] | tuple[Any, ...]) -> ByCondition | None:
+    """`_by_condition` of the endpoints when each one's addresses are a list of strings and
+    its conditions, if given, are booleans or null; None for anything else. One loop over the
+    endpoints, no call per endpoint, one type check of all the addresses at the end."""
+    ready: list[Any] = []
+    terminating: list[Any] = []
+    not_ready: list[Any] = []
     for raw in endpoints:
         if type(raw) is not dict:
             return None
         addresses = raw.get("addresses")
-        conditions = raw.get("conditions", _NO_CONDITIONS)
-        if type(addresses) is not list or type(conditions) is not dict:
+        if type(addresses) is not list:
             return None
-        for address in addresses:
-            if type(address) is not str:
-                return None
-        ready = conditions.get("ready")
+        conditions = raw.get("conditions", _ABSENT)
+        if conditions is _ABSENT:  # no conditions: readiness unknown, counted as ready
+            ready.extend(addresses)
+            continue
+        if type(conditions) is not dict:
+            return None
+        is_ready = conditions.get("ready")
         serving = conditions.get("serving")
-        terminating = conditions.get("terminating")
-        if type(ready) in _FLAGS and type(serving) in _FLAGS and type(terminating) in _FLAGS:
-            states.append((tuple(addresses), ready, serving, terminating))
-        else:
+        is_terminating = conditions.get("terminating")
+        if not (
+            type(is_ready) in _FLAGS and type(serving) in _FLAGS and type(is_terminating) in _FLAGS
+        ):
             return None
-    return tuple(states)
+        if is_ready is not False:
+            ready.extend(addresses)
+        elif serving and is_terminating:
+            terminating.extend(addresses)
+        else:
+            not_ready.extend(addresses)
+    if not _STRINGS.issuperset(map(type, ready + terminating + not_ready)):
+        return None
+    return tuple(ready), tuple(terminating), tuple(not_ready)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=VIEW)
@@ -251,29 +292,30 @@ class EndpointSlice:
     kind: Literal["EndpointSlice"] = "EndpointSlice"
     metadata: Metadata
     address_type: str = Field(default="IPv4", alias="addressType")
-    endpoints: InitVar[Annotated[tuple[EndpointState, ...], PlainValidator(_endpoint_states)]] = ()
+    endpoints: InitVar[Annotated[ReadEndpoints, PlainValidator(_read_endpoints)]] = NO_ENDPOINTS
     ports: Annotated[tuple[EndpointPort, ...], BeforeValidator(_none_as_empty)] = ()
     ready: tuple[str, ...] = field(init=False, default=())
     terminating: tuple[str, ...] = field(init=False, default=())
     not_ready: tuple[str, ...] = field(init=False, default=())
     """Never routed to; counted in /status."""
 
-    def __post_init__(self, endpoints: tuple[EndpointState, ...]) -> None:
-        """Sort the addresses by condition. IPv4 addresses in canonical form (as the API server
+    def __post_init__(self, endpoints: ReadEndpoints) -> None:
+        """Keep the addresses by condition. IPv4 addresses in canonical form (as the API server
         writes them) are checked a slice at a time; any other form is checked and made
         canonical address by address, the first bad one named."""
         if self.address_type not in ("IPv4", "IPv6"):
             return
-        found = _by_condition(endpoints)
-        if not all(map(all_canonical_ipv4, found)):
-            found = _by_condition(_canonical(i, endpoint) for i, endpoint in enumerate(endpoints))
+        found = endpoints.by_condition
+        if not all_canonical_ipv4(found[0] + found[1] + found[2]):
+            states = endpoints.endpoint_states()
+            found = _by_condition(_canonical(i, endpoint) for i, endpoint in enumerate(states))
         ready, terminating, not_ready = found
         object.__setattr__(self, "ready", ready)  # frozen: set once, while made
         object.__setattr__(self, "terminating", terminating)
         object.__setattr__(self, "not_ready", not_ready)
 
 
-def _by_condition(endpoints: Iterable[EndpointState]) -> tuple[Addresses, Addresses, Addresses]:
+def _by_condition(endpoints: Iterable[EndpointState]) -> ByCondition:
     """The addresses of ready endpoints (unknown readiness counts as ready), of serving and
     terminating ones, and of the others."""
     ready: list[str] = []
@@ -400,6 +442,55 @@ def parse_object(raw: dict[str, Any]) -> KubeObject | None:
         found: KubeObject = view.validator.validate_python(raw)
     except ValidationError as error:
         raise ObjectError(failed_fields(error)) from None
+    return found
+
+
+class Unread(NamedTuple):
+    """An item of a manifest left to `parse_object` (and to the problems of what it refuses)."""
+
+    raw: Any
+
+
+_LIST_JSON = SchemaValidator(
+    core_schema.typed_dict_schema(
+        {
+            "kind": core_schema.typed_dict_field(core_schema.str_schema(pattern="List$")),
+            "items": core_schema.typed_dict_field(
+                core_schema.list_schema(
+                    core_schema.union_schema(
+                        [
+                            core_schema.tagged_union_schema(
+                                {kind: view.core_schema for kind, view in VIEWS.items()},
+                                discriminator="kind",
+                            ),
+                            core_schema.no_info_plain_validator_function(Unread),
+                        ],
+                        mode="left_to_right",
+                    )
+                )
+            ),
+        }
+    )
+)
+"""A JSON document of a `List` kind whose `items` are a list: each item of a core kind read by
+its view straight from the JSON text, any other item (not an object, another kind, or one its
+view refuses) left Unread."""
+
+
+def parse_list_json(data: bytes) -> list[KubeObject | Unread] | None:
+    """The items of a JSON `List` document, in order; None for any other bytes.
+
+    The fast form of parsing the JSON into Python values, then each item with `parse_object`,
+    for the 10,000-Ingress List: pydantic-core validates the core kinds from the JSON text,
+    without the tree of Python dicts and lists that is otherwise built and freed (a third of
+    loading it). An item of a core kind is taken only when its view accepts it, which it does
+    in JSON as in Python for the same value; every other item is given back as the value the
+    JSON parser makes of it, for `parse_object` to read or refuse as ever
+    (tests/sources/test_list_json.py checks that both forms load the same)."""
+    try:
+        found: list[KubeObject | Unread] = _LIST_JSON.validate_json(data)["items"]
+    except ValueError:  # not JSON, or not a List (as `str(kind).endswith("List")` reads it)
+        return None
     return found
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, GetPydanticSchema
 from pydantic.dataclasses import dataclass
-from pydantic_core import core_schema
+from pydantic_core import SchemaValidator, core_schema
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(
@@ -39,8 +39,14 @@ _OCTET = r"(?:1[0-9]{0,2}|2(?:[0-4][0-9]?|5[0-5]?|[6-9])?|[3-9][0-9]?|0)"
 can match (the regex engine backtracks little). No atomic groups or possessive quantifiers:
 Debian bookworm's CPython 3.11.2 matches wrongly with them (`10.0.0.2,`)."""
 _IPV4 = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
-_IPV4S = re.compile(rf"{_IPV4}(?:,{_IPV4})*")
-"""IPv4 addresses as `canonical_ip` writes them, comma-separated."""
+_IPV4S = SchemaValidator(
+    core_schema.with_default_schema(
+        core_schema.str_schema(pattern=rf"^{_IPV4}(?:,{_IPV4})*$"), default=None, on_error="default"
+    )
+)
+"""IPv4 addresses as `canonical_ip` writes them, comma-separated: the text if it is that, else
+None. Matched by pydantic-core's regex engine in Rust (a finite automaton, not Python's
+backtracking engine: 5 times faster on a slice's addresses)."""
 
 
 def all_canonical_ipv4(addresses: Sequence[str]) -> bool:
@@ -54,7 +60,7 @@ def all_canonical_ipv4(addresses: Sequence[str]) -> bool:
     joined = ",".join(addresses)
     if not addresses or joined.count(",") != len(addresses) - 1:
         return not addresses
-    return _IPV4S.fullmatch(joined) is not None
+    return _IPV4S.validate_python(joined) is not None
 
 
 EPOCH = datetime.fromtimestamp(0).astimezone()

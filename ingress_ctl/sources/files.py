@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
@@ -30,7 +30,15 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from ingress_ctl.model.objects import KubeObject, ObjectError, describe, object_key, parse_object
+from ingress_ctl.model.objects import (
+    KubeObject,
+    ObjectError,
+    Unread,
+    describe,
+    object_key,
+    parse_list_json,
+    parse_object,
+)
 from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import ObjectRef
 
@@ -127,9 +135,22 @@ def parse_manifest(file: Path, data: bytes) -> Loaded:
     """
     objects: list[KubeObject] = []
     problems: list[Problem] = []
-    for raw in _items(_documents(file, data)):
-        _load_one(file, raw, objects, problems)
+    for item in _read_items(file, data):
+        if isinstance(item, Unread):
+            _load_one(file, item.raw, objects, problems)
+        else:
+            objects.append(item)
     return Loaded(objects=tuple(objects), problems=tuple(problems))
+
+
+def _read_items(file: Path, data: bytes) -> Iterable[KubeObject | Unread]:
+    """The items of a file: a JSON List's read by `parse_list_json` (its core kinds already
+    parsed), any other file's each left Unread."""
+    if file.suffix == ".json":
+        found = parse_list_json(data)
+        if found is not None:
+            return found
+    return map(Unread, _items(_documents(file, data)))
 
 
 def load_manifests(paths: Sequence[Path]) -> Loaded:

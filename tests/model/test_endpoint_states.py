@@ -1,7 +1,8 @@
 """EndpointSlice endpoints: the hand-written reader agrees with the pydantic `Endpoint` views.
 
 The reader takes the values the API server writes (exact types) and gives every other value
-to the views; both must give the same states, or fail at the same fields for the same reasons.
+to the views; both must sort the same addresses by condition, give the same endpoints for
+naming a bad address, or fail at the same fields for the same reasons.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from pydantic import ValidationError
 
 from ingress_ctl.model.objects import (
     _ENDPOINTS,
+    ByCondition,
     EndpointSlice,
     EndpointState,
     ObjectError,
-    _endpoint_states,
+    _by_condition,
+    _read_endpoints,
     parse_object,
 )
 
@@ -54,6 +57,17 @@ def by_views(value: Any) -> tuple[EndpointState, ...]:
     )
 
 
+def by_views_by_condition(value: Any) -> tuple[ByCondition, tuple[EndpointState, ...]]:
+    """The reference sorting of the views' endpoints, and the endpoints themselves."""
+    states = by_views(value)
+    return _by_condition(states), states
+
+
+def by_reader(value: Any) -> tuple[ByCondition, tuple[EndpointState, ...]]:
+    read = _read_endpoints(value)
+    return read.by_condition, read.endpoint_states()
+
+
 def outcome(read: Any, value: Any) -> object:
     try:
         return read(value)
@@ -61,14 +75,23 @@ def outcome(read: Any, value: Any) -> object:
         return [(item["loc"], item["msg"]) for item in error.errors()]
 
 
+def agree(value: Any) -> None:
+    assert repr(outcome(by_reader, value)) == repr(outcome(by_views_by_condition, value))  # 1!=True
+
+
 @given(ENDPOINTS)
 def test_reader_agrees_with_the_views(value: Any) -> None:
-    assert repr(outcome(_endpoint_states, value)) == repr(outcome(by_views, value))  # 1 != True
+    agree(value)
 
 
 @given(ENDPOINT)
 def test_reader_agrees_with_the_views_on_each_endpoint(value: Any) -> None:
-    assert repr(outcome(_endpoint_states, [value])) == repr(outcome(by_views, [value]))
+    agree([value])
+
+
+@given(st.lists(ENDPOINT, max_size=4))
+def test_reader_agrees_with_the_views_on_a_tuple(value: list[Any]) -> None:
+    agree(tuple(value))
 
 
 def test_the_api_servers_shape_is_read_by_hand() -> None:
@@ -77,7 +100,10 @@ def test_the_api_servers_shape_is_read_by_hand() -> None:
         {"addresses": ["10.0.0.2", "10.0.0.3"]},
         {"addresses": [], "conditions": {"ready": False, "serving": True, "terminating": None}},
     ]
-    assert _endpoint_states(value) == (
+    read = _read_endpoints(value)
+    assert read.states is None  # by hand
+    assert read.by_condition == (("10.0.0.1", "10.0.0.2", "10.0.0.3"), (), ())
+    assert read.endpoint_states() == (
         (("10.0.0.1",), True, None, None),
         (("10.0.0.2", "10.0.0.3"), None, None, None),
         ((), False, True, None),
