@@ -26,6 +26,7 @@ from collections.abc import Collection, Sequence
 
 _BARE_CHARACTER = r"[A-Za-z0-9_.:/@+\-\[\]]"
 _BARE = re.compile(f"^{_BARE_CHARACTER}+$")
+_BARE_TEXT = re.compile(f"{_BARE_CHARACTER}*")
 _BARE_LINES = re.compile(f"{_BARE_CHARACTER}+(?:\n{_BARE_CHARACTER}+)*")
 """Bare words, one a line."""
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
@@ -82,6 +83,13 @@ def config_words(values: Sequence[str]) -> Sequence[str]:
     if text.count("\n") == len(values) - 1 and _BARE_LINES.fullmatch(text):
         return values
     return [config_word(value) for value in values]
+
+
+def bare_text(text: str) -> bool:
+    """Whether every character of `text` may stand in a bare word ("" too): a word joined from
+    such texts, not empty, is printed by `config_word` as it is (a property test holds it).
+    Checks the parts of many words at once: the addresses of a backend's servers, joined."""
+    return _BARE_TEXT.fullmatch(text) is not None
 
 
 def sample_argument(value: str) -> str:

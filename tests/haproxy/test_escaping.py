@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from ingress_ctl.haproxy.escaping import (
     Escaped,
     UnsafeValue,
+    bare_text,
     config_word,
     config_words,
     crt_list_line,
@@ -65,6 +66,17 @@ def test_config_words_are_config_word_of_each_value(values: list[str]) -> None:
             config_words(values)
         return
     assert list(config_words(values)) == expected
+
+
+@given(st.one_of(NEAR_BARE, ANY_TEXT))
+@example("")
+def test_bare_text_is_text_config_word_prints_as_it_is(text: str) -> None:
+    """So a word joined from bare texts (an address and `:port`) needs no quoting."""
+    try:
+        kept = config_word(text) == text
+    except UnsafeValue:
+        kept = False
+    assert bare_text(text) == (kept or text == "")
 
 
 def test_config_words_check_each_word_whole() -> None:
