@@ -34,7 +34,10 @@ _MAP_WORD = re.compile(r"^[\x21-\x7e]+$")
 _PLAIN = r"[\x21\x22\x24-\x5b\x5d-\x7e][\x21-\x5b\x5d-\x7e]*"
 _PLAIN_MAP_WORD = re.compile(f"^{_PLAIN}$")
 """A map word that needs no further check: no backslash, no leading `#`."""
-_PLAIN_MAP_LINES = re.compile(f"(?:{_PLAIN} {_PLAIN}\n)*")
+_MAP_TEXT = bytes(range(0x21, 0x7F)).replace(b"\\", b"") + b" \n"
+"""The bytes of a map file of plain words: their characters, the spaces and newlines between."""
+_WORD_STARTS = ("\n ", " \n", "\n#", " #")
+"""A word of a map line left empty, or starting a comment."""
 _CRT_LIST_WORD = re.compile(r"^!?[A-Za-z0-9*][A-Za-z0-9*._/-]*$")
 
 
@@ -126,9 +129,23 @@ def map_lines(entries: Collection[tuple[str, str]]) -> str:
     and newlines are only those put between them (no plain word holds one). One regex
     instead of two calls per entry: a map holds 100,000 entries at scale."""
     text = "".join([f"{key} {value}\n" for key, value in entries])
-    if text.count(" ") == text.count("\n") == len(entries) and _PLAIN_MAP_LINES.fullmatch(text):
+    if _plain_map_lines(text, len(entries)):
         return text
     return "".join([f"{map_word(key)} {map_word(value)}\n" for key, value in entries])
+
+
+def _plain_map_lines(text: str, count: int) -> bool:
+    """Whether `text` is `count` lines of two plain map words (`map_word` keeps each as it is),
+    checked by counts and searches in C, not by a regex (a fifth of its cost at 50,000 lines):
+    a space and a newline a line, so no word holds one; every byte a plain word's or those;
+    no line starting with a space or `#`, no word after a space empty or starting with `#`."""
+    return (
+        text.count(" ") == text.count("\n") == count
+        and text.isascii()
+        and not text.encode().translate(None, _MAP_TEXT)
+        and not text.startswith((" ", "#"))
+        and not any(map(text.__contains__, _WORD_STARTS))
+    )
 
 
 def socket_word(value: str) -> str:
