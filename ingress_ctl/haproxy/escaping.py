@@ -26,6 +26,7 @@ from collections.abc import Collection, Sequence
 
 _BARE_CHARACTER = r"[A-Za-z0-9_.:/@+\-\[\]]"
 _BARE = re.compile(f"^{_BARE_CHARACTER}+$")
+_BARE_TEXT = re.compile(f"{_BARE_CHARACTER}*")
 _BARE_LINES = re.compile(f"{_BARE_CHARACTER}+(?:\n{_BARE_CHARACTER}+)*")
 """Bare words, one a line."""
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
@@ -33,7 +34,10 @@ _MAP_WORD = re.compile(r"^[\x21-\x7e]+$")
 _PLAIN = r"[\x21\x22\x24-\x5b\x5d-\x7e][\x21-\x5b\x5d-\x7e]*"
 _PLAIN_MAP_WORD = re.compile(f"^{_PLAIN}$")
 """A map word that needs no further check: no backslash, no leading `#`."""
-_PLAIN_MAP_LINES = re.compile(f"(?:{_PLAIN} {_PLAIN}\n)*")
+_MAP_TEXT = bytes(range(0x21, 0x7F)).replace(b"\\", b"") + b" \n"
+"""The bytes of a map file of plain words: their characters, the spaces and newlines between."""
+_WORD_STARTS = ("\n ", " \n", "\n#", " #")
+"""A word of a map line left empty, or starting a comment."""
 _CRT_LIST_WORD = re.compile(r"^!?[A-Za-z0-9*][A-Za-z0-9*._/-]*$")
 
 
@@ -84,6 +88,13 @@ def config_words(values: Sequence[str]) -> Sequence[str]:
     return [config_word(value) for value in values]
 
 
+def bare_text(text: str) -> bool:
+    """Whether every character of `text` may stand in a bare word ("" too): a word joined from
+    such texts, not empty, is printed by `config_word` as it is (a property test holds it).
+    Checks the parts of many words at once: the addresses of a backend's servers, joined."""
+    return _BARE_TEXT.fullmatch(text) is not None
+
+
 def sample_argument(value: str) -> str:
     """An argument inside `fetch(...)`, read back by HAProxy's argument parser as exactly `value`:
     double-quoted, its `"` and backslashes backslash-escaped (commas, parentheses, spaces and
@@ -115,12 +126,26 @@ def map_word(value: object) -> str:
 def map_lines(entries: Collection[tuple[str, str]]) -> str:
     """A map file: a `key value` line per entry, each word `map_word` (a property test holds
     the two equal), checked at once: the file is lines of two plain words, and its spaces
-    and newlines are only those put between them (no plain word holds one). One regex
-    instead of two calls per entry: a map holds 100,000 entries at scale."""
+    and newlines are only those put between them (no plain word holds one). One check of
+    the text instead of two calls per entry: a map holds 100,000 entries at scale."""
     text = "".join([f"{key} {value}\n" for key, value in entries])
-    if text.count(" ") == text.count("\n") == len(entries) and _PLAIN_MAP_LINES.fullmatch(text):
+    if _plain_map_lines(text, len(entries)):
         return text
     return "".join([f"{map_word(key)} {map_word(value)}\n" for key, value in entries])
+
+
+def _plain_map_lines(text: str, count: int) -> bool:
+    """Whether `text` is `count` lines of two plain map words (`map_word` keeps each as it is),
+    checked by counts and searches in C, cheaper than a regex over each character of it:
+    a space and a newline a line, so no word holds one; every byte a plain word's or those;
+    no line starting with a space or `#`, no word after a space empty or starting with `#`."""
+    return (
+        text.count(" ") == text.count("\n") == count
+        and text.isascii()
+        and not text.encode().translate(None, _MAP_TEXT)
+        and not text.startswith((" ", "#"))
+        and not any(map(text.__contains__, _WORD_STARTS))
+    )
 
 
 def socket_word(value: str) -> str:

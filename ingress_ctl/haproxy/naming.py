@@ -164,7 +164,12 @@ def server_name(index: int) -> str:
 
 def server_address(address: str, port: int) -> str:
     """`address:port`, IPv6 addresses (the only ones with a colon) in brackets."""
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    return f"[{address}]{server_port(port)}" if ":" in address else f"{address}{server_port(port)}"
+
+
+def server_port(port: int) -> str:
+    """`:port`, what follows a server's address (in brackets if IPv6) in `server_address`."""
+    return f":{port}"
 
 
 def certificate_file(pem: bytes) -> str:

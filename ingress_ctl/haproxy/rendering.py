@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from http import HTTPStatus
+from itertools import chain, repeat
 
 from ingress_ctl.haproxy import escaping, gateway_tables, naming, templating
 from ingress_ctl.haproxy.gateway_tables import PortTable, Step
@@ -504,36 +505,87 @@ def _server_lines(slots: tuple[Slot, ...], *, sticky: bool = False) -> escaping.
     """The `server` lines of a backend's slots, made here rather than in the template (a
     loop in Python is far cheaper than template calls, at 100,000 servers) and kept for the
     next render (most backends' slots do not change between two): each printed value goes
-    through `escaping.config_word` (the addresses of a backend at once, through
-    `escaping.config_words`), as `finalize` would, and the weight is printed as an integer.
-    An empty slot, or one of weight 0, is a disabled server; `sticky` gives each server its
-    canary cookie value."""
-    names, ends, empty = _slot_lines(len(slots), sticky=sticky)
+    through `escaping.config_word` (or a bulk form of it), as `finalize` would, and the weight
+    is printed as an integer. An empty slot, or one of weight 0, is a disabled server;
+    `sticky` gives each server its canary cookie value. Servers filling the first slots
+    alike (`_filled_lines`) are printed at once, any others slot by slot."""
+    lines = _slot_lines(len(slots), sticky=sticky)
+    text = _filled_lines(slots, lines)
+    return escaping.Escaped(_each_slot_lines(slots, lines) if text is None else text)
+
+
+def _filled_lines(slots: tuple[Slot, ...], lines: _SlotLines) -> str | None:
+    """The lines of slots whose servers fill the first ones, on one port with one weight and
+    at addresses without a colon (not IPv6), made at once; None for any others. A backend
+    laid out anew has its servers so (every backend `render` prints, most of those a
+    controller keeps): its lines are then joined from each slot's fixed parts and the
+    addresses, without a Python call per server. The checks are the slot by slot form's:
+    the addresses, joined, hold only characters of bare words, so each `address:port` word
+    is one `escaping.config_word` prints as it is; the port and the weight are integers (a
+    property test holds the two forms equal)."""
+    servers = [*filter(None, slots)]
+    count = len(servers)
+    if not count or any(slots[count:]):  # no server, or an empty slot between two
+        return None if count else "".join(lines.empty)
+    addresses, ports, weights = zip(*servers, strict=True)
+    port, weight = ports[0], weights[0]
+    if not (
+        type(port) is type(weight) is int and ports.count(port) == count == weights.count(weight)
+    ):
+        return None
+    joined = "".join(addresses)
+    if ":" in joined or not escaping.bare_text(joined):
+        return None
+    middle = f"{naming.server_port(port)} {_state(weight)}"
+    filled = chain.from_iterable(zip(lines.heads, addresses, repeat(middle), lines.ends))
+    return "".join(chain(filled, lines.empty[count:]))
+
+
+def _each_slot_lines(slots: tuple[Slot, ...], lines: _SlotLines) -> str:
+    """The lines of any slots, slot by slot (the addresses of a backend checked at once by
+    `escaping.config_words`)."""
     address = naming.server_address
     addresses = iter(
         escaping.config_words(
             [address(slot.address, slot.port) for slot in slots if slot is not None]
         )
     )
-    lines = list(empty)
+    text = list(lines.empty)
     for index, slot in enumerate(slots):
         if slot is not None:
-            state = f"weight {slot.weight:d}" if slot.weight else "disabled"
-            lines[index] = f"    server {names[index]} {next(addresses)} {state}{ends[index]}"
-    return escaping.Escaped("".join(lines))
+            text[index] = (
+                f"{lines.heads[index]}{next(addresses)} {_state(slot.weight)}{lines.ends[index]}"
+            )
+    return "".join(text)
+
+
+def _state(weight: int) -> str:
+    """A server's state: its weight, printed as an integer; disabled at weight 0."""
+    return f"weight {weight:d}" if weight else "disabled"
+
+
+@dataclass(frozen=True)
+class _SlotLines:
+    """What the lines of a backend's slots print whatever their servers."""
+
+    heads: tuple[str, ...]
+    """Each slot's line up to its address (`    server <name> `)."""
+    ends: tuple[str, ...]
+    """Each slot's line after its state: its canary cookie if sticky, the newline."""
+    empty: tuple[str, ...]
+    """Each slot's line while empty."""
 
 
 @cache
-def _slot_lines(
-    count: int, *, sticky: bool
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """The escaped name of each of `count` slots, the end of its line (with its canary cookie
-    when `sticky`), and its line while empty: made once, printed 100,000 times at scale."""
+def _slot_lines(count: int, *, sticky: bool) -> _SlotLines:
+    """The fixed parts of the lines of `count` slots, each name escaped (with its canary cookie
+    when `sticky`): made once, printed 100,000 times at scale."""
     word = escaping.config_word
     names = tuple(word(naming.server_name(index)) for index in range(1, count + 1))
+    heads = tuple(f"    server {name} " for name in names)
     ends = tuple(f" cookie {word(CANARY_COOKIE + name)}\n" if sticky else "\n" for name in names)
     empty = tuple(
-        f"    server {name} {word(naming.EMPTY_SLOT)} disabled{end}"
-        for name, end in zip(names, ends, strict=True)
+        f"{head}{word(naming.EMPTY_SLOT)} disabled{end}"
+        for head, end in zip(heads, ends, strict=True)
     )
-    return names, ends, empty
+    return _SlotLines(heads, ends, empty)

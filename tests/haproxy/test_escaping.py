@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from ingress_ctl.haproxy.escaping import (
     Escaped,
     UnsafeValue,
+    _plain_map_lines,
+    bare_text,
     config_word,
     config_words,
     crt_list_line,
@@ -65,6 +67,17 @@ def test_config_words_are_config_word_of_each_value(values: list[str]) -> None:
             config_words(values)
         return
     assert list(config_words(values)) == expected
+
+
+@given(st.one_of(NEAR_BARE, ANY_TEXT))
+@example("")
+def test_bare_text_is_text_config_word_prints_as_it_is(text: str) -> None:
+    """So a word joined from bare texts (an address and `:port`) needs no quoting."""
+    try:
+        kept = config_word(text) == text
+    except UnsafeValue:
+        kept = False
+    assert bare_text(text) == (kept or text == "")
 
 
 def test_config_words_check_each_word_whole() -> None:
@@ -127,6 +140,36 @@ def test_map_lines_are_map_word_of_each_word(entries: list[tuple[str, str]]) -> 
             map_lines(entries)
         return
     assert map_lines(entries) == expected
+
+
+MAP_FRAGMENTS = st.lists(
+    st.sampled_from(["a", "#", " ", "\n", "\\", "\t", "é", "\ud800"]), max_size=3
+)
+
+
+@given(st.lists(st.tuples(MAP_FRAGMENTS.map("".join), MAP_FRAGMENTS.map("".join)), max_size=4))
+@example([("a", "b"), ("", "c")])
+@example([("a", "b"), ("#c", "d")])
+@example([("#a", "b")])
+@example([("", "b")])
+@example([("a", "")])
+@example([("a", "#b")])
+def test_map_lines_are_checked_at_once_as_map_word_keeps_each_word(
+    entries: list[tuple[str, str]],
+) -> None:
+    """The check of a whole map's text accepts it when, and only when, `map_word` keeps each
+    word as it is (an empty word, a space, a newline or a `#` anywhere in any line)."""
+    text = "".join(f"{key} {value}\n" for key, value in entries)
+    assert _plain_map_lines(text, len(entries)) == all(
+        _kept(key) and _kept(value) for key, value in entries
+    )
+
+
+def _kept(word: str) -> bool:
+    try:
+        return map_word(word) == word
+    except UnsafeValue:
+        return False
 
 
 def test_map_lines_check_each_word_whole() -> None:

@@ -3,6 +3,8 @@ what the sink's escaping function makes of each of its words alone, or the rende
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address, ip_address
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +19,17 @@ ADDRESSES = st.one_of(
     st.text(max_size=6),
 )
 """Addresses as the model holds them (IPv4, IPv6) and hostile ones the model would refuse."""
+FILLED = st.builds(
+    lambda addresses, port, weight, empty: (
+        *(Server(address, port, weight) for address in addresses),
+        *(None,) * empty,
+    ),
+    st.lists(st.one_of(st.ip_addresses(v=4).map(str), ADDRESSES), min_size=1, max_size=20),
+    st.integers(1, 65535),
+    st.integers(0, 256),
+    st.integers(0, 8),
+)
+"""Servers filling the first slots on one port with one weight, as `render` lays them out."""
 SLOTS = st.lists(
     st.one_of(
         st.none(),
@@ -57,3 +70,46 @@ def test_server_lines_escape_each_word_as_config_word_does(slots: list[Slot], st
         assert not refused
         assert lines == expected
         assert type(lines) is escaping.Escaped
+
+
+@given(FILLED, st.booleans())
+def test_servers_filling_the_first_slots_print_as_slot_by_slot(
+    slots: tuple[Slot, ...], sticky: bool
+) -> None:
+    """The bulk form prints what the slot by slot form does, and serves every IPv4 layout."""
+    lines = rendering._slot_lines(len(slots), sticky=sticky)
+    filled = rendering._filled_lines(slots, lines)
+    try:
+        each = rendering._each_slot_lines(slots, lines)
+    except escaping.UnsafeValue:
+        assert filled is None
+    else:
+        assert filled in (None, each)
+    if all(_ipv4(slot.address) for slot in slots if slot is not None):
+        assert filled is not None
+    test_server_lines_escape_each_word_as_config_word_does.hypothesis.inner_test(  # type: ignore[attr-defined]
+        list(slots), sticky
+    )
+
+
+def _ipv4(address: str) -> bool:
+    try:
+        return isinstance(ip_address(address), IPv4Address)
+    except ValueError:
+        return False
+
+
+def test_servers_are_printed_slot_by_slot_when_not_filling_the_first_slots_alike() -> None:
+    lines = rendering._slot_lines(4, sticky=False)
+    a, b = Server("10.0.0.1", 80), Server("10.0.0.2", 80)
+    assert rendering._filled_lines((a, b, None, None), lines) == (
+        "    server s1 10.0.0.1:80 weight 1\n    server s2 10.0.0.2:80 weight 1\n"
+        "    server s3 127.0.0.1:1 disabled\n    server s4 127.0.0.1:1 disabled\n"
+    )
+    for slots in (
+        (a, None, b, None),  # an empty slot between two
+        (a, Server("10.0.0.2", 81), None, None),  # two ports
+        (a, Server("10.0.0.2", 80, 2), None, None),  # two weights
+        (Server("fd00::1", 80), None, None, None),  # IPv6: in brackets
+    ):
+        assert rendering._filled_lines(slots, lines) is None

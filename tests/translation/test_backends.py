@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingress_ctl.model.objects import EndpointSlice, ObjectError, parse_object
 from ingress_ctl.model.routing import ServiceRef
@@ -367,6 +369,36 @@ def test_terminating_fallback_considers_every_slice() -> None:
         endpoint_slice("web-b", "web", READY),
     )
     assert servers(translation, "be_default_web_80") == ["10.0.0.1:8080"]
+
+
+ADDRESSES = st.lists(st.sampled_from(["10.0.0.1", "10.0.0.2", "10.0.0.10", "10.0.0.9"]), max_size=3)
+SLICES = st.lists(st.tuples(st.sampled_from([8080, 9090]), ADDRESSES, ADDRESSES), max_size=4)
+"""Slices of one Service: each its endpoint port, ready and terminating addresses (overlapping)."""
+
+
+@settings(max_examples=60, deadline=None)
+@given(SLICES)
+def test_servers_are_each_address_and_port_once_sorted(
+    slices: list[tuple[int, list[str], list[str]]],
+) -> None:
+    """Ready endpoints of every slice, else the serving, terminating ones: each (address, port)
+    once, sorted by address (as strings) then port, whether the slices share a port or not."""
+    terminating = {"ready": False, "serving": True, "terminating": True}
+    objects = [
+        endpoint_slice(
+            f"web-{index}",
+            "web",
+            *(endpoint(address) for address in ready),
+            *(endpoint(address, **terminating) for address in ending),
+            ports=[(None, port)],
+        )
+        for index, (port, ready, ending) in enumerate(slices)
+    ]
+    translation = _app(80, service("web"), *objects)
+    found = {(a, port) for port, ready, _ in slices for a in ready}
+    found = found or {(a, port) for port, _, ending in slices for a in ending}
+    expected = [f"{address}:{port}" for address, port in sorted(found)]
+    assert servers(translation, "be_default_web_80") == expected
 
 
 # --- Which slices belong to the Service -------------------------------------------------
