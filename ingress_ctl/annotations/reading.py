@@ -11,7 +11,6 @@ annotations merge (the Ingress's win) for the backend of that pair.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
@@ -90,6 +89,8 @@ def _not_read(key: str, kind: Kind) -> tuple[str, Severity] | None:
         return refusal, "error"
     annotation = REGISTRY.get(key)
     if annotation is None:
+        import difflib  # noqa: PLC0415 (only to suggest a name for an unknown key)
+
         names = [known.removeprefix(PREFIX) for known in REGISTRY]
         close = difflib.get_close_matches(key.removeprefix(PREFIX), names, n=1)
         hint = f"; did you mean {PREFIX}{close[0]}?" if close else "; see docs/annotations.md"

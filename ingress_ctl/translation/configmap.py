@@ -9,7 +9,6 @@ of OpenSSL names and then by OpenSSL itself, as HAProxy would. Pure.
 from __future__ import annotations
 
 import re
-import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,6 +40,8 @@ def ciphers(text: str) -> str:
             f"{text[:80]!r} is not a ':'-separated list of OpenSSL cipher names "
             "(letters, digits, _+-, optionally prefixed by !, + or -)"
         )
+    import ssl  # noqa: PLC0415 (OpenSSL's bindings: only for a ConfigMap that sets ciphers)
+
     try:
         ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).set_ciphers(value)
     except ssl.SSLError:
