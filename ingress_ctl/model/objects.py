@@ -264,12 +264,9 @@ def _exact_by_condition(endpoints: list[Any] | tuple[Any, ...]) -> ByCondition |
             type(is_ready) in _FLAGS and type(serving) in _FLAGS and type(is_terminating) in _FLAGS
         ):
             return None
-        if is_ready is not False:
-            ready.extend(addresses)
-        elif serving and is_terminating:
-            terminating.extend(addresses)
-        else:
-            not_ready.extend(addresses)
+        (ready, terminating, not_ready)[_condition(is_ready, serving, is_terminating)].extend(
+            addresses
+        )
     if not _STRINGS.issuperset(map(type, ready + terminating + not_ready)):
         return None
     return tuple(ready), tuple(terminating), tuple(not_ready)
@@ -318,17 +315,18 @@ class EndpointSlice:
 def _by_condition(endpoints: Iterable[EndpointState]) -> ByCondition:
     """The addresses of ready endpoints (unknown readiness counts as ready), of serving and
     terminating ones, and of the others."""
-    ready: list[str] = []
-    terminating: list[str] = []
-    not_ready: list[str] = []
+    found: tuple[list[str], list[str], list[str]] = ([], [], [])
     for addresses, is_ready, serving, is_terminating in endpoints:
-        if is_ready is not False:
-            ready.extend(addresses)
-        elif serving and is_terminating:
-            terminating.extend(addresses)
-        else:
-            not_ready.extend(addresses)
-    return tuple(ready), tuple(terminating), tuple(not_ready)
+        found[_condition(is_ready, serving, is_terminating)].extend(addresses)
+    return tuple(found[0]), tuple(found[1]), tuple(found[2])
+
+
+def _condition(ready: bool | None, serving: bool | None, terminating: bool | None) -> int:
+    """Where an endpoint's addresses go: 0 ready (unknown readiness counts as ready), 1 serving
+    and terminating (routed to only when none is ready), 2 the others (never routed to)."""
+    if ready is not False:
+        return 0
+    return 1 if serving and terminating else 2
 
 
 def _canonical(index: int, endpoint: EndpointState) -> EndpointState:
