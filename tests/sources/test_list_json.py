@@ -215,3 +215,15 @@ def test_other_json_is_not_a_list(data: bytes) -> None:
 )
 def test_what_pydantic_core_refuses_loads_as_ever(data: bytes) -> None:
     assert outcome(parse_manifest, data) == outcome(by_python_tree, data)
+
+
+def test_a_json_list_is_read_without_the_python_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(text: str) -> object:
+        raise AssertionError("json.loads was called")
+
+    monkeypatch.setattr(json, "loads", refused)
+    data = json.dumps({"kind": "List", "items": [ingress("web")]}).encode()
+    loaded = parse_manifest(Path("list.json"), data)
+    assert [obj.metadata.name for obj in loaded.objects] == ["web"]
+    with pytest.raises(AssertionError, match=r"json\.loads was called"):
+        parse_manifest(Path("bad.json"), b"{")
