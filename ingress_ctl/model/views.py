@@ -36,8 +36,8 @@ def canonical_ip(text: str) -> str:
 
 _OCTET = r"(?:1[0-9]{0,2}|2(?:[0-4][0-9]?|5[0-5]?|[6-9])?|[3-9][0-9]?|0)"
 """0 to 255 in decimal without leading zeros, its first digits choosing the one branch that
-can match (the regex engine backtracks little). No atomic groups or possessive quantifiers:
-Debian bookworm's CPython 3.11.2 matches wrongly with them (`10.0.0.2,`)."""
+can match. Plain regex syntax only: Rust's engine has no atomic groups or possessive
+quantifiers, and Debian bookworm's CPython 3.11.2 matched wrongly with them (`10.0.0.2,`)."""
 _IPV4 = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
 _IPV4S = SchemaValidator(
     core_schema.with_default_schema(
