@@ -24,9 +24,9 @@ from ingress_ctl.model.routing import Routing
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import Snapshot
 from ingress_ctl.model.state import ControllerStatus, now
-from ingress_ctl.observing import build_overview, dataplane, host_views
-from ingress_ctl.page import render_page, select_hosts, shown_backends
 from ingress_ctl.translation import translate
+from ingress_ctl.web.observing import build_overview, dataplane, host_views
+from ingress_ctl.web.page import render_page, select_hosts, shown_backends
 
 INGRESSES = 10_000
 ENDPOINTS = 3

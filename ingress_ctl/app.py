@@ -37,13 +37,13 @@ from ingress_ctl.logs import configure_logging
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
-from ingress_ctl.observing import Observer
-from ingress_ctl.serving import start_listeners
 from ingress_ctl.sources.files import watch_manifests
 from ingress_ctl.sources.informers import SERVICES, Informer, informers
 from ingress_ctl.state_dir import UnsafeStateDir, prepare_state_dir
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
+from ingress_ctl.web.observing import Observer
+from ingress_ctl.web.serving import start_listeners
 
 log = logging.getLogger(__name__)
 

@@ -349,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         return _migrate(args, settings)
     if args.command == "status":
-        from ingress_ctl.inspecting import status_command  # noqa: PLC0415
+        from ingress_ctl.web.inspecting import status_command  # noqa: PLC0415
 
         return status_command(url=args.url, output=args.output)
     import asyncio  # noqa: PLC0415 (`run` only)

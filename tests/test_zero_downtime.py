@@ -26,10 +26,10 @@ from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.objects import KubeObject, parse_object
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
-from ingress_ctl.observing import Observer
 from ingress_ctl.refreshing import Resolver
 from ingress_ctl.store import Store
 from ingress_ctl.syncing import Syncer
+from ingress_ctl.web.observing import Observer
 from tests.conftest import EchoBackends, free_port
 from tests.loadgen import LoadGenerator
 from tests.manifests import (

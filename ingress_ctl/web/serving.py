@@ -21,8 +21,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus, now
-from ingress_ctl.observing import Observer, dataplane
-from ingress_ctl.page import CONTENT_SECURITY_POLICY, render_page, select_hosts, shown_backends
+from ingress_ctl.web.observing import Observer, dataplane
+from ingress_ctl.web.page import CONTENT_SECURITY_POLICY, render_page, select_hosts, shown_backends
 
 Liveness = Callable[[], str | None]
 """Returns None while everything is alive, else what is not."""

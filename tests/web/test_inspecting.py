@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingress_ctl.inspecting import failing, print_status
+from ingress_ctl.web.inspecting import failing, print_status
 
 
 def document(*, ready: int = 1, reason: str = "bad", host: str = "a.test") -> dict[str, Any]:

@@ -11,7 +11,7 @@ from prometheus_client.core import Metric
 from ingress_ctl.haproxy.stats import parse_show_stat
 from ingress_ctl.model.routing import Backend, Routing, ServiceRef
 from ingress_ctl.model.state import ControllerStatus
-from ingress_ctl.observing import build_overview, haproxy_metrics
+from ingress_ctl.web.observing import build_overview, haproxy_metrics
 
 REPLY = "\n".join(
     [
@@ -85,7 +85,7 @@ def test_per_server_when_asked() -> None:
 
 def test_every_family_is_documented() -> None:
     """docs/metrics.md lists every haproxy_* family, the per-server ones included."""
-    documented = (Path(__file__).resolve().parent.parent / "docs/metrics.md").read_text()
+    documented = (Path(__file__).resolve().parents[2] / "docs/metrics.md").read_text()
     families = haproxy_metrics(parse_show_stat(REPLY), ROUTING, per_server=True)
     exposed = {
         f"{family.name}_total" if family.type == "counter" else family.name for family in families

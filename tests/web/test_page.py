@@ -36,7 +36,7 @@ from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import ObjectRef
 from ingress_ctl.model.state import StatusReport
 from ingress_ctl.model.verdicts import IngressReport
-from ingress_ctl.page import PAGE_SIZE, REFRESH_SCRIPT, render_page, select_hosts
+from ingress_ctl.web.page import PAGE_SIZE, REFRESH_SCRIPT, render_page, select_hosts
 
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 TAGS = frozenset(
@@ -318,7 +318,7 @@ def test_without_gateway_api_objects_the_page_says_nothing_of_them() -> None:
 
 
 def test_the_gateway_api_part_of_status_matches_its_schema() -> None:
-    schema_file = Path(__file__).resolve().parent.parent / "docs" / "status.schema.json"
+    schema_file = Path(__file__).resolve().parents[2] / "docs" / "status.schema.json"
     whole = json.loads(schema_file.read_text())
     schema = {"$defs": whole["$defs"], **whole["properties"]["gateway_api"]}
     document = report(gateway_api=gateway_statuses("x")).model_dump(mode="json")["gateway_api"]

@@ -9,7 +9,7 @@ from ipaddress import IPv4Address
 from ingress_ctl.metrics import Metrics
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.state import ControllerStatus
-from ingress_ctl.serving import start_listeners
+from ingress_ctl.web.serving import start_listeners
 from tests.conftest import free_port
 from tests.http import get
 
