@@ -74,3 +74,24 @@ def test_the_installed_wheel_is_the_package_not_the_checkout(
         cwd=tmp_path,
     )
     assert "haproxy.cfg.j2" in templates.stdout
+
+
+@pytest.mark.slow
+def test_the_installed_wheel_holds_every_file_of_the_package(
+    installed: Path, tmp_path: Path
+) -> None:
+    """Templates and other data files ship wherever they live in the package (the status
+    page's template too, not only HAProxy's)."""
+    found = _run(
+        installed / "python", "-c", "import ingress_ctl; print(ingress_ctl.__file__)", cwd=tmp_path
+    )
+    package = Path(found.stdout.strip()).parent
+    assert _files(package) == _files(ROOT / "ingress_ctl")
+
+
+def _files(package: Path) -> set[str]:
+    return {
+        str(path.relative_to(package))
+        for path in package.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
