@@ -11,13 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf
 
+from ingress_ctl.model import deferred
 from ingress_ctl.model.globals import GlobalConfig
 from ingress_ctl.model.policies import Policy
 from ingress_ctl.model.records import fast_init
+
+if TYPE_CHECKING:
+    from ingress_ctl.model.gateways import GatewayPort, Split
+
+    GatewayPorts: TypeAlias = tuple[GatewayPort, ...]
+    Splits: TypeAlias = tuple[Split, ...]
+else:  # checked without importing the Gateway API's model (see model/deferred.py)
+    GatewayPorts = deferred.tuple_of("ingress_ctl.model.gateways", "GatewayPort")
+    Splits = deferred.tuple_of("ingress_ctl.model.gateways", "Split")
 
 
 class Value(BaseModel):
@@ -223,16 +233,11 @@ class Routing(Value):
     tcp_services: tuple[TCPService, ...] = ()
     ca_bundles: tuple[CABundle, ...] = ()
     """The CA files that backends verify their pods against, sorted by file."""
-    gateway_ports: tuple[GatewayPort, ...] = ()
+    gateway_ports: GatewayPorts = ()
     """What Gateways serve, port by port (model/gateways.py), sorted by address and port."""
-    splits: tuple[Split, ...] = ()
+    splits: Splits = ()
     """Requests shared between backends by weight (Gateway API backendRefs), by name."""
 
     def backend(self, name: str) -> Backend:
         """The backend with this name (every name a route uses is present)."""
         return next(backend for backend in self.backends if backend.name == name)
-
-
-from ingress_ctl.model.gateways import GatewayPort, Split  # noqa: E402  (they build on Value)
-
-Routing.model_rebuild()

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from operator import attrgetter
 
 from ingress_ctl.annotations import https
-from ingress_ctl.model.conditions import GatewayStatuses
+from ingress_ctl.model.gateway_statuses import GatewayStatuses
 from ingress_ctl.model.globals import GlobalConfig
 from ingress_ctl.model.objects import ConfigMap, Ingress, IngressClass, Secret, Service
 from ingress_ctl.model.problems import Problem
