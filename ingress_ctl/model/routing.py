@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, InstanceOf
 from ingress_ctl.model import deferred
 from ingress_ctl.model.globals import GlobalConfig
 from ingress_ctl.model.policies import Policy
-from ingress_ctl.model.records import fast_init
+from ingress_ctl.model.records import ByClass, fast_init
 
 if TYPE_CHECKING:
     from ingress_ctl.model.gateways import GatewayPort, Split
@@ -46,7 +46,8 @@ status (model/conditions.py, model/gateways.py): a tenth of a model's memory."""
 # without a second validation. Translation makes them only from values it has already parsed
 # and checked (hosts and paths by model/matching.py, object fields by model/objects.py, flags
 # by model/settings.py), and mypy checks the type of every constructor call; pydantic still
-# serialises them (/status) and checks their type where a pydantic model holds them.
+# serialises them (/status) and checks their type where a pydantic model holds them (by class
+# alone where the field says `ByClass`, see model/records.py).
 
 
 class PathType(StrEnum):
@@ -185,7 +186,7 @@ class TLSName(Value):
     """Plain-HTTP requests for this host are redirected to HTTPS (308)."""
     hsts: str | None
     """The Strict-Transport-Security value sent on HTTPS responses; None sends none."""
-    source: ObjectRef
+    source: ByClass[ObjectRef]
 
 
 class PassthroughRoute(Value):
@@ -193,7 +194,7 @@ class PassthroughRoute(Value):
 
     name: str
     backend: str
-    source: ObjectRef
+    source: ByClass[ObjectRef]
 
 
 class TCPService(Value):
@@ -218,11 +219,11 @@ class CABundle(Value):
 class Routing(Value):
     """Everything HAProxy serves: HTTP routing, TLS, passthrough, TCP services, and their backends."""
 
-    hosts: tuple[VirtualHost, ...] = ()
+    hosts: ByClass[tuple[VirtualHost, ...]] = ()
     default_backend: str
     default_source: str
     """Why this default: `Ingress ns/name`, `--default-backend-service`, or `built-in 404`."""
-    backends: tuple[Backend, ...] = ()
+    backends: ByClass[tuple[Backend, ...]] = ()
     config: GlobalConfig = GlobalConfig()
     default_certificate: Certificate | None = None
     """Served to clients whose SNI name has no certificate of its own; None: no HTTPS at all."""
