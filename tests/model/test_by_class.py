@@ -54,7 +54,7 @@ def test_the_models_hold_the_records_they_are_given() -> None:
     assert name.source is REF
     assert PassthroughRoute(name="a.example", backend="pt", source=REF).source is REF
     routing = Routing(default_backend="be", default_source="test", hosts=[], backends=[])
-    assert routing.hosts == routing.backends == ()
+    assert (routing.hosts, routing.backends) == ((), ())
     with pytest.raises(ValidationError):
         TLSName(
             name="a", certificate=None, redirect=False, hsts=None, source={"kind": "x", "name": "y"}
