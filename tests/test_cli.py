@@ -403,8 +403,16 @@ def test_render_makes_a_key_only_for_the_files_it_writes(tmp_path: Path) -> None
     assert "cryptography" in written
 
 
-GATEWAY_API_CODE = {"ingress_ctl.model.gateway_objects", "ingress_ctl.translation.gateway.gateways"}
-"""The Gateway API's views and translation: built only for manifests that hold its objects."""
+GATEWAY_API_CODE = {
+    "ingress_ctl.model.gateway_objects",
+    "ingress_ctl.model.gateways",
+    "ingress_ctl.model.conditions",
+    "ingress_ctl.translation.gateway.gateways",
+    "ingress_ctl.haproxy.gateway_tables",
+    "ingress_ctl.haproxy.gateway_frontends",
+}
+"""The Gateway API's views, translation, model (ports, splits, status records) and rendering:
+built only for manifests that hold its objects."""
 
 
 def test_render_loads_the_gateway_api_code_only_for_gateway_api_objects(tmp_path: Path) -> None:

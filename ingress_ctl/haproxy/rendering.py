@@ -16,20 +16,22 @@ section's name, which the map values name too.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from http import HTTPStatus
 from itertools import chain, repeat
+from typing import TYPE_CHECKING
 
-from ingress_ctl.haproxy import escaping, gateway_tables, naming, templating
-from ingress_ctl.haproxy.gateway_tables import PortTable, Step
+from ingress_ctl.haproxy import escaping, naming, templating
 from ingress_ctl.haproxy.slots import Layout, Slot, assign_slots
 from ingress_ctl.haproxy.spares import Pool, assign_pool
-from ingress_ctl.model.gateways import ClientValidation, GatewayPort, ListenerProtocol, ValueMatch
 from ingress_ctl.model.matching import ANY_HOST, build_table, prefix_base, route_entries
 from ingress_ctl.model.policies import CANARY_COOKIE, GatewayRedirect, Policy
 from ingress_ctl.model.routing import Routing, TLSName
 from ingress_ctl.model.settings import Settings
+
+if TYPE_CHECKING:
+    from ingress_ctl.haproxy.gateway_frontends import GatewayRendering
 
 TEMPLATES = templating.TEMPLATES
 """The templates' directory (package data)."""
@@ -75,8 +77,7 @@ def render_state(
     policies, policy_lines = _policy_blocks(routing, pool)
     bind_host = str(settings.bind_address)
     sections = pool.names()
-    tables = gateway_tables.http_tables(routing)
-    gateway = _gateway_frontends(routing, tables, sections, bind_host)
+    gateway, gateway_maps, split_slots = _gateways(routing, sections, bind_host)
     config = templating.render(
         "haproxy.cfg.j2",
         escaping.config_word,
@@ -102,11 +103,11 @@ def render_state(
         host_header=HOST_HEADER,
         handshake_timeout=duration(routing.config.tls_handshake_timeout or 5_000),
         gateway=gateway,
-        split_slots=gateway_tables.split_slots(routing.splits) if routing.splits else 0,
+        split_slots=split_slots,
         status_text=_status_text,
     )
     maps = _maps(routing, sections)
-    maps.update(_gateway_maps(routing, tables, sections))
+    maps.update(gateway_maps)
     lines = crt_list(routing)
     certificates = {certificate.file: certificate.pem for certificate in routing.certificates}
     files = {naming.CONFIG_FILE: config}
@@ -132,6 +133,16 @@ def render_state(
         gateway_crt_lists=gateway_crt_lists,
         certificates=certificates,
     )
+
+
+def _gateways(routing: Routing, sections: dict[str, str], bind_host: str) -> GatewayRendering:
+    """The Gateway ports' frontends and maps; their module (and the Gateway API's model and
+    tables) is imported only for a routing that has Gateway ports or splits."""
+    if not (routing.gateway_ports or routing.splits):
+        return [], {}, 0
+    from ingress_ctl.haproxy.gateway_frontends import render_gateways  # noqa: PLC0415
+
+    return render_gateways(routing, sections, bind_host)
 
 
 def _servers(routing: Routing, layout: Layout) -> dict[str, escaping.Escaped]:
@@ -258,200 +269,6 @@ def _maps(routing: Routing, sections: dict[str, str]) -> dict[str, dict[str, str
         maps[naming.TRUSTED_PROXIES_MAP] = {str(network): "trusted" for network in cidrs}
     if routing.passthrough:
         maps[naming.PASSTHROUGH_MAP] = _passthrough(routing)
-    return maps
-
-
-@dataclass(frozen=True)
-class _Condition:
-    """A header or query condition: the fetch word (name escaped) and the value it must equal."""
-
-    fetch: str
-    value: str
-
-
-@dataclass(frozen=True)
-class _GatewayStep:
-    id: str
-    """`<chain id>_<index>`: marks the step while its conditions are checked."""
-    backend: str
-    method: str | None
-    conditions: tuple[_Condition, ...]
-    """Header conditions, then query conditions."""
-
-
-@dataclass(frozen=True)
-class _GatewayChain:
-    id: str
-    steps: tuple[_GatewayStep, ...]
-
-
-@dataclass(frozen=True)
-class _ListenerHost:
-    """How the template tells whether a name (SNI or Host) is a listener's: `exact` (equal),
-    `suffix` (ends with `value`, a wildcard listener) or `any` (a listener without hostname)."""
-
-    index: int
-    how: str
-    value: str
-
-
-def _listener_hosts(port: GatewayPort) -> tuple[_ListenerHost, ...]:
-    """The listener hostnames of an HTTPS port, most specific first, numbered."""
-    return tuple(
-        _ListenerHost(
-            index,
-            "any" if not host else "suffix" if host.startswith("*.") else "exact",
-            host[1:] if host.startswith("*.") else host,
-        )
-        for index, host in enumerate(port.listener_hosts)
-    )
-
-
-@dataclass(frozen=True)
-class _GatewayFrontend:
-    """What the template prints for one Gateway port."""
-
-    frontend: str
-    bind: str
-    tcp: bool
-    tls: bool
-    crt_lines: tuple[tuple[str, ...], ...]
-    listeners: tuple[_ListenerHost, ...] = ()
-    """HTTPS with listeners of several hostnames: SNI and Host must choose the same one."""
-    client_validation: ClientValidation | None = None
-    """HTTPS: the CA bundle client certificates are checked against, and whether optional."""
-    terminated: bool = False
-    """A TLS port's terminating frontend: decrypts, then routes by the handshake's SNI."""
-    to_terminating: tuple[str, str] | None = None
-    """A TLS port with Terminate listeners: the backend (and UNIX socket) through which it
-    hands their streams to its terminating frontend."""
-    depth: int = 0
-    exact: tuple[_GatewayChain, ...] = ()
-    wildcard: tuple[_GatewayChain, ...] = ()
-    any: tuple[_GatewayChain, ...] = ()
-
-    @property
-    def crt_list(self) -> str | None:
-        return naming.gateway_crt_list(self.frontend) if self.crt_lines else None
-
-
-def _gateway_frontends(
-    routing: Routing, tables: list[PortTable], sections: dict[str, str], bind_host: str
-) -> list[_GatewayFrontend]:
-    by_frontend = {table.frontend: table for table in tables}
-    found = []
-    for port in routing.gateway_ports:
-        frontend = naming.gateway_frontend_name(port.address, port.port)
-        bind = naming.server_address(port.address or bind_host, port.port)
-        tcp = port.protocol in (ListenerProtocol.TLS, ListenerProtocol.TCP)
-        tls = port.protocol is ListenerProtocol.TLS
-        view = _GatewayFrontend(
-            frontend=frontend,
-            bind=bind,
-            tcp=tcp,
-            tls=tls,
-            crt_lines=() if tls else _gateway_crt_lines(port),
-            listeners=_listener_hosts(port),
-            client_validation=port.client_validation,
-        )
-        if tls and port.certificates:
-            found.extend(_terminating(view, port))
-            continue
-        table = by_frontend.get(frontend)
-        if table is not None:
-            chains = {
-                level: tuple(_chain(chain.id, chain.steps, sections) for chain in found_chains)
-                for level, found_chains in table.chains.items()
-            }
-            view = replace(
-                view,
-                depth=table.depth,
-                exact=chains[gateway_tables.Level.EXACT],
-                wildcard=chains[gateway_tables.Level.WILDCARD],
-                any=chains[gateway_tables.Level.ANY],
-            )
-        found.append(view)
-    return found
-
-
-def _terminating(view: _GatewayFrontend, port: GatewayPort) -> list[_GatewayFrontend]:
-    """A TLS port with Terminate listeners: its frontend, which hands their SNI names to a
-    backend whose server is the UNIX socket of a second frontend that decrypts them."""
-    socket = naming.gateway_terminating_socket(view.frontend)
-    backend = naming.gateway_terminating_backend(view.frontend)
-    inner = _GatewayFrontend(
-        frontend=naming.gateway_terminating_frontend(view.frontend),
-        bind=f"unix@{socket}",
-        tcp=True,
-        tls=True,
-        crt_lines=_gateway_crt_lines(port),
-        terminated=True,
-    )
-    return [replace(view, to_terminating=(backend, socket)), inner]
-
-
-def _chain(chain: str, steps: tuple[Step, ...], sections: dict[str, str]) -> _GatewayChain:
-    return _GatewayChain(
-        chain,
-        tuple(
-            _GatewayStep(
-                id=f"{chain}_{index}",
-                backend=sections.get(step.backend, step.backend),
-                method=step.method,
-                conditions=_conditions("req.fhdr", step.headers) + _conditions("urlp", step.query),
-            )
-            for index, step in enumerate(steps, 1)
-        ),
-    )
-
-
-def _conditions(fetch: str, matches: tuple[ValueMatch, ...]) -> tuple[_Condition, ...]:
-    return tuple(
-        _Condition(f"{fetch}({escaping.sample_argument(match.name)})", match.value)
-        for match in matches
-    )
-
-
-def _gateway_crt_lines(port: GatewayPort) -> tuple[tuple[str, ...], ...]:
-    """The crt-list of an HTTPS port: a line per certificate file with its SNI names, the
-    first (the default certificate) first; a line without names indexes the certificate's
-    own names, except the default's (`!*`)."""
-    hosts: dict[str, list[str]] = {}
-    for certificate in port.certificates:
-        names = hosts.setdefault(certificate.file, [])
-        if certificate.host and certificate.host not in names:
-            names.append(certificate.host)
-    lines = [(file, *names) for file, names in hosts.items()]
-    if lines and len(lines[0]) == 1:
-        lines[0] = (lines[0][0], "!*")
-    return tuple(lines)
-
-
-def _gateway_maps(
-    routing: Routing, tables: list[PortTable], sections: dict[str, str]
-) -> dict[str, dict[str, str]]:
-    """The Gateway maps the configuration reads, and only those (a map comes or goes with a
-    change of haproxy.cfg: see `_maps`)."""
-    maps: dict[str, dict[str, str]] = {}
-    streams = [
-        p
-        for p in routing.gateway_ports
-        if p.protocol in (ListenerProtocol.TLS, ListenerProtocol.TCP)
-    ]
-    if tables:
-        maps[naming.GATEWAY_ROUTES_MAP] = gateway_tables.route_map(tables, sections)
-    if any(table.depth for table in tables) or any(
-        p.protocol is ListenerProtocol.TLS for p in routing.gateway_ports
-    ):
-        maps[naming.GATEWAY_HOSTS_MAP] = gateway_tables.hosts_map(tables, routing.gateway_ports)
-    if any(table.depth > 1 for table in tables):
-        maps[naming.GATEWAY_PARENTS_MAP] = gateway_tables.parents_map(tables)
-    if streams:
-        maps[naming.GATEWAY_STREAMS_MAP] = gateway_tables.streams_map(
-            routing.gateway_ports, sections
-        )
-    if routing.splits:
-        maps[naming.GATEWAY_SPLITS_MAP] = gateway_tables.splits_map(routing.splits, sections)
     return maps
 
 

@@ -2,7 +2,8 @@
 
 Values only: the status writer (`kube/`) adds what the API needs besides
 (lastTransitionTime, kept while a condition does not change; the route parents'
-controllerName) and writes only what differs.
+controllerName) and writes only what differs. `GatewayStatuses`, the value that holds
+them all, is in model/gateway_statuses.py (and named here too, for its readers).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Literal
 
 from pydantic.dataclasses import dataclass
 
-from ingress_ctl.model.routing import RECORD, Value
+from ingress_ctl.model.gateway_statuses import GatewayStatuses as GatewayStatuses  # noqa: PLC0414 (re-export)
+from ingress_ctl.model.routing import RECORD
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -112,13 +114,3 @@ class PolicyStatus:
     namespace: str
     name: str
     ancestors: tuple[PolicyAncestor, ...]
-
-
-class GatewayStatuses(Value):
-    """The status of every Gateway API object we own, as the suite and users read it."""
-
-    classes: tuple[GatewayClassStatus, ...] = ()
-    gateways: tuple[GatewayStatus, ...] = ()
-    listener_sets: tuple[ListenerSetStatus, ...] = ()
-    routes: tuple[RouteStatus, ...] = ()
-    policies: tuple[PolicyStatus, ...] = ()

@@ -7,13 +7,23 @@ counts: `fast_init` replaces the dataclass's `__init__` with one that stores eac
 through its slot's descriptor, where the dataclass's own calls `object.__setattr__` for each
 field (to get past the frozen `__setattr__`) and costs twice as much. Fields, defaults,
 errors, equality, hashing and frozen instances stay the dataclass's own.
+
+A pydantic model that holds records declares the field `ByClass[...]` (a record, or a tuple of
+them): pydantic then checks that each value is an instance of the record's class, as it does
+for records with its own schema of a dataclass (instances are taken as they are, a list
+becomes a tuple), but without generating that schema of every field of the record and of the
+records it holds, which pydantic redoes for every model that holds a stdlib dataclass (a
+tenth of building the routing model). Values of other types are refused, dicts included.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
+
+from pydantic import GetCoreSchemaHandler, GetPydanticSchema
+from pydantic_core import core_schema
 
 T = TypeVar("T")
 
@@ -49,3 +59,16 @@ def fast_init(cls: type[T]) -> type[T]:
     init.__annotations__ = original.__annotations__
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
+
+
+def _by_class(source: Any, _handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    """The schema of a record, or of a `tuple[Record, ...]`: an instance of its class (each)."""
+    if get_origin(source) is tuple:
+        return core_schema.tuple_variable_schema(
+            core_schema.is_instance_schema(get_args(source)[0])
+        )
+    return core_schema.is_instance_schema(source)
+
+
+ByClass = Annotated[T, GetPydanticSchema(_by_class)]
+"""A field of a pydantic model holding a record (or a tuple of records): checked by class."""

@@ -11,13 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf
 
+from ingress_ctl.model import deferred
 from ingress_ctl.model.globals import GlobalConfig
 from ingress_ctl.model.policies import Policy
-from ingress_ctl.model.records import fast_init
+from ingress_ctl.model.records import ByClass, fast_init
+
+if TYPE_CHECKING:
+    from ingress_ctl.model.gateways import GatewayPort, Split
+
+    GatewayPorts: TypeAlias = tuple[GatewayPort, ...]
+    Splits: TypeAlias = tuple[Split, ...]
+else:  # checked without importing the Gateway API's model (see model/deferred.py)
+    GatewayPorts = deferred.tuple_of("ingress_ctl.model.gateways", "GatewayPort")
+    Splits = deferred.tuple_of("ingress_ctl.model.gateways", "Split")
 
 
 class Value(BaseModel):
@@ -36,7 +46,8 @@ status (model/conditions.py, model/gateways.py): a tenth of a model's memory."""
 # without a second validation. Translation makes them only from values it has already parsed
 # and checked (hosts and paths by model/matching.py, object fields by model/objects.py, flags
 # by model/settings.py), and mypy checks the type of every constructor call; pydantic still
-# serialises them (/status) and checks their type where a pydantic model holds them.
+# serialises them (/status) and checks their type where a pydantic model holds them (by class
+# alone where the field says `ByClass`, see model/records.py).
 
 
 class PathType(StrEnum):
@@ -175,7 +186,7 @@ class TLSName(Value):
     """Plain-HTTP requests for this host are redirected to HTTPS (308)."""
     hsts: str | None
     """The Strict-Transport-Security value sent on HTTPS responses; None sends none."""
-    source: ObjectRef
+    source: ByClass[ObjectRef]
 
 
 class PassthroughRoute(Value):
@@ -183,7 +194,7 @@ class PassthroughRoute(Value):
 
     name: str
     backend: str
-    source: ObjectRef
+    source: ByClass[ObjectRef]
 
 
 class TCPService(Value):
@@ -208,11 +219,11 @@ class CABundle(Value):
 class Routing(Value):
     """Everything HAProxy serves: HTTP routing, TLS, passthrough, TCP services, and their backends."""
 
-    hosts: tuple[VirtualHost, ...] = ()
+    hosts: ByClass[tuple[VirtualHost, ...]] = ()
     default_backend: str
     default_source: str
     """Why this default: `Ingress ns/name`, `--default-backend-service`, or `built-in 404`."""
-    backends: tuple[Backend, ...] = ()
+    backends: ByClass[tuple[Backend, ...]] = ()
     config: GlobalConfig = GlobalConfig()
     default_certificate: Certificate | None = None
     """Served to clients whose SNI name has no certificate of its own; None: no HTTPS at all."""
@@ -223,16 +234,11 @@ class Routing(Value):
     tcp_services: tuple[TCPService, ...] = ()
     ca_bundles: tuple[CABundle, ...] = ()
     """The CA files that backends verify their pods against, sorted by file."""
-    gateway_ports: tuple[GatewayPort, ...] = ()
+    gateway_ports: GatewayPorts = ()
     """What Gateways serve, port by port (model/gateways.py), sorted by address and port."""
-    splits: tuple[Split, ...] = ()
+    splits: Splits = ()
     """Requests shared between backends by weight (Gateway API backendRefs), by name."""
 
     def backend(self, name: str) -> Backend:
         """The backend with this name (every name a route uses is present)."""
         return next(backend for backend in self.backends if backend.name == name)
-
-
-from ingress_ctl.model.gateways import GatewayPort, Split  # noqa: E402  (they build on Value)
-
-Routing.model_rebuild()

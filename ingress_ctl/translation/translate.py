@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from operator import attrgetter
 
 from ingress_ctl.annotations import https
-from ingress_ctl.model.conditions import GatewayStatuses
+from ingress_ctl.model.gateway_statuses import GatewayStatuses
 from ingress_ctl.model.globals import GlobalConfig
 from ingress_ctl.model.objects import ConfigMap, Ingress, IngressClass, Secret, Service
 from ingress_ctl.model.problems import Problem
+from ingress_ctl.model.records import ByClass
 from ingress_ctl.model.routing import (
     Backend,
     CABundle,
@@ -61,8 +62,8 @@ class Translation(Value):
     """The routing model, every problem found, and a report per Ingress."""
 
     routing: Routing
-    problems: tuple[Problem, ...]
-    ingresses: tuple[IngressReport, ...]
+    problems: ByClass[tuple[Problem, ...]]
+    ingresses: ByClass[tuple[IngressReport, ...]]
     gateway: GatewayStatuses = GatewayStatuses()
     """The status of the Gateway API objects we own (written by the leader)."""
 

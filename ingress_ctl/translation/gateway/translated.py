@@ -2,16 +2,19 @@
 
 Apart from `gateways` (which makes it) so that `translate` can name the empty
 result of a snapshot without a GatewayClass without importing the Gateway API's
-translation and views (`render` of Ingress-only manifests never loads them).
+translation, views and model (`render` of Ingress-only manifests never loads them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ingress_ctl.model.conditions import GatewayStatuses
-from ingress_ctl.model.gateways import GatewayPort, Split
-from ingress_ctl.model.routing import CABundle
+from ingress_ctl.model.gateway_statuses import GatewayStatuses
+
+if TYPE_CHECKING:
+    from ingress_ctl.model.gateways import GatewayPort, Split
+    from ingress_ctl.model.routing import CABundle
 
 
 @dataclass(frozen=True)
