@@ -28,6 +28,7 @@ from ingress_ctl.model.objects import (
 from ingress_ctl.model.routing import Backend, ProxyProtocol, Server, ServiceRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import NamespacedName, Resolved, Snapshot
+from ingress_ctl.translation.makers import new_backend
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 _SERVICE_DNS = re.compile(r"^(?:[a-z0-9-]+\.)+(?P<namespace>[a-z0-9-]+)\.(?:svc|pod)(?:\..*)?$")
@@ -149,7 +150,9 @@ def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None, int
     except BackendError as error:
         return Backend(name=name, service=ref), str(error), 0
     proxy = index.send_proxy.get((ref.namespace, ref.name))
-    backend = Backend(name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy)
+    backend = new_backend(
+        name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy
+    )
     return backend, None, total
 
 

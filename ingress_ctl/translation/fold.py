@@ -25,6 +25,7 @@ from ingress_ctl.model.routing import (
     ServiceRef,
 )
 from ingress_ctl.translation.backends import Index, resolve_backend
+from ingress_ctl.translation.makers import new_problem, new_service_ref
 from ingress_ctl.translation.route_policies import NOTHING
 
 
@@ -58,7 +59,9 @@ class Fold:
     def problem(
         self, source: ObjectRef, where: str, reason: str, severity: Severity = "error"
     ) -> None:
-        self.problems.append(Problem(source=source, field=where, reason=reason, severity=severity))
+        self.problems.append(
+            new_problem(source=source, field=where, reason=reason, severity=severity)
+        )
 
     def backend(
         self,
@@ -86,7 +89,7 @@ class Fold:
         key = (source.namespace, target.name, port, passthrough, own)
         made = self.made.get(key)
         if made is None:
-            service = ServiceRef(namespace=source.namespace, name=target.name, port=port)
+            service = new_service_ref(namespace=source.namespace, name=target.name, port=port)
             tcp = naming.passthrough_backend_name(service) if passthrough else None
             made = self.made[key] = self.service_backend(service, tcp_name=tcp, policy=key[4])
         backend, missing = made

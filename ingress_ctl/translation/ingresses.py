@@ -18,6 +18,7 @@ from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import Backend, ObjectRef, PathType, Route, VirtualHost
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation.fold import Fold, HostState
+from ingress_ctl.translation.makers import new_route, new_virtual_host
 from ingress_ctl.translation.route_policies import RoutePolicies
 
 BUILTIN_404 = Backend(name=naming.NOT_FOUND_BACKEND, status=404)
@@ -84,7 +85,9 @@ def route_of(
     backend = fold.backend(source, f"{where}.backend", path.backend, policy=policy)
     if backend is None:
         return None
-    return Route(host=host, path=value, path_type=kind, backend=backend, source=source, rule=where)
+    return new_route(
+        host=host, path=value, path_type=kind, backend=backend, source=source, rule=where
+    )
 
 
 def route_key(route: Route) -> tuple[PathType, str]:
@@ -94,7 +97,8 @@ def route_key(route: Route) -> tuple[PathType, str]:
 
 
 def _claim_route(fold: Fold, vhost: HostState, route: Route) -> bool:
-    key = route_key(route)
+    path = route.path if route.path_type is PathType.EXACT else route.path.rstrip("/") or "/"
+    key = (route.path_type, path)
     owner = vhost.routes.get(key)
     if owner is not None:
         fold.problem(
@@ -142,7 +146,7 @@ _ROUTE_ORDER = attrgetter("path", "path_type")
 def virtual_hosts(fold: Fold) -> tuple[VirtualHost, ...]:
     """The folded hosts, frozen and sorted."""
     return tuple(
-        VirtualHost(
+        new_virtual_host(
             host=host,
             routes=tuple(sorted(state.routes.values(), key=_ROUTE_ORDER)),
             default_backend=state.default_backend,

@@ -187,11 +187,15 @@ def ingress_annotations(
     nginx: bool,
 ) -> IngressAnnotations:
     """Read an Ingress's annotations once: its route policies, canary settings and problems."""
-    found, issues = reading.gather(ingress.metadata.annotations, "Ingress", nginx_compat=nginx)
-    # Backend keys are read with each Service's (`RoutePolicies._backend`).
-    request, read = reading.read(found, reading.ingress_request)
+    annotations = ingress.metadata.annotations
+    if annotations:
+        found, issues = reading.gather(annotations, "Ingress", nginx_compat=nginx)
+        # Backend keys are read with each Service's (`RoutePolicies._backend`).
+        request, read = reading.read(found, reading.ingress_request)
+        found_problems = problems(source, issues + read)
+    else:
+        found, request, found_problems = {}, reading.NOTHING_INGRESS, []
     route = request.route.policy
-    found_problems = problems(source, issues + read)
     if request.route.auth is not None:
         users, reasons = _users(request.route.auth, source.namespace, secrets)
         realm = request.route.auth.realm

@@ -44,6 +44,7 @@ from ingress_ctl.translation.ingresses import (
     controller_default,
     virtual_hosts,
 )
+from ingress_ctl.translation.makers import new_backend_report, new_ingress_report, new_object_ref
 from ingress_ctl.translation.options import IngressOptions, ingress_options
 from ingress_ctl.translation.ownership import ownership
 from ingress_ctl.translation.passthrough import add_passthrough
@@ -145,10 +146,10 @@ def _owned(
     owned: list[Owned] = []
     for ingress in _oldest_first(snapshot):
         meta = ingress.metadata
-        source = ObjectRef(kind="Ingress", namespace=meta.namespace, name=meta.name)
+        source = new_object_ref(kind="Ingress", namespace=meta.namespace, name=meta.name)
         reason = ownership(ingress, classes=classes, settings=settings)
         if reason is not None:
-            ignored.append(IngressReport(source=source, state="ignored", reason=reason))
+            ignored.append(new_ingress_report(source=source, state="ignored", reason=reason))
             continue
         annotations = ingress_annotations(
             ingress,
@@ -191,7 +192,7 @@ def fold_ingress(
         for backend in backends
         if not backend.ready
     ]
-    return IngressReport(
+    return new_ingress_report(
         source=source,
         state="serving",
         routes=tuple(served),
@@ -211,7 +212,7 @@ def _backend_reports(fold: Fold, source: ObjectRef) -> tuple[BackendReport, ...]
             continue
         ref = backend.service
         found.append(
-            BackendReport(
+            new_backend_report(
                 name=name,
                 service=f"{ref.namespace}/{ref.name}:{ref.port}" if ref else "",
                 ready=len(backend.servers),
