@@ -55,6 +55,9 @@ class Fold:
     several paths (every path of an Ingress, often), each the same for its key."""
     uses: dict[ObjectRef, dict[str, str | None]] = field(default_factory=dict)
     """The backends each object sends to, and why one has no server (None: it has some)."""
+    places: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
+    """Where the paths of an Ingress rule stand, by rule and number of paths (see
+    `ingresses.rule_hosts`): the same few for every Ingress."""
 
     def problem(
         self, source: ObjectRef, where: str, reason: str, severity: Severity = "error"

@@ -55,14 +55,25 @@ def rule_hosts(
     """Each rule's host ("" for none) with its paths and where they stand; a rule whose host
     does not parse is reported and skipped."""
     for i, rule in enumerate(ingress.spec.rules):
-        where = f"spec.rules[{i}]"
         try:
             host = parse_host(rule.host) if rule.host else ""
         except ValueError as error:
-            fold.problem(source, f"{where}.host", f"{error}; rule ignored")
+            fold.problem(source, f"spec.rules[{i}].host", f"{error}; rule ignored")
             continue
         paths = rule.http.paths if rule.http else ()
-        yield host, [(f"{where}.http.paths[{j}]", path) for j, path in enumerate(paths)]
+        yield host, list(zip(_path_places(fold, i, len(paths)), paths))
+
+
+def _path_places(fold: Fold, rule: int, count: int) -> tuple[str, ...]:
+    """Where the paths of a rule stand (`spec.rules[i].http.paths[j]`): the same few for
+    every Ingress, made once per translation."""
+    key = (rule, count)
+    found = fold.places.get(key)
+    if found is None:
+        found = fold.places[key] = tuple(
+            f"spec.rules[{rule}].http.paths[{j}]" for j in range(count)
+        )
+    return found
 
 
 def route_of(
