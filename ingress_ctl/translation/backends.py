@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import repeat
-from operator import attrgetter
+from itertools import islice, repeat
+from operator import attrgetter, eq
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.matching import parse_host
@@ -232,12 +232,14 @@ def _sorted_servers(found: Addresses) -> tuple[Server, ...]:
     """The servers of these addresses, each (address, port) once, sorted by (address, port,
     weight). The addresses of a single entry (almost every Service: one slice) are sorted as
     strings, the port added as each Server is made: the same order, without a triple to
-    make, hash and compare per endpoint (100,000 a pass at scale)."""
+    make, hash and compare per endpoint (100,000 a pass at scale); and, sorted, they are
+    each once unless two neighbours are equal (no set to hash them into)."""
     if len(found) == 1:
         [(port, addresses)] = found
-        triples: Iterable[tuple[str, int, int]] = zip(
-            sorted(set(addresses)), repeat(port), repeat(_WEIGHT)
-        )
+        ordered = sorted(addresses)
+        if any(map(eq, ordered, islice(ordered, 1, None))):  # an address twice (rare): once
+            ordered = sorted(set(ordered))
+        triples: Iterable[tuple[str, int, int]] = zip(ordered, repeat(port), repeat(_WEIGHT))
     else:
         triples = sorted(
             {(address, port, _WEIGHT) for port, addresses in found for address in addresses}

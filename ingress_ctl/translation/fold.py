@@ -116,7 +116,7 @@ class Fold:
         backend, missing = resolve_backend(service, index=self.index)
         if tcp_name is not None:
             backend = replace(backend, name=tcp_name, mode=Mode.TCP)
-        elif (policy := _own(policy)) is not None:
+        elif policy is not None and (policy := _own(policy)) is not None:
             name = naming.policy_backend_name(service, policy)
             backend = replace(backend, name=name, policy=policy)
         self.backends[backend.name] = backend

@@ -61,7 +61,7 @@ def rule_hosts(
             fold.problem(source, f"spec.rules[{i}].host", f"{error}; rule ignored")
             continue
         paths = rule.http.paths if rule.http else ()
-        yield host, list(zip(_path_places(fold, i, len(paths)), paths))
+        yield host, list(zip(_path_places(fold, i, len(paths)), paths, strict=True))
 
 
 def _path_places(fold: Fold, rule: int, count: int) -> tuple[str, ...]:
