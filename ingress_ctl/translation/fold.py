@@ -55,6 +55,9 @@ class Fold:
     several paths (every path of an Ingress, often), each the same for its key."""
     uses: dict[ObjectRef, dict[str, str | None]] = field(default_factory=dict)
     """The backends each object sends to, and why one has no server (None: it has some)."""
+    _last_source: ObjectRef | None = field(default=None, init=False, repr=False)
+    _last_uses: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
+    """`uses_of` the last object asked for."""
     places: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
     """Where the paths of an Ingress rule stand, by rule and number of paths (see
     `ingresses.rule_hosts`): the same few for every Ingress."""
@@ -98,14 +101,19 @@ class Fold:
         backend, missing = made
         name = backend.name
         self.backends[name] = backend  # a canary may have taken it out since
-        uses = self.uses.get(source)
-        if uses is None:
-            uses = self.uses[source] = {}
-        uses[name] = missing
+        self.uses_of(source)[name] = missing
         if missing is not None:
             answer = "connections are closed" if passthrough else "requests answer 503"
             self.problem(source, f"{where}.service", f"{missing}; {answer}")
         return name
+
+    def uses_of(self, source: ObjectRef) -> dict[str, str | None]:
+        """The backends `source` sends to (in `uses`, made empty). Those of the last object
+        asked for are at hand: each path of an Ingress asks in turn, then its report, and a
+        reference is hashed by a Python call."""
+        if source is not self._last_source:
+            self._last_source, self._last_uses = source, self.uses.setdefault(source, {})
+        return self._last_uses
 
     def service_backend(
         self, service: ServiceRef, *, tcp_name: str | None = None, policy: Policy | None = None

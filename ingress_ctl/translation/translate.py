@@ -186,41 +186,41 @@ def fold_ingress(
         served = add_http(fold, ingress, source, annotations.policies)
         served += tls.add_ingress(fold, ingress, source, options)
     fold.problems.extend(annotations.policies.finish())
-    backends = _backend_reports(fold, source)
-    not_serving = [
-        f"{backend.name}: {backend.reason or 'no ready endpoint'}"
-        for backend in backends
-        if not backend.ready
-    ]
+    backends, not_serving = _backend_reports(fold, source)
     return new_ingress_report(
         source=source,
         state="serving",
         routes=tuple(served),
         problems=tuple(fold.problems[before:]),
         backends=backends,
-        not_serving="; ".join(not_serving),
+        not_serving=not_serving,
     )
 
 
-def _backend_reports(fold: Fold, source: ObjectRef) -> tuple[BackendReport, ...]:
+def _backend_reports(fold: Fold, source: ObjectRef) -> tuple[tuple[BackendReport, ...], str]:
     """The backends an Ingress sends to, with their server and endpoint counts (a canary's
-    may have been merged into its main Ingress's backend already: not listed)."""
+    may have been merged into its main Ingress's backend already: not listed); and those
+    without a server, with why ("" when each has one)."""
     found = []
-    for name, missing in sorted(fold.uses.get(source, {}).items()):
+    not_serving = []
+    for name, missing in sorted(fold.uses_of(source).items()):
         backend = fold.backends.get(name)
         if backend is None:
             continue
         ref = backend.service
+        ready = len(backend.servers)
         found.append(
             new_backend_report(
                 name=name,
                 service=f"{ref.namespace}/{ref.name}:{ref.port}" if ref else "",
-                ready=len(backend.servers),
+                ready=ready,
                 total=endpoint_total(ref, index=fold.index) if ref else 0,
                 reason=missing or "",
             )
         )
-    return tuple(found)
+        if not ready:
+            not_serving.append(f"{name}: {missing or 'no ready endpoint'}")
+    return tuple(found), "; ".join(not_serving)
 
 
 def read_config(fold: Fold, snapshot: Snapshot, settings: Settings) -> GlobalConfig:
