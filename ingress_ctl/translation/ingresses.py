@@ -35,6 +35,7 @@ def add_http(fold: Fold, ingress: Ingress, source: ObjectRef, policies: RoutePol
         if default is not None and not ingress.spec.rules:
             _claim_global_default(fold, source, default)
     served = []
+    reached: Reached = {}
     for host, rule_paths in rule_hosts(fold, ingress, source):
         vhost = fold.hosts.get(host)
         if vhost is None:
@@ -43,7 +44,7 @@ def add_http(fold: Fold, ingress: Ingress, source: ObjectRef, policies: RoutePol
             _claim_host_default(fold, vhost, host, source, default)
         shown = host or "*"
         for where, path in rule_paths:
-            route = route_of(fold, source, host, where, path, policies)
+            route = route_of(fold, source, host, where, path, policies, reached)
             if route is not None and _claim_route(fold, vhost, route):
                 served.append(f"{shown}{route.path} ({route.path_type}) -> {route.backend}")
     return served
@@ -76,6 +77,12 @@ def _path_places(fold: Fold, rule: int, count: int) -> tuple[str, ...]:
     return found
 
 
+Reached = dict[tuple[str, int | str | None], str]
+"""The backends with a server that an Ingress's paths without a policy reached, by Service
+name and port: most Ingresses send each path to one Service, which `RoutePolicies.of` and
+`Fold.backend` are then asked about once (each would answer the same, and report nothing)."""
+
+
 def route_of(
     fold: Fold,
     source: ObjectRef,
@@ -83,8 +90,10 @@ def route_of(
     where: str,
     path: HTTPIngressPath,
     policies: RoutePolicies,
+    reached: Reached | None = None,
 ) -> Route | None:
-    """The route of one path of a rule (its backend made), or None with a problem."""
+    """The route of one path of a rule (its backend made), or None with a problem; the
+    backends its Ingress's paths reached so far (`reached`, when given) are not asked again."""
     idiom = policies.regex_idiom and idiom_prefix(path.path or "/")
     try:
         value = parse_path(idiom or path.path)
@@ -92,13 +101,28 @@ def route_of(
         fold.problem(source, f"{where}.path", f"{error}; path ignored")
         return None
     kind = PathType.EXACT if path.path_type == "Exact" and not idiom else PathType.PREFIX
-    policy = policies.of(path.backend, value, kind)
-    backend = fold.backend(source, f"{where}.backend", path.backend, policy=policy)
+    target = path.backend.service
+    key = (target.name, target.port.number or target.port.name) if target else None
+    backend = reached.get(key) if reached is not None and key is not None else None
     if backend is None:
-        return None
+        policy = policies.of(path.backend, value, kind)
+        backend = fold.backend(source, f"{where}.backend", path.backend, policy=policy)
+        if backend is None:
+            return None
+        if reached is not None and key is not None and policy is None:
+            _keep(fold, source, reached, key, backend)
     return new_route(
         host=host, path=value, path_type=kind, backend=backend, source=source, rule=where
     )
+
+
+def _keep(
+    fold: Fold, source: ObjectRef, reached: Reached, key: tuple[str, int | str | None], backend: str
+) -> None:
+    """Keep a backend that a path without a policy reached, if it has a server (one without
+    is reported at each path)."""
+    if fold.uses_of(source)[backend] is None:
+        reached[key] = backend
 
 
 def route_key(route: Route) -> tuple[PathType, str]:
