@@ -216,15 +216,15 @@ def ingress_annotations(
         found_problems += [
             Problem(source=source, field=field_of(key), reason=reason) for reason in reasons
         ]
-    policies = RoutePolicies(
-        source=source,
-        found=found,
-        route=route,
-        rewrite_target=request.route.rewrite_target,
-        services=services,
-        secrets=secrets,
-        bundles=bundles,
-        regex_idiom=nginx and nginx_keys.regex_paths(ingress.metadata.annotations),
+    policies = RoutePolicies(  # by position: a class takes keywords as a dictionary
+        source,
+        found,
+        route,
+        request.route.rewrite_target,
+        services,
+        secrets,
+        bundles,
+        nginx and nginx_keys.regex_paths(ingress.metadata.annotations),
     )
     return new_ingress_annotations(
         policies=policies,
