@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import MISSING
 import typing
+from dataclasses import MISSING
 from typing import Any
 
 import pytest
