@@ -88,7 +88,10 @@ def translate(
     reports, owned = _owned(fold, tls, snapshot, settings)
     owned.sort(key=lambda item: item[2].canary is not None)  # canaries join the others' routes
     defaults = ingress_options(https.NOTHING, config)  # most Ingresses have no annotations
-    reports += [fold_ingress(fold, tls, *item, config, defaults) for item in owned]
+    reports += [
+        fold_ingress(fold, tls, ingress, source, found, config, defaults)
+        for ingress, source, found in owned
+    ]
     add_www_redirects(
         fold, ((ingress, source) for ingress, source, found in owned if found.from_to_www)
     )
