@@ -46,13 +46,18 @@ def add_http(fold: Fold, ingress: Ingress, source: ObjectRef, policies: RoutePol
         for where, path in rule_paths:
             route = route_of(fold, source, host, where, path, policies, reached)
             if route is not None and _claim_route(fold, vhost, route):
-                served.append(f"{shown}{route.path} ({route.path_type}) -> {route.backend}")
+                served.append(f"{shown}{route.path}{_LEADS_TO[route.path_type]}{route.backend}")
     return served
+
+
+_LEADS_TO = {kind: f" ({kind}) -> " for kind in PathType}
+"""The middle of a route's report line, by path type (made once: a path type is a string
+enum, which each line would otherwise format into a new string)."""
 
 
 def rule_hosts(
     fold: Fold, ingress: Ingress, source: ObjectRef
-) -> Iterator[tuple[str, list[tuple[str, HTTPIngressPath]]]]:
+) -> Iterator[tuple[str, Iterator[tuple[str, HTTPIngressPath]]]]:
     """Each rule's host ("" for none) with its paths and where they stand; a rule whose host
     does not parse is reported and skipped."""
     for i, rule in enumerate(ingress.spec.rules):
@@ -62,7 +67,7 @@ def rule_hosts(
             fold.problem(source, f"spec.rules[{i}].host", f"{error}; rule ignored")
             continue
         paths = rule.http.paths if rule.http else ()
-        yield host, list(zip(_path_places(fold, i, len(paths)), paths, strict=True))
+        yield host, zip(_path_places(fold, i, len(paths)), paths, strict=True)
 
 
 def _path_places(fold: Fold, rule: int, count: int) -> tuple[str, ...]:
