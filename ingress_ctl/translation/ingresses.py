@@ -137,8 +137,7 @@ def route_key(route: Route) -> tuple[PathType, str]:
 
 
 def _claim_route(fold: Fold, vhost: HostState, route: Route) -> bool:
-    path = route.path if route.path_type is PathType.EXACT else route.path.rstrip("/") or "/"
-    key = (route.path_type, path)
+    key = route_key(route)
     owner = vhost.routes.get(key)
     if owner is not None:
         fold.problem(
