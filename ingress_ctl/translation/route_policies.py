@@ -197,7 +197,7 @@ def ingress_annotations(
         # Backend keys are read with each Service's (`RoutePolicies._backend`).
         request, read = reading.read(found, reading.ingress_request)
         found_problems = problems(source, issues + read)
-    else:
+    else:  # nothing written (most Ingresses): nothing gathered, what nothing asks for
         found, request, found_problems = {}, reading.NOTHING_INGRESS, []
     route = request.route.policy
     if request.route.auth is not None:
