@@ -192,13 +192,15 @@ def ingress_annotations(
 ) -> IngressAnnotations:
     """Read an Ingress's annotations once: its route policies, canary settings and problems."""
     annotations = ingress.metadata.annotations
-    if annotations:
-        found, issues = reading.gather(annotations, "Ingress", nginx_compat=nginx)
-        # Backend keys are read with each Service's (`RoutePolicies._backend`).
-        request, read = reading.read(found, reading.ingress_request)
-        found_problems = problems(source, issues + read)
-    else:  # nothing written (most Ingresses): nothing gathered, what nothing asks for
-        found, request, found_problems = {}, reading.NOTHING_INGRESS, []
+    if not annotations:  # nothing written (most Ingresses): what nothing asks for, unread
+        policies = RoutePolicies(source, {}, NOTHING.route, None, services, secrets, bundles)
+        return new_ingress_annotations(
+            policies=policies, https=https.NOTHING, canary=None, from_to_www=False, problems=[]
+        )
+    found, issues = reading.gather(annotations, "Ingress", nginx_compat=nginx)
+    # Backend keys are read with each Service's (`RoutePolicies._backend`).
+    request, read = reading.read(found, reading.ingress_request)
+    found_problems = problems(source, issues + read)
     route = request.route.policy
     if request.route.auth is not None:
         users, reasons = _users(request.route.auth, source.namespace, secrets)
