@@ -247,16 +247,15 @@ def _sorted_servers(found: Addresses) -> tuple[Server, ...]:
     return tuple(map(_server, triples))
 
 
-def _target_port(ports: Iterable[EndpointPort], port: ServicePort) -> int | None:
+def _target_port(ports: tuple[EndpointPort, ...], port: ServicePort) -> int | None:
     """The endpoint port of a Service port: by name, else by number."""
     wanted = port.name or ""
-    candidates = list(ports)
-    for candidate in candidates:
+    for candidate in ports:
         if (candidate.name or "") == wanted and candidate.port is not None:
             return candidate.port
     number = port.target_port if isinstance(port.target_port, int) else port.port
     if port.target_port is None or isinstance(port.target_port, int):
-        for candidate in candidates:
+        for candidate in ports:
             if candidate.port == number:
                 return number
     return None
