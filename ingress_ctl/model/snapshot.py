@@ -31,7 +31,10 @@ class Snapshot:
         kinds: dict[str, dict[NamespacedName, KubeObject]] = {}
         for obj in objects:
             kind, namespace, name = object_key(obj)
-            kinds.setdefault(kind, {})[(namespace, name)] = obj
+            found = kinds.get(kind)
+            if found is None:  # not `setdefault`: no empty dict made for each object
+                found = kinds[kind] = {}
+            found[(namespace, name)] = obj
         return cls(kinds=kinds, revision=revision)
 
     def objects(self, view: type[T]) -> Mapping[NamespacedName, T]:

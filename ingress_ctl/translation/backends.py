@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import repeat
-from operator import attrgetter
+from itertools import islice, repeat
+from operator import attrgetter, eq
 
 from ingress_ctl.haproxy import naming
 from ingress_ctl.model.matching import parse_host
@@ -28,6 +28,7 @@ from ingress_ctl.model.objects import (
 from ingress_ctl.model.routing import Backend, ProxyProtocol, Server, ServiceRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.model.snapshot import NamespacedName, Resolved, Snapshot
+from ingress_ctl.translation.makers import new_backend
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 _SERVICE_DNS = re.compile(r"^(?:[a-z0-9-]+\.)+(?P<namespace>[a-z0-9-]+)\.(?:svc|pod)(?:\..*)?$")
@@ -149,7 +150,9 @@ def _resolve(ref: ServiceRef, *, index: Index) -> tuple[Backend, str | None, int
     except BackendError as error:
         return Backend(name=name, service=ref), str(error), 0
     proxy = index.send_proxy.get((ref.namespace, ref.name))
-    backend = Backend(name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy)
+    backend = new_backend(
+        name=name, service=ref, servers=servers, resolve=external, send_proxy=proxy
+    )
     return backend, None, total
 
 
@@ -197,8 +200,9 @@ def _external(service: Service, port: ServicePort, policy: ExternalNames) -> tup
     return tuple(Server(address=address, port=target) for address in found)
 
 
-Addresses = dict[int, set[str]]
-"""Endpoint addresses by the port they serve on (a single port, for almost every Service)."""
+Addresses = list[tuple[int, Collection[str]]]
+"""Endpoint addresses with the port they serve on, as each slice (or subset) lists them: one
+entry for almost every Service; a port or an address may repeat across entries."""
 EndpointSets = tuple[Addresses, Addresses, int]
 """The addresses of a Service port's ready endpoints, of its serving, terminating ones, and
 the count of every endpoint, ready or not."""
@@ -220,45 +224,46 @@ def _servers(
         ready, fallback, total = _slice_servers(slices, port)
     else:
         legacy = index.endpoints.get(key)
-        ready, fallback, total = _legacy_servers(legacy, port) if legacy else ({}, {}, 0)
+        ready, fallback, total = _legacy_servers(legacy, port) if legacy else ([], [], 0)
     return _sorted_servers(ready or fallback), total
 
 
 def _sorted_servers(found: Addresses) -> tuple[Server, ...]:
-    """The servers of these addresses, sorted by (address, port, weight). The addresses of a
-    single port (almost every Service) are sorted as strings, the port added as each Server
-    is made: the same order, without a triple to make, hash and compare per endpoint
-    (100,000 a pass at scale)."""
+    """The servers of these addresses, each (address, port) once, sorted by (address, port,
+    weight). The addresses of a single entry (almost every Service: one slice) are sorted as
+    strings, the port added as each Server is made: the same order, without a triple to
+    make, hash and compare per endpoint (100,000 a pass at scale); and, sorted, they are
+    each once unless two neighbours are equal (no set to hash them into)."""
     if len(found) == 1:
-        [(port, addresses)] = found.items()
-        triples: Iterable[tuple[str, int, int]] = zip(
-            sorted(addresses), repeat(port), repeat(_WEIGHT)
-        )
+        [(port, addresses)] = found
+        ordered = sorted(addresses)
+        if any(map(eq, ordered, islice(ordered, 1, None))):  # an address twice (rare): once
+            ordered = sorted(set(ordered))
+        triples: Iterable[tuple[str, int, int]] = zip(ordered, repeat(port), repeat(_WEIGHT))
     else:
         triples = sorted(
-            (address, port, _WEIGHT) for port, addresses in found.items() for address in addresses
+            {(address, port, _WEIGHT) for port, addresses in found for address in addresses}
         )
     return tuple(map(_server, triples))
 
 
-def _target_port(ports: Iterable[EndpointPort], port: ServicePort) -> int | None:
+def _target_port(ports: tuple[EndpointPort, ...], port: ServicePort) -> int | None:
     """The endpoint port of a Service port: by name, else by number."""
     wanted = port.name or ""
-    candidates = list(ports)
-    for candidate in candidates:
+    for candidate in ports:
         if (candidate.name or "") == wanted and candidate.port is not None:
             return candidate.port
     number = port.target_port if isinstance(port.target_port, int) else port.port
     if port.target_port is None or isinstance(port.target_port, int):
-        for candidate in candidates:
+        for candidate in ports:
             if candidate.port == number:
                 return number
     return None
 
 
 def _slice_servers(slices: list[EndpointSlice], port: ServicePort) -> EndpointSets:
-    ready: Addresses = {}
-    terminating: Addresses = {}
+    ready: Addresses = []
+    terminating: Addresses = []
     total = 0
     for eps in slices:
         if eps.address_type not in ("IPv4", "IPv6"):
@@ -266,25 +271,21 @@ def _slice_servers(slices: list[EndpointSlice], port: ServicePort) -> EndpointSe
         target = _target_port(eps.ports, port)
         if target is None:
             continue
-        _add(ready, target, eps.ready)
-        _add(terminating, target, eps.terminating)
+        if eps.ready:  # an entry without addresses stays out: none ready serves terminating ones
+            ready.append((target, eps.ready))
+        if eps.terminating:
+            terminating.append((target, eps.terminating))
         total += len(eps.ready) + len(eps.terminating) + len(eps.not_ready)
     return ready, terminating, total
 
 
 def _legacy_servers(endpoints: Endpoints, port: ServicePort) -> EndpointSets:
-    ready: Addresses = {}
+    ready: Addresses = []
     total = 0
     for subset in endpoints.subsets:
         target = _target_port(subset.ports, port)
         if target is not None:
-            _add(ready, target, [address.ip for address in subset.addresses])
+            if subset.addresses:
+                ready.append((target, [address.ip for address in subset.addresses]))
             total += len(subset.addresses) + len(subset.not_ready_addresses)
-    return ready, {}, total
-
-
-def _add(found: Addresses, port: int, addresses: Collection[str]) -> None:
-    """Adds addresses serving on `port`; a port without any stays out (an empty `found`
-    means no endpoint: the terminating ones are then served)."""
-    if addresses:
-        found.setdefault(port, set()).update(addresses)
+    return ready, [], total

@@ -25,6 +25,7 @@ from ingress_ctl.model.routing import (
     ServiceRef,
 )
 from ingress_ctl.translation.backends import Index, resolve_backend
+from ingress_ctl.translation.makers import new_problem, new_service_ref
 from ingress_ctl.translation.route_policies import NOTHING
 
 
@@ -54,11 +55,19 @@ class Fold:
     several paths (every path of an Ingress, often), each the same for its key."""
     uses: dict[ObjectRef, dict[str, str | None]] = field(default_factory=dict)
     """The backends each object sends to, and why one has no server (None: it has some)."""
+    _last_source: ObjectRef | None = field(default=None, init=False, repr=False)
+    _last_uses: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
+    """`uses_of` the last object asked for."""
+    places: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict)
+    """Where the paths of an Ingress rule stand, by rule and number of paths (see
+    `ingresses.rule_hosts`): the same few for every Ingress."""
 
     def problem(
         self, source: ObjectRef, where: str, reason: str, severity: Severity = "error"
     ) -> None:
-        self.problems.append(Problem(source=source, field=where, reason=reason, severity=severity))
+        self.problems.append(
+            new_problem(source=source, field=where, reason=reason, severity=severity)
+        )
 
     def backend(
         self,
@@ -86,20 +95,25 @@ class Fold:
         key = (source.namespace, target.name, port, passthrough, own)
         made = self.made.get(key)
         if made is None:
-            service = ServiceRef(namespace=source.namespace, name=target.name, port=port)
+            service = new_service_ref(namespace=source.namespace, name=target.name, port=port)
             tcp = naming.passthrough_backend_name(service) if passthrough else None
             made = self.made[key] = self.service_backend(service, tcp_name=tcp, policy=key[4])
         backend, missing = made
         name = backend.name
         self.backends[name] = backend  # a canary may have taken it out since
-        uses = self.uses.get(source)
-        if uses is None:
-            uses = self.uses[source] = {}
-        uses[name] = missing
+        self.uses_of(source)[name] = missing
         if missing is not None:
             answer = "connections are closed" if passthrough else "requests answer 503"
             self.problem(source, f"{where}.service", f"{missing}; {answer}")
         return name
+
+    def uses_of(self, source: ObjectRef) -> dict[str, str | None]:
+        """The backends `source` sends to (in `uses`, made empty). Those of the last object
+        asked for are at hand: each path of an Ingress asks in turn, then its report, and a
+        reference is hashed by a Python call."""
+        if source is not self._last_source:
+            self._last_source, self._last_uses = source, self.uses.setdefault(source, {})
+        return self._last_uses
 
     def service_backend(
         self, service: ServiceRef, *, tcp_name: str | None = None, policy: Policy | None = None
@@ -110,7 +124,7 @@ class Fold:
         backend, missing = resolve_backend(service, index=self.index)
         if tcp_name is not None:
             backend = replace(backend, name=tcp_name, mode=Mode.TCP)
-        elif (policy := _own(policy)) is not None:
+        elif policy is not None and (policy := _own(policy)) is not None:
             name = naming.policy_backend_name(service, policy)
             backend = replace(backend, name=name, policy=policy)
         self.backends[backend.name] = backend

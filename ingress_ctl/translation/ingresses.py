@@ -18,6 +18,7 @@ from ingress_ctl.model.problems import Problem
 from ingress_ctl.model.routing import Backend, ObjectRef, PathType, Route, VirtualHost
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation.fold import Fold, HostState
+from ingress_ctl.translation.makers import new_route, new_virtual_host
 from ingress_ctl.translation.route_policies import RoutePolicies
 
 BUILTIN_404 = Backend(name=naming.NOT_FOUND_BACKEND, status=404)
@@ -34,6 +35,7 @@ def add_http(fold: Fold, ingress: Ingress, source: ObjectRef, policies: RoutePol
         if default is not None and not ingress.spec.rules:
             _claim_global_default(fold, source, default)
     served = []
+    reached: Reached = {}
     for host, rule_paths in rule_hosts(fold, ingress, source):
         vhost = fold.hosts.get(host)
         if vhost is None:
@@ -42,26 +44,48 @@ def add_http(fold: Fold, ingress: Ingress, source: ObjectRef, policies: RoutePol
             _claim_host_default(fold, vhost, host, source, default)
         shown = host or "*"
         for where, path in rule_paths:
-            route = route_of(fold, source, host, where, path, policies)
+            route = route_of(fold, source, host, where, path, policies, reached)
             if route is not None and _claim_route(fold, vhost, route):
-                served.append(f"{shown}{route.path} ({route.path_type}) -> {route.backend}")
+                served.append(f"{shown}{route.path}{_LEADS_TO[route.path_type]}{route.backend}")
     return served
+
+
+_LEADS_TO = {kind: f" ({kind}) -> " for kind in PathType}
+"""The middle of a route's report line, by path type (made once: a path type is a string
+enum, which each line would otherwise format into a new string)."""
 
 
 def rule_hosts(
     fold: Fold, ingress: Ingress, source: ObjectRef
-) -> Iterator[tuple[str, list[tuple[str, HTTPIngressPath]]]]:
+) -> Iterator[tuple[str, Iterator[tuple[str, HTTPIngressPath]]]]:
     """Each rule's host ("" for none) with its paths and where they stand; a rule whose host
     does not parse is reported and skipped."""
     for i, rule in enumerate(ingress.spec.rules):
-        where = f"spec.rules[{i}]"
         try:
             host = parse_host(rule.host) if rule.host else ""
         except ValueError as error:
-            fold.problem(source, f"{where}.host", f"{error}; rule ignored")
+            fold.problem(source, f"spec.rules[{i}].host", f"{error}; rule ignored")
             continue
         paths = rule.http.paths if rule.http else ()
-        yield host, [(f"{where}.http.paths[{j}]", path) for j, path in enumerate(paths)]
+        yield host, zip(_path_places(fold, i, len(paths)), paths, strict=True)
+
+
+def _path_places(fold: Fold, rule: int, count: int) -> tuple[str, ...]:
+    """Where the paths of a rule stand (`spec.rules[i].http.paths[j]`): the same few for
+    every Ingress, made once per translation."""
+    key = (rule, count)
+    found = fold.places.get(key)
+    if found is None:
+        found = fold.places[key] = tuple(
+            f"spec.rules[{rule}].http.paths[{j}]" for j in range(count)
+        )
+    return found
+
+
+Reached = dict[tuple[str, int | str | None], str]
+"""The backends with a server that an Ingress's paths without a policy reached, by Service
+name and port: most Ingresses send each path to one Service, which `RoutePolicies.of` and
+`Fold.backend` are then asked about once (each would answer the same, and report nothing)."""
 
 
 def route_of(
@@ -71,8 +95,10 @@ def route_of(
     where: str,
     path: HTTPIngressPath,
     policies: RoutePolicies,
+    reached: Reached | None = None,
 ) -> Route | None:
-    """The route of one path of a rule (its backend made), or None with a problem."""
+    """The route of one path of a rule (its backend made), or None with a problem; the
+    backends its Ingress's paths reached so far (`reached`, when given) are not asked again."""
     idiom = policies.regex_idiom and idiom_prefix(path.path or "/")
     try:
         value = parse_path(idiom or path.path)
@@ -80,11 +106,28 @@ def route_of(
         fold.problem(source, f"{where}.path", f"{error}; path ignored")
         return None
     kind = PathType.EXACT if path.path_type == "Exact" and not idiom else PathType.PREFIX
-    policy = policies.of(path.backend, value, kind)
-    backend = fold.backend(source, f"{where}.backend", path.backend, policy=policy)
+    target = path.backend.service
+    key = (target.name, target.port.number or target.port.name) if target else None
+    backend = reached.get(key) if reached is not None and key is not None else None
     if backend is None:
-        return None
-    return Route(host=host, path=value, path_type=kind, backend=backend, source=source, rule=where)
+        policy = policies.of(path.backend, value, kind)
+        backend = fold.backend(source, f"{where}.backend", path.backend, policy=policy)
+        if backend is None:
+            return None
+        if reached is not None and key is not None and policy is None:
+            _keep(fold, source, reached, key, backend)
+    return new_route(
+        host=host, path=value, path_type=kind, backend=backend, source=source, rule=where
+    )
+
+
+def _keep(
+    fold: Fold, source: ObjectRef, reached: Reached, key: tuple[str, int | str | None], backend: str
+) -> None:
+    """Keep a backend that a path without a policy reached, if it has a server (one without
+    is reported at each path)."""
+    if fold.uses_of(source)[backend] is None:
+        reached[key] = backend
 
 
 def route_key(route: Route) -> tuple[PathType, str]:
@@ -142,7 +185,7 @@ _ROUTE_ORDER = attrgetter("path", "path_type")
 def virtual_hosts(fold: Fold) -> tuple[VirtualHost, ...]:
     """The folded hosts, frozen and sorted."""
     return tuple(
-        VirtualHost(
+        new_virtual_host(
             host=host,
             routes=tuple(sorted(state.routes.values(), key=_ROUTE_ORDER)),
             default_backend=state.default_backend,

@@ -45,6 +45,7 @@ from ingress_ctl.translation.ingresses import (
     controller_default,
     virtual_hosts,
 )
+from ingress_ctl.translation.makers import new_backend_report, new_ingress_report, new_object_ref
 from ingress_ctl.translation.options import IngressOptions, ingress_options
 from ingress_ctl.translation.ownership import ownership
 from ingress_ctl.translation.passthrough import add_passthrough
@@ -88,7 +89,10 @@ def translate(
     reports, owned = _owned(fold, tls, snapshot, settings)
     owned.sort(key=lambda item: item[2].canary is not None)  # canaries join the others' routes
     defaults = ingress_options(https.NOTHING, config)  # most Ingresses have no annotations
-    reports += [fold_ingress(fold, tls, *item, config, defaults) for item in owned]
+    reports += [
+        fold_ingress(fold, tls, ingress, source, found, config, defaults)
+        for ingress, source, found in owned
+    ]
     add_www_redirects(
         fold, ((ingress, source) for ingress, source, found in owned if found.from_to_www)
     )
@@ -146,10 +150,10 @@ def _owned(
     owned: list[Owned] = []
     for ingress in _oldest_first(snapshot):
         meta = ingress.metadata
-        source = ObjectRef(kind="Ingress", namespace=meta.namespace, name=meta.name)
+        source = new_object_ref(kind="Ingress", namespace=meta.namespace, name=meta.name)
         reason = ownership(ingress, classes=classes, settings=settings)
         if reason is not None:
-            ignored.append(IngressReport(source=source, state="ignored", reason=reason))
+            ignored.append(new_ingress_report(source=source, state="ignored", reason=reason))
             continue
         annotations = ingress_annotations(
             ingress,
@@ -186,41 +190,41 @@ def fold_ingress(
         served = add_http(fold, ingress, source, annotations.policies)
         served += tls.add_ingress(fold, ingress, source, options)
     fold.problems.extend(annotations.policies.finish())
-    backends = _backend_reports(fold, source)
-    not_serving = [
-        f"{backend.name}: {backend.reason or 'no ready endpoint'}"
-        for backend in backends
-        if not backend.ready
-    ]
-    return IngressReport(
+    backends, not_serving = _backend_reports(fold, source)
+    return new_ingress_report(
         source=source,
         state="serving",
         routes=tuple(served),
         problems=tuple(fold.problems[before:]),
         backends=backends,
-        not_serving="; ".join(not_serving),
+        not_serving=not_serving,
     )
 
 
-def _backend_reports(fold: Fold, source: ObjectRef) -> tuple[BackendReport, ...]:
+def _backend_reports(fold: Fold, source: ObjectRef) -> tuple[tuple[BackendReport, ...], str]:
     """The backends an Ingress sends to, with their server and endpoint counts (a canary's
-    may have been merged into its main Ingress's backend already: not listed)."""
+    may have been merged into its main Ingress's backend already: not listed); and those
+    without a server, with why ("" when each has one)."""
     found = []
-    for name, missing in sorted(fold.uses.get(source, {}).items()):
+    not_serving = []
+    for name, missing in sorted(fold.uses_of(source).items()):
         backend = fold.backends.get(name)
         if backend is None:
             continue
         ref = backend.service
+        ready = len(backend.servers)
         found.append(
-            BackendReport(
+            new_backend_report(
                 name=name,
                 service=f"{ref.namespace}/{ref.name}:{ref.port}" if ref else "",
-                ready=len(backend.servers),
+                ready=ready,
                 total=endpoint_total(ref, index=fold.index) if ref else 0,
                 reason=missing or "",
             )
         )
-    return tuple(found)
+        if not ready:
+            not_serving.append(f"{name}: {missing or 'no ready endpoint'}")
+    return tuple(found), "; ".join(not_serving)
 
 
 def read_config(fold: Fold, snapshot: Snapshot, settings: Settings) -> GlobalConfig:

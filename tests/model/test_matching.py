@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ingress_ctl.model.matching import (
     _ASCII_LOWER,
     _HOST,
+    _HOSTS,
     ANY_HOST,
     WHOLE_PATH,
     Table,
@@ -53,6 +54,26 @@ def test_is_ip_asks_libc_only_of_names_that_can_be_numbers(raw: str) -> None:
     host = ascii_lower(raw)
     if _HOST.fullmatch(host):
         assert _is_ip(host) == _libc_reads_as_ip(host)
+
+
+LABEL_LIKE = st.sampled_from(["a" * 62, "b" * 63, "c" * 64, "-", "x-", "-x", "*", "0", "é", ""])
+HOST_LIKE = (
+    st.from_regex(_HOST, fullmatch=True)
+    | st.text(alphabet="az09-.*_A\n \u00e9\u212a", max_size=40)
+    | st.lists(LABEL_LIKE, min_size=1, max_size=4).map(".".join)
+)
+
+
+@example("c" * 64)
+@example("*.a.*.b")
+@example("*.*.a")
+@example("a.b\n")
+@settings(max_examples=300)
+@given(HOST_LIKE | HOST_LIKE.map(lambda host: host + "\n"))
+def test_the_host_check_is_the_python_pattern(host: str) -> None:
+    """pydantic-core's engine accepts exactly what `_HOST.fullmatch` accepts (a trailing
+    newline, a label of 64 characters, a wildcard inside included)."""
+    assert (_HOSTS.validate_python(host) is not None) == bool(_HOST.fullmatch(host))
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from dataclasses import MISSING
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingress_ctl.model.problems import Problem
-from ingress_ctl.model.records import fast_init
+from ingress_ctl.model.records import fast_init, maker
 from ingress_ctl.model.routing import Backend, ObjectRef, Route, ServiceRef, VirtualHost
 from ingress_ctl.model.verdicts import BackendReport, IngressReport
 
@@ -89,3 +90,58 @@ def test_fast_init_refuses_what_it_cannot_make() -> None:
     for cls in (Mutable, Factory):
         with pytest.raises(TypeError):
             fast_init(cls)
+
+
+def _made(make: Any, arguments: tuple[Any, ...], keywords: dict[str, Any]) -> Any:
+    """The record made (its class and fields), or the error raised, word for word."""
+    try:
+        made = make(*arguments, **keywords)
+    except TypeError as error:
+        return ("TypeError", str(error))
+    return (type(made), [getattr(made, field.name) for field in dataclasses.fields(made)])
+
+
+@given(
+    st.lists(VALUES, max_size=2).map(tuple),
+    st.dictionaries(st.sampled_from(["name", "port", "weight", "note", "other", "self"]), VALUES),
+)
+def test_a_maker_makes_what_the_class_makes(
+    arguments: tuple[Any, ...], keywords: dict[str, Any]
+) -> None:
+    """The same record of the same class, the same errors (missing, unknown, positional)."""
+    for cls in (Slow, Fast):
+        assert _made(maker(cls), arguments, keywords) == _made(cls, arguments, keywords)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [ObjectRef, ServiceRef, Backend, Route, VirtualHost, Problem, BackendReport, IngressReport],
+)
+def test_a_made_record_is_the_class_s_own(record: type[Any]) -> None:
+    """Equal to the class's record, with its hash, repr and frozen fields; each field from
+    its own keyword, the others their defaults."""
+    required = [field.name for field in dataclasses.fields(record) if field.default is MISSING]
+    keywords = {name: f"value of {name}" for name in required}
+    made, expected = maker(record)(**keywords), record(**keywords)
+    assert type(made) is record and made == expected and hash(made) == hash(expected)
+    assert repr(made) == repr(expected)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, required[0], "other")
+
+
+def test_a_maker_refuses_what_it_cannot_make() -> None:
+    @dataclasses.dataclass(slots=True, kw_only=True)
+    class Mutable:
+        name: str
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Unslotted:
+        name: str
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Positional:
+        name: str
+
+    for cls in (Mutable, Unslotted, Positional):
+        with pytest.raises(TypeError):
+            maker(cls)

@@ -3,13 +3,17 @@ auth and CA Secrets, canaries and from-to-www redirects."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ingress_ctl.haproxy import naming
+from ingress_ctl.model.objects import Ingress, parse_object
 from ingress_ctl.model.policies import Balance, BasicAuth, Policy
-from ingress_ctl.model.routing import ServiceRef
+from ingress_ctl.model.routing import ObjectRef, ServiceRef
 from ingress_ctl.model.settings import Settings
 from ingress_ctl.translation import Translation
+from ingress_ctl.translation.route_policies import ingress_annotations
 from tests.certs import TestCA
 from tests.manifests import (
     Manifest,
@@ -305,3 +309,18 @@ def test_a_backend_a_canary_dropped_is_back_when_a_later_canary_reaches_its_serv
     reached = {route.backend for vhost in found.routing.hosts for route in vhost.routes}
     assert splits == {"be_default_s2_80", "be_default_s1_80"}
     assert reached | splits <= names
+
+
+@pytest.mark.parametrize("nginx", [False, True])
+def test_an_ingress_without_annotations_is_one_with_none_of_ours(nginx: bool) -> None:
+    """Nothing written is not read: what it asks for is what annotations of others ask."""
+    bare, others = (
+        parse_object(ingress("i", rule("a.example.com", path("/")), annotations=annotations))
+        for annotations in (None, {"unrelated.io/note": "x", "kubectl.io/last": "{}"})
+    )
+    assert isinstance(bare, Ingress) and isinstance(others, Ingress)
+    source = ObjectRef(kind="Ingress", namespace="default", name="i")
+    objects: dict[str, Any] = {"services": {}, "secrets": {}, "config_maps": {}, "bundles": {}}
+    read = [ingress_annotations(found, source, nginx=nginx, **objects) for found in (bare, others)]
+    assert read[0] == read[1]
+    assert read[0].policies.found == {} and not read[0].problems
