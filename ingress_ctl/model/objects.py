@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, TypeAlias
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     Field,
+    GetCoreSchemaHandler,
+    GetPydanticSchema,
     PlainValidator,
     TypeAdapter,
     ValidationError,
@@ -206,9 +207,10 @@ class ReadEndpoints(NamedTuple):
 NO_ENDPOINTS = ReadEndpoints(by_condition=((), (), ()), states=())
 
 
-def _none_as_empty(value: Any) -> Any:
-    """`null` lists (as the API server writes them for an empty EndpointSlice) are empty."""
-    return () if value is None else value
+def _nullable(source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    """The schema of the type, or `null` as None (which `__post_init__` then reads as empty):
+    pydantic-core's check, not a Python call per object."""
+    return core_schema.nullable_schema(handler(source))
 
 
 def _read_endpoints(value: Any) -> ReadEndpoints:
@@ -290,7 +292,8 @@ class EndpointSlice:
     metadata: Metadata
     address_type: str = Field(default="IPv4", alias="addressType")
     endpoints: InitVar[Annotated[ReadEndpoints, PlainValidator(_read_endpoints)]] = NO_ENDPOINTS
-    ports: Annotated[tuple[EndpointPort, ...], BeforeValidator(_none_as_empty)] = ()
+    ports: Annotated[tuple[EndpointPort, ...], GetPydanticSchema(_nullable)] = ()
+    """`null` (as the API server writes it for an empty slice) is read as no ports."""
     ready: tuple[str, ...] = field(init=False, default=())
     terminating: tuple[str, ...] = field(init=False, default=())
     not_ready: tuple[str, ...] = field(init=False, default=())
@@ -299,7 +302,9 @@ class EndpointSlice:
     def __post_init__(self, endpoints: ReadEndpoints) -> None:
         """Keep the addresses by condition. IPv4 addresses in canonical form (as the API server
         writes them) are checked a slice at a time; any other form is checked and made
-        canonical address by address, the first bad one named."""
+        canonical address by address, the first bad one named. `null` ports become none."""
+        if self.ports is None:
+            object.__setattr__(self, "ports", ())
         if self.address_type not in ("IPv4", "IPv6"):
             return
         found = endpoints.by_condition

@@ -11,7 +11,7 @@ import re
 import socket
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from pydantic import AfterValidator, ConfigDict, Field, GetPydanticSchema
 from pydantic.dataclasses import dataclass
@@ -116,6 +116,26 @@ PortNumber = Annotated[int, Field(ge=1, le=65535)]
 Timestamp = Annotated[datetime, AfterValidator(_aware)]
 
 
+class _NoEntries(dict[str, str]):
+    """An empty dict that refuses entries and can be hashed: see NO_ENTRIES."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("the labels and annotations of an object view are read-only")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __hash__(self) -> int:  # type: ignore[override]  # as a dataclass default must be
+        return hash(())
+
+
+NO_ENTRIES: dict[str, str] = _NoEntries()
+"""The `labels` and `annotations` of every object that has none: one shared empty value instead
+of a new dict for each object (50,000 fewer objects to make, hold and free in a 10,000-Ingress
+cluster); as a view is a value, nothing fills it (and it refuses to be filled)."""
+
 VIEW = ConfigDict(extra="ignore", populate_by_name=True)
 """Every object view: unknown fields ignored. Views are frozen, slotted dataclasses
 (validated by pydantic): at 100,000 endpoints a view costs a sixth of a model's memory."""
@@ -129,8 +149,8 @@ class Metadata:
     resource_version: str = Field(default="", alias="resourceVersion")
     creation_timestamp: Timestamp = Field(default=EPOCH, alias="creationTimestamp")
     generation: int = 0
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = NO_ENTRIES
+    annotations: dict[str, str] = NO_ENTRIES
 
     @property
     def age(self) -> tuple[datetime, str, str]:
