@@ -83,6 +83,8 @@ def render_state(
     bind_host = str(settings.bind_address)
     sections = pool.names()
     gateway, gateway_maps, split_slots = _gateways(routing, sections, bind_host)
+    servers = _servers(routing, layout, keep=keep_lines)
+    pooled = {section.occupant for section in pool.sections.values()}
     config = templating.render(
         "haproxy.cfg.j2",
         escaping.config_word,
@@ -92,11 +94,12 @@ def render_state(
             name: duration(milliseconds)
             for name, milliseconds in routing.config.timeouts.model_dump().items()
         },
-        servers=_servers(routing, layout, keep=keep_lines),
+        servers=servers,
         policies=policies,
         policy_lines=policy_lines,
-        pooled={section.occupant for section in pool.sections.values()},
-        sections=[(name, policy_lines[name]) for name in pool.sections],
+        canaries=[backend for backend in routing.backends if backend.policy.route.canary],
+        unpooled=[backend for backend in routing.backends if backend.name not in pooled],
+        sections=[(name, policy_lines[name], servers[name]) for name in pool.sections],
         names=naming,
         duration=duration,
         any_host=ANY_HOST,
