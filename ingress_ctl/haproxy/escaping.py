@@ -123,10 +123,15 @@ def map_lines(entries: Collection[tuple[str, str]]) -> str:
     """A map file: a `key value` line per entry, each word `map_word` (a property test holds
     the two equal), checked at once: the file is lines of two plain words, and its spaces
     and newlines are only those put between them (no plain word holds one). One check of
-    the text instead of two calls per entry: a map holds 100,000 entries at scale."""
-    text = "".join([f"{key} {value}\n" for key, value in entries])
-    if _plain_map_lines(text, len(entries)):
-        return text
+    the text instead of two calls per entry, and the lines joined without a Python call per
+    entry: a map holds 100,000 entries at scale."""
+    try:
+        text = "\n".join(map(" ".join, entries)) + "\n" if entries else ""
+    except TypeError:  # a word that is not a string: `map_word` prints it (an integer) or not
+        pass
+    else:
+        if _plain_map_lines(text, len(entries)):
+            return text
     return "".join([f"{map_word(key)} {map_word(value)}\n" for key, value in entries])
 
 

@@ -16,10 +16,11 @@ section's name, which the map values name too.
 from __future__ import annotations
 
 import re
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from http import HTTPStatus
-from itertools import chain, repeat
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from ingress_ctl.haproxy import escaping, naming, templating
@@ -59,8 +60,9 @@ class Rendered:
 
 
 def render(routing: Routing, *, settings: Settings) -> dict[str, str]:
-    """Every file HAProxy reads, by path relative to the state directory (fresh slots)."""
-    return render_state(routing, settings=settings).files
+    """Every file HAProxy reads, by path relative to the state directory (fresh slots; nothing
+    kept for another render)."""
+    return render_state(routing, settings=settings, keep_lines=False).files
 
 
 def render_state(
@@ -69,15 +71,20 @@ def render_state(
     settings: Settings,
     previous: Layout | None = None,
     reloading: bool = False,
+    keep_lines: bool = True,
 ) -> Rendered:
     """The files for routing, keeping the server slots and pooled sections of `previous` where
-    possible; `reloading` (the files will be loaded by a reload) lets pools be resized."""
+    possible; `reloading` (the files will be loaded by a reload) lets pools be resized;
+    `keep_lines` keeps each backend's server lines for the next render (which makes them
+    again only for backends whose slots changed)."""
     pool = assign_pool(routing, previous.pool if previous else None, reloading=reloading)
     layout = assign_slots(routing, previous=previous, pool=pool)
     policies, policy_lines = _policy_blocks(routing, pool)
     bind_host = str(settings.bind_address)
     sections = pool.names()
     gateway, gateway_maps, split_slots = _gateways(routing, sections, bind_host)
+    servers = _servers(routing, layout, keep=keep_lines)
+    pooled = {section.occupant for section in pool.sections.values()}
     config = templating.render(
         "haproxy.cfg.j2",
         escaping.config_word,
@@ -87,11 +94,12 @@ def render_state(
             name: duration(milliseconds)
             for name, milliseconds in routing.config.timeouts.model_dump().items()
         },
-        servers=_servers(routing, layout),
+        servers=servers,
         policies=policies,
         policy_lines=policy_lines,
-        pooled={section.occupant for section in pool.sections.values()},
-        sections=[(name, policy_lines[name]) for name in pool.sections],
+        canaries=[backend for backend in routing.backends if backend.policy.route.canary],
+        unpooled=[backend for backend in routing.backends if backend.name not in pooled],
+        sections=[(name, policy_lines[name], servers[name]) for name in pool.sections],
         names=naming,
         duration=duration,
         any_host=ANY_HOST,
@@ -145,13 +153,16 @@ def _gateways(routing: Routing, sections: dict[str, str], bind_host: str) -> Gat
     return render_gateways(routing, sections, bind_host)
 
 
-def _servers(routing: Routing, layout: Layout) -> dict[str, escaping.Escaped]:
-    """The server lines of every backend and pooled section that has slots."""
+def _servers(routing: Routing, layout: Layout, *, keep: bool) -> dict[str, escaping.Escaped]:
+    """The server lines of every backend and pooled section that has slots, kept for the next
+    render when `keep`."""
     sticky = {
         backend.name
         for backend in routing.backends
         if backend.policy.backend.affinity and backend.policy.backend.affinity.canary
     }
+    if not keep:
+        return _fresh_server_lines(layout.backends, sticky)
     return {
         name: _server_lines(slots, sticky=name in sticky) for name, slots in layout.backends.items()
     }
@@ -331,31 +342,65 @@ def _server_lines(slots: tuple[Slot, ...], *, sticky: bool = False) -> escaping.
     return escaping.Escaped(_each_slot_lines(slots, lines) if text is None else text)
 
 
+def _fresh_server_lines(
+    backends: dict[str, tuple[Slot, ...]], sticky: Container[str]
+) -> dict[str, escaping.Escaped]:
+    """`_server_lines` of every backend, made at once and kept for no other render (`render`
+    makes one): the backends' addresses are checked together (`_filled_texts`), and no slots
+    are hashed for a cache that one render never hits."""
+    kinds = [(len(slots), name in sticky) for name, slots in backends.items()]
+    lines = {kind: _slot_lines(kind[0], sticky=kind[1]) for kind in set(kinds)}
+    own = [lines[kind] for kind in kinds]
+    found = _filled_texts([*zip(backends.values(), own, strict=True)])
+    return {
+        name: escaping.Escaped(_each_slot_lines(slots, each) if text is None else text)
+        for (name, slots), each, text in zip(backends.items(), own, found, strict=True)
+    }
+
+
 def _filled_lines(slots: tuple[Slot, ...], lines: _SlotLines) -> str | None:
     """The lines of slots whose servers fill the first ones, on one port with one weight and
     at addresses without a colon (not IPv6), made at once; None for any others. A backend
     laid out anew has its servers so (every backend `render` prints, most of those a
-    controller keeps): its lines are then joined from each slot's fixed parts and the
-    addresses, without a Python call per server. The checks are the slot by slot form's:
-    the addresses, joined, hold only characters of bare words, so each `address:port` word
-    is one `escaping.config_word` prints as it is; the port and the weight are integers (a
-    property test holds the two forms equal)."""
-    servers = [*filter(None, slots)]
-    count = len(servers)
-    if not count or any(slots[count:]):  # no server, or an empty slot between two
-        return None if count else "".join(lines.empty)
-    addresses, ports, weights = zip(*servers, strict=True)
-    port, weight = ports[0], weights[0]
-    if not (
-        type(port) is type(weight) is int and ports.count(port) == count == weights.count(weight)
-    ):
-        return None
+    controller keeps): its lines are then the addresses put into each slot's fixed parts
+    (`_SlotLines.filled`), without a Python call per server. The checks are the slot by slot
+    form's: the addresses, joined, hold only characters of bare words, so each
+    `address:port` word is one `escaping.config_word` prints as it is; the port and the
+    weight are integers (a property test holds the two forms equal)."""
+    return _filled_texts([(slots, lines)])[0]
+
+
+def _filled_texts(backends: list[tuple[tuple[Slot, ...], _SlotLines]]) -> list[str | None]:
+    """`_filled_lines` of each backend (a property test holds the two equal), the addresses of
+    all checked at once after the lines are made: one search of them all, joined, rather than
+    one a backend (each backend's own only when that fails)."""
+    texts: list[str | None] = []
+    made: list[tuple[int, tuple[str, ...]]] = []  # the addresses each text was made of
+    for slots, lines in backends:
+        count = len(slots) - slots.count(None)
+        text = None
+        if not count:
+            text = lines.vacant
+        elif count == len(slots) or slots.index(None) == count:  # no empty slot between two
+            addresses, ports, weights = zip(*slots[:count], strict=True)
+            port, weight = ports[0], weights[0]
+            if type(port) is type(weight) is int and (
+                ports.count(port) == count == weights.count(weight)
+            ):
+                text = lines.filled(addresses, port, weight)
+                made.append((len(texts), addresses))
+        texts.append(text)
+    if not _bare_addresses(chain.from_iterable(addresses for _, addresses in made)):
+        for index, addresses in made:
+            if not _bare_addresses(addresses):
+                texts[index] = None
+    return texts
+
+
+def _bare_addresses(addresses: Iterable[str]) -> bool:
+    """Whether the addresses, joined, hold only characters of bare words and no colon."""
     joined = "".join(addresses)
-    if ":" in joined or not escaping.bare_text(joined):
-        return None
-    middle = f"{naming.server_port(port)} {_state(weight)}"
-    filled = chain.from_iterable(zip(lines.heads, addresses, repeat(middle), lines.ends))
-    return "".join(chain(filled, lines.empty[count:]))
+    return ":" not in joined and escaping.bare_text(joined)
 
 
 def _each_slot_lines(slots: tuple[Slot, ...], lines: _SlotLines) -> str:
@@ -391,6 +436,37 @@ class _SlotLines:
     """Each slot's line after its state: its canary cookie if sticky, the newline."""
     empty: tuple[str, ...]
     """Each slot's line while empty."""
+    vacant: str = field(init=False)
+    """Every slot's line while all are empty."""
+    _filled: dict[tuple[int, int, int], list[str]] = field(
+        init=False, default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vacant", "".join(self.empty))
+
+    def filled(self, addresses: tuple[str, ...], port: int, weight: int) -> str:
+        """The lines of servers filling the first slots at `addresses` (each a bare word
+        without a colon) on `port` with `weight`: the addresses put between the fixed parts
+        of the lines, which are made once for each count, port and weight that backends of
+        this many slots have."""
+        count = len(addresses)
+        parts = self._filled.get((count, port, weight))
+        if parts is None:
+            middle = f"{naming.server_port(port)} {_state(weight)}"
+            parts = [""] * (2 * count + 1)  # the addresses go between the fixed parts
+            parts[::2] = [
+                self.heads[0],
+                *(
+                    middle + end + head
+                    for end, head in zip(self.ends[: count - 1], self.heads[1:count], strict=True)
+                ),
+                "".join([middle, self.ends[count - 1], *self.empty[count:]]),
+            ]
+            self._filled[count, port, weight] = parts
+        text = parts.copy()
+        text[1::2] = addresses
+        return "".join(text)
 
 
 @cache

@@ -320,3 +320,10 @@ def test_sample_arguments_refuse_what_no_argument_can_hold() -> None:
         with pytest.raises(UnsafeValue):
             sample_argument(value)
     assert log_format_literal("100%") == "100%%"
+
+
+def test_map_lines_print_integer_words_as_map_word_does() -> None:
+    """Lines are joined as strings; a word that is none takes the word-by-word form."""
+    assert map_lines([("a", 5), ("b", "c")]) == "a 5\nb c\n"  # type: ignore[list-item]
+    with pytest.raises(UnsafeValue):
+        map_lines([("a", True)])  # type: ignore[list-item]

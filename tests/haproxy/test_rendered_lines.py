@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, ip_address
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,6 +31,18 @@ FILLED = st.builds(
     st.integers(0, 8),
 )
 """Servers filling the first slots on one port with one weight, as `render` lays them out."""
+MIXED = st.builds(
+    lambda servers, empty: (*servers, *(None,) * empty),
+    st.lists(
+        st.builds(
+            Server, st.ip_addresses(v=4).map(str), st.sampled_from([80, 81]), st.integers(0, 2)
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 4),
+)
+"""Servers filling the first slots, on one port with one weight or not."""
 SLOTS = st.lists(
     st.one_of(
         st.none(),
@@ -113,3 +126,45 @@ def test_servers_are_printed_slot_by_slot_when_not_filling_the_first_slots_alike
         (Server("fd00::1", 80), None, None, None),  # IPv6: in brackets
     ):
         assert rendering._filled_lines(slots, lines) is None
+
+
+@given(st.lists(st.tuples(st.one_of(FILLED, MIXED, SLOTS.map(tuple)), st.booleans()), max_size=6))
+def test_server_lines_made_at_once_are_each_backends_own(
+    backends: list[tuple[tuple[Slot, ...], bool]],
+) -> None:
+    """`render`'s form (every backend's addresses checked at once) prints each backend's lines
+    as each word alone would be, refuses what that refuses, and takes the bulk path for every
+    IPv4 layout filling the first slots, whatever the other backends hold."""
+    named = {f"be_{index}": slots for index, (slots, _) in enumerate(backends)}
+    sticky = {name for name, (_, stuck) in zip(named, backends, strict=True) if stuck}
+    expected: dict[str, str] = {}
+    for name, slots in named.items():
+        try:
+            expected[name] = "".join(
+                expected_line(index, slot, sticky=name in sticky)
+                for index, slot in enumerate(slots)
+            )
+        except escaping.UnsafeValue:
+            expected[name] = "refused"
+    pairs = [
+        (slots, rendering._slot_lines(len(slots), sticky=name in sticky))
+        for name, slots in named.items()
+    ]
+    for (name, slots), text in zip(named.items(), rendering._filled_texts(pairs), strict=True):
+        assert text in (None, expected[name])
+        if _fills_first_slots_on_ipv4(slots):
+            assert text is not None
+    if "refused" in expected.values():
+        with pytest.raises(escaping.UnsafeValue):
+            rendering._fresh_server_lines(named, sticky)
+    else:
+        assert rendering._fresh_server_lines(named, sticky) == expected
+
+
+def _fills_first_slots_on_ipv4(slots: tuple[Slot, ...]) -> bool:
+    servers = [slot for slot in slots if slot is not None]
+    return (
+        all(_ipv4(server.address) for server in servers)
+        and slots[: len(servers)] == tuple(servers)
+        and len({(server.port, server.weight) for server in servers}) <= 1
+    )
