@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
@@ -39,14 +39,28 @@ _OCTET = r"(?:1[0-9]{0,2}|2(?:[0-4][0-9]?|5[0-5]?|[6-9])?|[3-9][0-9]?|0)"
 can match. Plain regex syntax only: Rust's engine has no atomic groups or possessive
 quantifiers, and Debian bookworm's CPython 3.11.2 matched wrongly with them (`10.0.0.2,`)."""
 _IPV4 = rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}"
-_IPV4S = SchemaValidator(
-    core_schema.with_default_schema(
-        core_schema.str_schema(pattern=rf"^{_IPV4}(?:,{_IPV4})*$"), default=None, on_error="default"
+
+
+def rust_matcher(pattern: str) -> Callable[[str], bool]:
+    """Whether a text matches `pattern` (anchored with `^` and `$` to match it whole), run by
+    pydantic-core's regex engine in Rust: a finite automaton, several times faster than
+    Python's backtracking engine on the names and addresses checked by the ten thousand.
+    Plain regex syntax only (no lookaround, atomic groups or possessive quantifiers)."""
+    validator = SchemaValidator(
+        core_schema.with_default_schema(
+            core_schema.str_schema(pattern=pattern), default=None, on_error="default"
+        )
     )
-)
-"""IPv4 addresses as `canonical_ip` writes them, comma-separated: the text if it is that, else
-None. Matched by pydantic-core's regex engine in Rust (a finite automaton, not Python's
-backtracking engine: 5 times faster on a slice's addresses)."""
+
+    def matches(text: str) -> bool:
+        return validator.validate_python(text) is not None
+
+    return matches
+
+
+_ipv4s = rust_matcher(rf"^{_IPV4}(?:,{_IPV4})*$")
+"""IPv4 addresses as `canonical_ip` writes them, comma-separated (5 times faster in Rust than
+with `re` on a slice's addresses)."""
 
 
 def all_canonical_ipv4(addresses: Sequence[str]) -> bool:
@@ -60,7 +74,7 @@ def all_canonical_ipv4(addresses: Sequence[str]) -> bool:
     joined = ",".join(addresses)
     if not addresses or joined.count(",") != len(addresses) - 1:
         return not addresses
-    return _IPV4S.validate_python(joined) is not None
+    return _ipv4s(joined)
 
 
 EPOCH = datetime.fromtimestamp(0).astimezone()
