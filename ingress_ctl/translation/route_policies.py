@@ -193,7 +193,15 @@ def ingress_annotations(
     """Read an Ingress's annotations once: its route policies, canary settings and problems."""
     annotations = ingress.metadata.annotations
     if not annotations:  # nothing written (most Ingresses): what nothing asks for, unread
-        policies = RoutePolicies(source, {}, NOTHING.route, None, services, secrets, bundles)
+        policies = RoutePolicies(
+            source=source,
+            found={},
+            route=NOTHING.route,
+            rewrite_target=None,
+            services=services,
+            secrets=secrets,
+            bundles=bundles,
+        )
         return new_ingress_annotations(
             policies=policies, https=https.NOTHING, canary=None, from_to_www=False, problems=[]
         )
@@ -218,15 +226,15 @@ def ingress_annotations(
         found_problems += [
             Problem(source=source, field=field_of(key), reason=reason) for reason in reasons
         ]
-    policies = RoutePolicies(  # by position: a class takes keywords as a dictionary
-        source,
-        found,
-        route,
-        request.route.rewrite_target,
-        services,
-        secrets,
-        bundles,
-        nginx and nginx_keys.regex_paths(ingress.metadata.annotations),
+    policies = RoutePolicies(
+        source=source,
+        found=found,
+        route=route,
+        rewrite_target=request.route.rewrite_target,
+        services=services,
+        secrets=secrets,
+        bundles=bundles,
+        regex_idiom=nginx and nginx_keys.regex_paths(ingress.metadata.annotations),
     )
     return new_ingress_annotations(
         policies=policies,
